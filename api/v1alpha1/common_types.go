@@ -1,0 +1,134 @@
+package v1alpha1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// PeerType selects the BGP peering type without naming the peer's ASN.
+// +kubebuilder:validation:Enum=Internal;External
+type PeerType string
+
+// Peer types.
+const (
+	PeerInternal PeerType = "Internal"
+	PeerExternal PeerType = "External"
+)
+
+// HostSession is a BGP session between the router namespace and the host, over a veth.
+// The router side of the veth has the same address on every node (the first usable address of
+// localCIDR), so one peer definition on the host side works cluster-wide; the host side address
+// is derived from the node index.
+// +kubebuilder:validation:XValidation:rule="has(self.hostASN) != has(self.hostType)",message="exactly one of hostASN and hostType must be set"
+// +kubebuilder:validation:XValidation:rule="has(self.localCIDR.ipv4) || has(self.localCIDR.ipv6)",message="localCIDR needs ipv4, ipv6 or both"
+type HostSession struct {
+	// ASN is the router's autonomous system number in this session's VRF. Defaults to the
+	// Underlay's ASN.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=4294967295
+	// +optional
+	ASN *int64 `json:"asn,omitempty"`
+
+	// HostASN is the ASN the host side speaks. Exactly one of hostASN and hostType is set.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=4294967295
+	// +optional
+	HostASN *int64 `json:"hostASN,omitempty"`
+
+	// HostType peers with the host as iBGP (Internal) or eBGP (External) without naming its ASN.
+	// +optional
+	HostType PeerType `json:"hostType,omitempty"`
+
+	// LocalCIDR holds the veth link networks, one per family.
+	LocalCIDR LocalCIDR `json:"localCIDR"`
+
+	// BFDProfile names a profile of the node's Underlay; when set, BFD runs on the session.
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z][a-zA-Z0-9_-]{0,62}$`
+	// +optional
+	BFDProfile string `json:"bfdProfile,omitempty"`
+
+	// ToReceive decides which routes the router accepts from the host. Default: all.
+	// +optional
+	ToReceive *RouteFilter `json:"toReceive,omitempty"`
+
+	// ToAdvertise decides which routes the router sends to the host. Default: all.
+	// +optional
+	ToAdvertise *RouteFilter `json:"toAdvertise,omitempty"`
+}
+
+// LocalCIDR holds the link networks of a host veth. The router side takes the first usable
+// address on every node; the host side takes the next addresses, one per node index.
+type LocalCIDR struct {
+	// IPv4 is an IPv4 network such as 192.169.10.0/24.
+	// +kubebuilder:validation:MaxLength=18
+	// +kubebuilder:validation:XValidation:rule="isCIDR(self) && cidr(self).ip().family() == 4",message="must be an IPv4 CIDR"
+	// +optional
+	IPv4 string `json:"ipv4,omitempty"`
+
+	// IPv6 is an IPv6 network such as fd00:10::/64.
+	// +kubebuilder:validation:MaxLength=43
+	// +kubebuilder:validation:XValidation:rule="isCIDR(self) && cidr(self).ip().family() == 6",message="must be an IPv6 CIDR"
+	// +optional
+	IPv6 string `json:"ipv6,omitempty"`
+}
+
+// FilterMode says whether a route filter passes everything or only listed prefixes.
+// +kubebuilder:validation:Enum=All;Filtered
+type FilterMode string
+
+// Filter modes.
+const (
+	FilterAll      FilterMode = "All"
+	FilterFiltered FilterMode = "Filtered"
+)
+
+// RouteFilter selects routes by prefix.
+// +kubebuilder:validation:XValidation:rule="self.mode == 'Filtered' || !has(self.prefixes) || size(self.prefixes) == 0",message="prefixes are only allowed with mode Filtered"
+type RouteFilter struct {
+	// Mode is All (every route) or Filtered (only routes matching prefixes).
+	// +kubebuilder:default=All
+	// +optional
+	Mode FilterMode `json:"mode,omitempty"`
+
+	// Prefixes lists the routes that pass in mode Filtered.
+	// +kubebuilder:validation:MaxItems=1000
+	// +listType=atomic
+	// +optional
+	Prefixes []PrefixMatch `json:"prefixes,omitempty"`
+}
+
+// PrefixMatch matches a prefix and, with ge/le, the more specific prefixes inside it.
+// +kubebuilder:validation:XValidation:rule="!has(self.ge) || !has(self.le) || self.ge <= self.le",message="ge must not be greater than le"
+type PrefixMatch struct {
+	// Prefix is a CIDR such as 10.10.0.0/16.
+	// +kubebuilder:validation:MaxLength=43
+	// +kubebuilder:validation:XValidation:rule="isCIDR(self)",message="must be a CIDR"
+	Prefix string `json:"prefix"`
+
+	// GE matches prefixes at least this long.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=128
+	// +optional
+	GE *int32 `json:"ge,omitempty"`
+
+	// LE matches prefixes at most this long.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=128
+	// +optional
+	LE *int32 `json:"le,omitempty"`
+}
+
+// ResourceStatus is the status of every applied kind: where it is accepted and applied.
+type ResourceStatus struct {
+	// Conditions are Accepted (the resource is valid) and Applied (on how many of the selected
+	// nodes it is programmed, and where it failed).
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Condition types and reasons used across kinds.
+const (
+	ConditionAccepted = "Accepted"
+	ConditionApplied  = "Applied"
+	ConditionReady    = "Ready"
+	ConditionDegraded = "Degraded"
+)

@@ -1,0 +1,79 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// L3VNISpec describes a routed VRF stretched over the fabric with EVPN type-5 routes.
+type L3VNISpec struct {
+	// NodeSelector selects the nodes this L3VNI applies to. Empty selects every node.
+	// +optional
+	NodeSelector *metav1.LabelSelector `json:"nodeSelector,omitempty"`
+
+	// VRF is the name of the VRF, in FRR and in the kernel.
+	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9-]{0,14}$`
+	VRF string `json:"vrf"`
+
+	// VNI is the VXLAN network identifier, unique across L2VNIs and L3VNIs.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=16777215
+	VNI int64 `json:"vni"`
+
+	// VXLANPort is the UDP port of the VXLAN device.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +kubebuilder:default=4789
+	// +optional
+	VXLANPort int32 `json:"vxlanPort,omitempty"`
+
+	// RouteDistinguisher such as 65000:200 or 10.0.0.1:200. Default: derived by FRR.
+	// +kubebuilder:validation:MaxLength=32
+	// +optional
+	RouteDistinguisher string `json:"routeDistinguisher,omitempty"`
+
+	// ImportRouteTargets such as 65000:200. Default: derived by FRR.
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=32
+	// +listType=atomic
+	// +optional
+	ImportRouteTargets []string `json:"importRouteTargets,omitempty"`
+
+	// ExportRouteTargets such as 65000:200. Default: derived by FRR.
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=32
+	// +listType=atomic
+	// +optional
+	ExportRouteTargets []string `json:"exportRouteTargets,omitempty"`
+
+	// HostSession is a BGP session in this VRF between the router and the host.
+	// +optional
+	HostSession *HostSession `json:"hostSession,omitempty"`
+}
+
+// L3VNI is a routed VRF exposed to the host through a veth and a BGP session.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="VRF",type=string,JSONPath=`.spec.vrf`
+// +kubebuilder:printcolumn:name="VNI",type=integer,JSONPath=`.spec.vni`
+// +kubebuilder:printcolumn:name="Applied",type=string,JSONPath=`.status.conditions[?(@.type=="Applied")].status`
+// +kubebuilder:printcolumn:name="Message",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Applied")].message`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type L3VNI struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   L3VNISpec      `json:"spec,omitempty"`
+	Status ResourceStatus `json:"status,omitempty"`
+}
+
+// L3VNIList is a list of L3VNIs.
+// +kubebuilder:object:root=true
+type L3VNIList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []L3VNI `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&L3VNI{}, &L3VNIList{})
+}

@@ -1,0 +1,250 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// UnderlaySpec describes a node's connection to the fabric: its BGP sessions to the
+// top-of-rack, the NICs moved into the router namespace and the VTEP addressing.
+type UnderlaySpec struct {
+	// NodeSelector selects the nodes this Underlay applies to. Empty selects every node.
+	// A node must be selected by exactly one Underlay.
+	// +optional
+	NodeSelector *metav1.LabelSelector `json:"nodeSelector,omitempty"`
+
+	// ASN is the node's autonomous system number in the default VRF.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=4294967295
+	ASN int64 `json:"asn"`
+
+	// RouterIDCIDR is an IPv4 network the node's router ID is taken from (one address per node
+	// index). Default: the node's IPv4 VTEP address.
+	// +kubebuilder:validation:MaxLength=18
+	// +kubebuilder:validation:XValidation:rule="isCIDR(self) && cidr(self).ip().family() == 4",message="must be an IPv4 CIDR"
+	// +optional
+	RouterIDCIDR string `json:"routerIDCIDR,omitempty"`
+
+	// Interfaces are the host NICs moved into the router namespace.
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	// +optional
+	Interfaces []UnderlayInterface `json:"interfaces,omitempty"`
+
+	// Neighbors are the BGP sessions to the fabric.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	Neighbors []Neighbor `json:"neighbors"`
+
+	// BFDProfiles are the BFD settings neighbors and host sessions refer to by name.
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	BFDProfiles []BFDProfile `json:"bfdProfiles,omitempty"`
+
+	// TunnelEndpoint holds the networks the VTEP addresses are taken from.
+	TunnelEndpoint TunnelEndpoint `json:"tunnelEndpoint"`
+
+	// GracefulRestart enables BGP graceful restart with these timers.
+	// +optional
+	GracefulRestart *GracefulRestart `json:"gracefulRestart,omitempty"`
+}
+
+// InterfaceType is the discriminator of UnderlayInterface.
+// +kubebuilder:validation:Enum=NetworkDevice
+type InterfaceType string
+
+// Interface types.
+const (
+	InterfaceNetworkDevice InterfaceType = "NetworkDevice"
+)
+
+// UnderlayInterface is a union of the ways a node reaches the fabric.
+// +kubebuilder:validation:XValidation:rule="self.type == 'NetworkDevice' ? has(self.networkDevice) : !has(self.networkDevice)",message="networkDevice must be set exactly when type is NetworkDevice"
+type UnderlayInterface struct {
+	// Type selects the member of the union.
+	Type InterfaceType `json:"type"`
+
+	// NetworkDevice is a host NIC moved into the router namespace.
+	// +optional
+	NetworkDevice *NetworkDevice `json:"networkDevice,omitempty"`
+}
+
+// NetworkDevice names a host NIC.
+type NetworkDevice struct {
+	// Name is the Linux interface name on the host.
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$`
+	Name string `json:"name"`
+}
+
+// Neighbor is a BGP session to the fabric.
+// +kubebuilder:validation:XValidation:rule="has(self.address) != has(self.interface)",message="exactly one of address and interface must be set"
+// +kubebuilder:validation:XValidation:rule="has(self.asn) != has(self.type)",message="exactly one of asn and type must be set"
+type Neighbor struct {
+	// Address is the neighbor's IP address.
+	// +kubebuilder:validation:MaxLength=39
+	// +kubebuilder:validation:XValidation:rule="isIP(self)",message="must be an IP address"
+	// +optional
+	Address string `json:"address,omitempty"`
+
+	// Interface peers unnumbered over this interface of the router namespace.
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$`
+	// +optional
+	Interface string `json:"interface,omitempty"`
+
+	// ASN is the neighbor's autonomous system number.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=4294967295
+	// +optional
+	ASN *int64 `json:"asn,omitempty"`
+
+	// Type peers as iBGP (Internal) or eBGP (External) without naming the neighbor's ASN.
+	// +optional
+	Type PeerType `json:"type,omitempty"`
+
+	// Port is the neighbor's BGP TCP port. Default 179.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	Port *int32 `json:"port,omitempty"`
+
+	// PasswordSecret names the Secret key holding the TCP MD5 password.
+	// +optional
+	PasswordSecret *SecretKeyRef `json:"passwordSecret,omitempty"`
+
+	// HoldTimeSeconds is the BGP hold time; 0 or 3..65535.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	HoldTimeSeconds *int32 `json:"holdTimeSeconds,omitempty"`
+
+	// KeepaliveTimeSeconds is the BGP keepalive interval; must be set with holdTimeSeconds.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	KeepaliveTimeSeconds *int32 `json:"keepaliveTimeSeconds,omitempty"`
+
+	// ConnectTimeSeconds is the connect retry interval.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	ConnectTimeSeconds *int32 `json:"connectTimeSeconds,omitempty"`
+
+	// EBGPMultihop is the TTL of an eBGP session to a neighbor that is not directly connected.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=255
+	// +optional
+	EBGPMultihop *int32 `json:"ebgpMultihop,omitempty"`
+
+	// BFDProfile names one of bfdProfiles; when set, BFD runs on the session.
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z][a-zA-Z0-9_-]{0,62}$`
+	// +optional
+	BFDProfile string `json:"bfdProfile,omitempty"`
+}
+
+// SecretKeyRef names a key of a Secret in the resource's namespace.
+type SecretKeyRef struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// Key inside the Secret's data. Default "password".
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Key string `json:"key,omitempty"`
+}
+
+// BFDProfile is a named set of BFD timers and modes.
+type BFDProfile struct {
+	// Name refers to this profile from neighbors and host sessions.
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z][a-zA-Z0-9_-]{0,62}$`
+	Name string `json:"name"`
+
+	// ReceiveIntervalMs is the minimum interval between received control packets.
+	// +kubebuilder:validation:Minimum=10
+	// +kubebuilder:validation:Maximum=60000
+	// +optional
+	ReceiveIntervalMs *int32 `json:"receiveIntervalMs,omitempty"`
+
+	// TransmitIntervalMs is the minimum interval between sent control packets.
+	// +kubebuilder:validation:Minimum=10
+	// +kubebuilder:validation:Maximum=60000
+	// +optional
+	TransmitIntervalMs *int32 `json:"transmitIntervalMs,omitempty"`
+
+	// DetectMultiplier is the number of missed packets that brings the session down.
+	// +kubebuilder:validation:Minimum=2
+	// +kubebuilder:validation:Maximum=255
+	// +optional
+	DetectMultiplier *int32 `json:"detectMultiplier,omitempty"`
+
+	// EchoMode enables echo packets.
+	// +optional
+	EchoMode bool `json:"echoMode,omitempty"`
+
+	// PassiveMode waits for the peer to start the session.
+	// +optional
+	PassiveMode bool `json:"passiveMode,omitempty"`
+
+	// MinimumTTL is the lowest TTL accepted on multihop sessions.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=254
+	// +optional
+	MinimumTTL *int32 `json:"minimumTTL,omitempty"`
+}
+
+// TunnelEndpoint holds the VTEP networks: at most one per family.
+type TunnelEndpoint struct {
+	// CIDRs are the networks VTEP addresses are taken from, one address per node index.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=2
+	// +kubebuilder:validation:items:MaxLength=43
+	// +kubebuilder:validation:XValidation:rule="self.all(c, isCIDR(c))",message="every entry must be a CIDR"
+	// +kubebuilder:validation:XValidation:rule="self.all(c, isCIDR(c)) ? size(self) < 2 || cidr(self[0]).ip().family() != cidr(self[1]).ip().family() : true",message="at most one CIDR per address family"
+	// +listType=atomic
+	CIDRs []string `json:"cidrs"`
+}
+
+// GracefulRestart enables BGP graceful restart.
+type GracefulRestart struct {
+	// RestartTimeSeconds is the time peers keep our routes while we restart.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=4095
+	// +optional
+	RestartTimeSeconds *int32 `json:"restartTimeSeconds,omitempty"`
+
+	// StalePathTimeSeconds is the time we keep a restarting peer's routes.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=4095
+	// +optional
+	StalePathTimeSeconds *int32 `json:"stalePathTimeSeconds,omitempty"`
+}
+
+// Underlay is a node's connection to the EVPN fabric.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="ASN",type=integer,JSONPath=`.spec.asn`
+// +kubebuilder:printcolumn:name="Applied",type=string,JSONPath=`.status.conditions[?(@.type=="Applied")].status`
+// +kubebuilder:printcolumn:name="Message",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Applied")].message`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Underlay struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   UnderlaySpec   `json:"spec,omitempty"`
+	Status ResourceStatus `json:"status,omitempty"`
+}
+
+// UnderlayList is a list of Underlays.
+// +kubebuilder:object:root=true
+type UnderlayList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Underlay `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Underlay{}, &UnderlayList{})
+}

@@ -1,0 +1,41 @@
+package plan
+
+import "fmt"
+
+// Device names weft owns. All fit the kernel's 15-character limit for any VNI (≤ 8 digits).
+const (
+	// PassthroughRouterVeth and PassthroughHostVeth are the L3Passthrough veth ends.
+	PassthroughRouterVeth = "pe-pt"
+	PassthroughHostVeth   = "host-pt"
+)
+
+// BridgeName is the router-namespace bridge of a VNI.
+func BridgeName(vni uint32) string { return fmt.Sprintf("br-pe-%d", vni) }
+
+// VXLANName is the VXLAN device of a VNI.
+func VXLANName(vni uint32) string { return fmt.Sprintf("vni%d", vni) }
+
+// RouterVethName is the router-namespace end of a VNI's veth.
+func RouterVethName(vni uint32) string { return fmt.Sprintf("pe-%d", vni) }
+
+// HostVethName is the host end of a VNI's veth.
+func HostVethName(vni uint32) string { return fmt.Sprintf("host-%d", vni) }
+
+// ManagedHostBridgeName is the default name of a Managed host bridge.
+func ManagedHostBridgeName(vni uint32) string { return fmt.Sprintf("br-hs-%d", vni) }
+
+// reservedPrefixes are the beginnings of names weft generates; VRF names must not start with
+// them, so a user's VRF can never collide with a generated device.
+var reservedPrefixes = []string{"br-pe-", "br-hs-", "vni", "pe-", "host-"}
+
+// RouterMAC is the node's EVPN router MAC, derived from its index: locally administered,
+// stable across restarts, distinct per node.
+func RouterMAC(index int) string {
+	return fmt.Sprintf("02:77:72:%02x:%02x:%02x", byte(index>>16), byte(index>>8), byte(index))
+}
+
+// GatewayMAC is the anycast gateway MAC of an L2VNI: the same on every node, so a VM keeps
+// its gateway's ARP entry when it migrates.
+func GatewayMAC(vni uint32) string {
+	return fmt.Sprintf("02:77:67:%02x:%02x:%02x", byte(vni>>16), byte(vni>>8), byte(vni))
+}

@@ -1,0 +1,156 @@
+// Package plan turns weft's API objects and a node's facts into that node's NodePlan: the FRR
+// model to render and the kernel objects to program, plus one error value per resource that
+// could not be applied. It is pure (no I/O): the agent, host mode, the admission webhook and the
+// offline `weft render` share it, so one set of rules decides what is valid everywhere.
+package plan
+
+import (
+	"fmt"
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/weftnet/weft/api/v1alpha1"
+	"github.com/weftnet/weft/internal/frr"
+)
+
+// Node holds the facts about a node that a plan depends on.
+type Node struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels,omitempty"`
+	// Index is the node's stable index (allocated by the controller, or given by hand in host
+	// mode). Addresses derive from it.
+	Index int `json:"index"`
+}
+
+// Resources are the API objects a plan is built from, in any order.
+type Resources struct {
+	Underlays      []v1alpha1.Underlay
+	L3VNIs         []v1alpha1.L3VNI
+	L2VNIs         []v1alpha1.L2VNI
+	L3Passthroughs []v1alpha1.L3Passthrough
+	// Secrets hold neighbor passwords. Build only checks that referenced keys exist and hold
+	// a valid password; the values reach FRR at render time.
+	Secrets []corev1.Secret
+}
+
+// Ref names one resource.
+type Ref struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
+
+func (r Ref) String() string { return r.Kind + "/" + r.Name }
+
+// Reasons of resource errors (CamelCase, as in Kubernetes conditions).
+const (
+	// ReasonInvalid: a field's value breaks a rule of its own.
+	ReasonInvalid = "Invalid"
+	// ReasonConflict: the resource clashes with an older resource on the same node.
+	ReasonConflict = "Conflict"
+	// ReasonNotFound: a referenced object (L3VNI, Secret, BFD profile) does not exist.
+	ReasonNotFound = "NotFound"
+	// ReasonDependencyFailed: a resource this one depends on could not be applied.
+	ReasonDependencyFailed = "DependencyFailed"
+	// ReasonUnsupported: valid in the API, not implemented by this version of weft.
+	ReasonUnsupported = "Unsupported"
+)
+
+// ResourceError says why one resource is not part of a node's plan.
+type ResourceError struct {
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	Field   string `json:"field,omitempty"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// Error prints "<Kind>/<name>: <field>: <message>", the form users see everywhere.
+func (e ResourceError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("%s/%s: %s", e.Kind, e.Name, e.Message)
+	}
+	return fmt.Sprintf("%s/%s: %s: %s", e.Kind, e.Name, e.Field, e.Message)
+}
+
+// NodePlan is everything one node must run.
+type NodePlan struct {
+	Node Node `json:"node"`
+	// HasUnderlay is false when no valid Underlay selects the node; the plan is then empty.
+	HasUnderlay bool       `json:"hasUnderlay"`
+	FRR         frr.Config `json:"frr"`
+	Kernel      KernelPlan `json:"kernel"`
+	// Applied lists the resources the plan contains, sorted by kind and name.
+	Applied []Ref `json:"applied,omitempty"`
+}
+
+// KernelPlan lists every kernel object weft owns on the node. Device names derive from VNIs
+// and fixed prefixes only, never from user strings (VRF names and External bridge names are
+// user strings that passed strict patterns).
+type KernelPlan struct {
+	Underlay    Underlay     `json:"underlay"`
+	L3VNIs      []L3VNI      `json:"l3vnis,omitempty"`
+	L2VNIs      []L2VNI      `json:"l2vnis,omitempty"`
+	Passthrough *Passthrough `json:"passthrough,omitempty"`
+}
+
+// Underlay is the router namespace's link to the fabric.
+type Underlay struct {
+	// Interfaces are host NICs to move into the router namespace.
+	Interfaces []string `json:"interfaces,omitempty"`
+	// VTEPs are the VTEP addresses (/32, /128) to put on the router namespace's lo.
+	VTEPs []netip.Prefix `json:"vteps,omitempty"`
+	// LocalIP is the source address of every VXLAN device (IPv4 VTEP when there is one).
+	LocalIP netip.Addr `json:"localIP"`
+	// RouterMAC is the MAC of every L3VNI bridge on the node (the EVPN router MAC).
+	RouterMAC string `json:"routerMAC"`
+}
+
+// L3VNI is a VRF device with its VXLAN bridge and, optionally, a veth to the host.
+type L3VNI struct {
+	VNI       uint32 `json:"vni"`
+	VRF       string `json:"vrf"`
+	Bridge    string `json:"bridge"`
+	VXLAN     string `json:"vxlan"`
+	VXLANPort uint16 `json:"vxlanPort"`
+	// HostVeth is set when the L3VNI has a host session.
+	HostVeth *Veth `json:"hostVeth,omitempty"`
+}
+
+// L2VNI is a bridge + VXLAN in the router namespace, a veth to the host and the host bridge.
+type L2VNI struct {
+	VNI       uint32 `json:"vni"`
+	Bridge    string `json:"bridge"`
+	VXLAN     string `json:"vxlan"`
+	VXLANPort uint16 `json:"vxlanPort"`
+	// MTU of the bridge, VXLAN and veth; 0 keeps the kernel default (underlay MTU − 50).
+	MTU int `json:"mtu,omitempty"`
+	// VRF is the L3VNI VRF the bridge is enslaved to; empty for a pure layer-2 segment.
+	VRF string `json:"vrf,omitempty"`
+	// GatewayIPs are the anycast gateway addresses on the bridge (only with VRF).
+	GatewayIPs []netip.Prefix `json:"gatewayIPs,omitempty"`
+	// GatewayMAC is the bridge's MAC when it is a gateway: the same on every node.
+	GatewayMAC string     `json:"gatewayMAC,omitempty"`
+	Veth       Veth       `json:"veth"`
+	HostMaster HostMaster `json:"hostMaster"`
+}
+
+// HostMaster is the host bridge an L2VNI's host veth is enslaved to.
+type HostMaster struct {
+	Name string `json:"name"`
+	// Managed bridges are created and deleted by weft; the others must exist.
+	Managed bool `json:"managed"`
+}
+
+// Veth is a pair between the router namespace and the host namespace.
+type Veth struct {
+	RouterName  string         `json:"routerName"`
+	HostName    string         `json:"hostName"`
+	RouterAddrs []netip.Prefix `json:"routerAddrs,omitempty"`
+	HostAddrs   []netip.Prefix `json:"hostAddrs,omitempty"`
+}
+
+// Passthrough is the default-VRF veth to the host.
+type Passthrough struct {
+	Veth Veth `json:"veth"`
+}
