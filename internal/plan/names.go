@@ -39,3 +39,21 @@ func RouterMAC(index int) string {
 func GatewayMAC(vni uint32) string {
 	return fmt.Sprintf("02:77:67:%02x:%02x:%02x", byte(vni>>16), byte(vni>>8), byte(vni))
 }
+
+// names lists every device name the kernel plan uses.
+func (k KernelPlan) names() []string {
+	var out []string
+	for _, l := range k.L3VNIs {
+		out = append(out, l.VRF, l.Bridge, l.VXLAN)
+		if l.HostVeth != nil {
+			out = append(out, l.HostVeth.RouterName, l.HostVeth.HostName)
+		}
+	}
+	for _, l := range k.L2VNIs {
+		out = append(out, l.Bridge, l.VXLAN, l.Veth.RouterName, l.Veth.HostName, l.HostMaster.Name)
+	}
+	if k.Passthrough != nil {
+		out = append(out, k.Passthrough.Veth.RouterName, k.Passthrough.Veth.HostName)
+	}
+	return out
+}

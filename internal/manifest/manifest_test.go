@@ -1,0 +1,75 @@
+package manifest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.yaml", `apiVersion: network.weft.dev/v1alpha1
+kind: Underlay
+metadata: {name: fabric}
+spec:
+  asn: 64514
+  neighbors: [{address: 192.168.11.1, type: External}]
+  tunnelEndpoint: {cidrs: [100.65.0.0/24]}
+---
+# a comment-only document
+---
+apiVersion: network.weft.dev/v1alpha1
+kind: L2VNI
+metadata: {name: web}
+spec: {vni: 110}
+---
+apiVersion: network.weft.dev/v1alpha1
+kind: L2VNI
+metadata: {name: typo}
+spec: {vnii: 111}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: pw}
+stringData: {password: abc}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: other}
+`)
+	write("b.json", `{"apiVersion":"network.weft.dev/v1alpha1","kind":"L3VNI","metadata":{"name":"red"},"spec":{"vrf":"red","vni":100}}`)
+	write("notes.txt", "not yaml: [")
+	res, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Resources
+	if len(r.Underlays) != 1 || len(r.L2VNIs) != 1 || len(r.L3VNIs) != 1 || len(r.Secrets) != 1 {
+		t.Fatalf("decoded %d underlays, %d l2, %d l3, %d secrets", len(r.Underlays), len(r.L2VNIs), len(r.L3VNIs), len(r.Secrets))
+	}
+	if r.Underlays[0].Spec.ASN != 64514 || r.L2VNIs[0].Spec.VNI != 110 || r.Secrets[0].StringData["password"] != "abc" {
+		t.Errorf("wrong values: %+v", r)
+	}
+	if len(res.Invalid) != 1 || res.Invalid[0].Name != "typo" || res.Invalid[0].Kind != "L2VNI" || !strings.Contains(res.Invalid[0].Message, "vnii") {
+		t.Errorf("Invalid = %+v", res.Invalid)
+	}
+	if len(res.Ignored) != 1 || !strings.Contains(res.Ignored[0], "ConfigMap") {
+		t.Errorf("Ignored = %v", res.Ignored)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	if _, err := Load("/nonexistent/weft"); err == nil {
+		t.Error("missing path: no error")
+	}
+	if _, err := Parse("bad.yaml", []byte("apiVersion: [unclosed")); err == nil {
+		t.Error("broken YAML: no error")
+	}
+}

@@ -1,0 +1,203 @@
+package plan
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"net/netip"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/weftnet/weft/api/v1alpha1"
+)
+
+func TestBuildValid(t *testing.T) {
+	p, errs := Build(validResources(), testNode)
+	if len(errs) > 0 {
+		t.Fatalf("unexpected errors: %v", errs)
+	}
+	if !p.HasUnderlay {
+		t.Fatal("HasUnderlay = false")
+	}
+	wantApplied := []Ref{
+		{"Underlay", "fabric"}, {"L3VNI", "blue"}, {"L3VNI", "red"},
+		{"L2VNI", "legacy"}, {"L2VNI", "vms"}, {"L2VNI", "web"}, {"L3Passthrough", "kube"},
+	}
+	if !reflect.DeepEqual(p.Applied, wantApplied) {
+		t.Errorf("Applied = %v, want %v", p.Applied, wantApplied)
+	}
+	// Node index 3 → VTEP .4, router ID = VTEP.
+	if got := p.FRR.Router.RouterID.String(); got != "100.65.0.4" {
+		t.Errorf("router ID = %s", got)
+	}
+	if got := p.Kernel.Underlay.VTEPs; len(got) != 1 || got[0].String() != "100.65.0.4/32" {
+		t.Errorf("VTEPs = %v", got)
+	}
+	if p.Kernel.Underlay.RouterMAC != "02:77:72:00:00:03" {
+		t.Errorf("router MAC = %s", p.Kernel.Underlay.RouterMAC)
+	}
+	if got := p.Kernel.Underlay.Interfaces; !slices.Equal(got, []string{"eth1"}) {
+		t.Errorf("interfaces = %v", got)
+	}
+	// Neighbors sorted by address, passthrough neighbor included in the default VRF.
+	var ids []string
+	for _, n := range p.FRR.Router.Neighbors {
+		ids = append(ids, n.ID())
+	}
+	if want := []string{"192.168.11.1", "192.168.11.2", "192.169.20.5"}; !slices.Equal(ids, want) {
+		t.Errorf("default VRF neighbors = %v, want %v", ids, want)
+	}
+	if n := p.FRR.Router.Neighbors[0]; n.Password == nil || n.Password.Name != "tor-pass" || n.Password.Key != "password" {
+		t.Errorf("password ref = %+v", n.Password)
+	}
+	// The printable plan never holds the password value.
+	raw, _ := json.Marshal(p)
+	if strings.Contains(string(raw), "s3cr3t-md5") {
+		t.Error("the plan's printable form contains the password")
+	}
+	// VRFs in VNI order; red routes web's gateway subnets.
+	if len(p.FRR.VRFs) != 2 || p.FRR.VRFs[0].Name != "red" || p.FRR.VRFs[1].Name != "blue" {
+		t.Fatalf("VRFs = %+v", p.FRR.VRFs)
+	}
+	red := p.FRR.VRFs[0]
+	if !slices.Equal(red.IPv4Networks, []netip.Prefix{netip.MustParsePrefix("192.170.1.0/24")}) ||
+		!slices.Equal(red.IPv6Networks, []netip.Prefix{netip.MustParsePrefix("fd00:170::/64")}) {
+		t.Errorf("red networks = %v %v", red.IPv4Networks, red.IPv6Networks)
+	}
+	if len(red.Neighbors) != 2 || red.Neighbors[0].Address.String() != "192.169.10.5" || red.Neighbors[1].Address.String() != "fd00:10::5" {
+		t.Errorf("red host neighbors = %+v", red.Neighbors)
+	}
+	if red.Neighbors[0].RemoteAS != "64515" || red.Neighbors[0].RouteMapIn != "host_red_in" || !red.Neighbors[0].BFD {
+		t.Errorf("red host neighbor = %+v", red.Neighbors[0])
+	}
+	if red.ASN != 64514 {
+		t.Errorf("red ASN = %d, want the underlay's", red.ASN)
+	}
+	if blue := p.FRR.VRFs[1]; blue.Neighbors[0].RemoteAS != "external" {
+		t.Errorf("blue remote-as = %s", blue.Neighbors[0].RemoteAS)
+	}
+	// Kernel: L3VNI veth addresses; L2VNIs in VNI order with the right masters.
+	l3 := p.Kernel.L3VNIs[0]
+	if l3.Bridge != "br-pe-100" || l3.VXLAN != "vni100" || l3.VXLANPort != 4789 || l3.HostVeth == nil ||
+		l3.HostVeth.RouterName != "pe-100" || l3.HostVeth.HostName != "host-100" ||
+		l3.HostVeth.RouterAddrs[0].String() != "192.169.10.1/24" || l3.HostVeth.HostAddrs[0].String() != "192.169.10.5/24" {
+		t.Errorf("kernel L3VNI = %+v %+v", l3, l3.HostVeth)
+	}
+	l2 := p.Kernel.L2VNIs
+	if len(l2) != 3 || l2[0].VNI != 110 || l2[0].VRF != "red" || l2[0].GatewayMAC != "02:77:67:00:00:6e" ||
+		!l2[0].HostMaster.Managed || l2[0].HostMaster.Name != "br-hs-110" {
+		t.Errorf("kernel L2VNI web = %+v", l2[0])
+	}
+	if l2[1].MTU != 1450 || l2[1].VRF != "" || l2[1].GatewayMAC != "" {
+		t.Errorf("kernel L2VNI legacy = %+v", l2[1])
+	}
+	if l2[2].HostMaster.Managed || l2[2].HostMaster.Name != "br-vms" {
+		t.Errorf("kernel L2VNI vms host master = %+v", l2[2].HostMaster)
+	}
+	if evpn := p.FRR.Router.EVPN; !evpn.AdvertiseAllVNI || len(evpn.VNIs) != 1 || evpn.VNIs[0].VNI != 120 || evpn.VNIs[0].RD != "100.65.0.4:120" {
+		t.Errorf("EVPN = %+v", evpn)
+	}
+	if pt := p.Kernel.Passthrough; pt == nil || pt.Veth.RouterName != "pe-pt" || pt.Veth.HostAddrs[0].String() != "192.169.20.5/24" {
+		t.Errorf("passthrough = %+v", pt)
+	}
+	// Filters: red's toReceive is filtered per family; "le 128" after "ge 64" is dropped as FRR does.
+	var in6 *struct{ ge, le uint8 }
+	for _, pl := range p.FRR.PrefixLists {
+		if pl.Name == "host_red_in_v6" {
+			in6 = &struct{ ge, le uint8 }{pl.Entries[0].GE, pl.Entries[0].LE}
+		}
+	}
+	if in6 == nil || in6.ge != 64 || in6.le != 0 {
+		t.Errorf("host_red_in_v6 = %+v", in6)
+	}
+	for _, d := range p.Kernel.names() {
+		if len(d) > 15 {
+			t.Errorf("device name %q is longer than 15 characters", d)
+		}
+	}
+}
+
+func TestBuildDeterministic(t *testing.T) {
+	base := validResources()
+	// Add conflicting objects so tie-breaking matters too.
+	base.L2VNIs = append(base.L2VNIs, v1alpha1.L2VNI{ObjectMeta: meta("dup-vni"), Spec: v1alpha1.L2VNISpec{VNI: 110}})
+	base.Underlays = append(base.Underlays, v1alpha1.Underlay{ObjectMeta: meta("zz-second"), Spec: base.Underlays[0].Spec})
+	want, wantErrs := Build(base, testNode)
+	wantJSON, _ := json.Marshal(struct {
+		P NodePlan
+		E []ResourceError
+	}{want, wantErrs})
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 50; i++ {
+		r := base
+		r.L2VNIs = slices.Clone(base.L2VNIs)
+		r.L3VNIs = slices.Clone(base.L3VNIs)
+		r.Underlays = slices.Clone(base.Underlays)
+		rng.Shuffle(len(r.L2VNIs), func(a, b int) { r.L2VNIs[a], r.L2VNIs[b] = r.L2VNIs[b], r.L2VNIs[a] })
+		rng.Shuffle(len(r.L3VNIs), func(a, b int) { r.L3VNIs[a], r.L3VNIs[b] = r.L3VNIs[b], r.L3VNIs[a] })
+		rng.Shuffle(len(r.Underlays), func(a, b int) { r.Underlays[a], r.Underlays[b] = r.Underlays[b], r.Underlays[a] })
+		got, gotErrs := Build(r, testNode)
+		gotJSON, _ := json.Marshal(struct {
+			P NodePlan
+			E []ResourceError
+		}{got, gotErrs})
+		if string(gotJSON) != string(wantJSON) {
+			t.Fatalf("shuffle %d changed the output:\n got %s\nwant %s", i, gotJSON, wantJSON)
+		}
+	}
+	if len(wantErrs) != 2 {
+		t.Errorf("want 2 conflicts, got %v", wantErrs)
+	}
+}
+
+func TestNoUnderlay(t *testing.T) {
+	r := validResources()
+	r.Underlays = nil
+	p, errs := Build(r, testNode)
+	if p.HasUnderlay || len(p.Applied) != 0 || len(p.Kernel.L2VNIs) != 0 {
+		t.Fatalf("plan without underlay is not empty: %+v", p)
+	}
+	if len(errs) != 6 {
+		t.Fatalf("want 6 DependencyFailed errors, got %v", errs)
+	}
+	for _, e := range errs {
+		if e.Reason != ReasonDependencyFailed {
+			t.Errorf("%v: reason %s", e, e.Reason)
+		}
+	}
+}
+
+func TestNodeSelector(t *testing.T) {
+	r := validResources()
+	r.L2VNIs[1].Spec.NodeSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"rack": "r2"}}
+	p, errs := Build(r, testNode)
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	for _, a := range p.Applied {
+		if a.Name == "legacy" {
+			t.Error("L2VNI/legacy selects rack r2 but was applied on a node of rack r1")
+		}
+	}
+	r.L2VNIs[1].Spec.NodeSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"rack": "r1"}}
+	p, _ = Build(r, testNode)
+	if !slices.Contains(p.Applied, Ref{"L2VNI", "legacy"}) {
+		t.Error("L2VNI/legacy selects rack r1 but was not applied")
+	}
+}
+
+func TestOlderWins(t *testing.T) {
+	r := validResources()
+	newer := v1alpha1.L2VNI{ObjectMeta: meta("aaa-newer"), Spec: v1alpha1.L2VNISpec{VNI: 120}}
+	newer.CreationTimestamp = metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	r.L2VNIs[1].CreationTimestamp = metav1.NewTime(newer.CreationTimestamp.Add(-time.Hour))
+	r.L2VNIs = append(r.L2VNIs, newer)
+	_, errs := Build(r, testNode)
+	if len(errs) != 1 || errs[0].Name != "aaa-newer" || errs[0].Reason != ReasonConflict || errs[0].Field != "spec.vni" {
+		t.Fatalf("want the newer L2VNI to lose its VNI, got %v", errs)
+	}
+}

@@ -1,0 +1,155 @@
+package plan
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+var (
+	vrfNamePattern   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,14}$`)
+	ifNamePattern    = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$`)
+	bfdNamePattern   = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]{0,62}$`)
+	twoPartsPattern  = regexp.MustCompile(`^([0-9.]+):([0-9]+)$`)
+	maxASN           = uint64(4294967295)
+	maxVNI           = int64(16777215)
+	defaultVXLANPort = uint16(4789)
+)
+
+// checkVRFName enforces the VRF pattern and keeps VRF names clear of the names weft generates.
+func checkVRFName(s string) error {
+	if !vrfNamePattern.MatchString(s) {
+		return fmt.Errorf("%q must match %s", s, vrfNamePattern)
+	}
+	if s == "default" {
+		return fmt.Errorf("%q is the name of FRR's default VRF", s)
+	}
+	for _, p := range reservedPrefixes {
+		if strings.HasPrefix(s, p) {
+			return fmt.Errorf("%q must not start with %q, which weft uses for its own devices", s, p)
+		}
+	}
+	return nil
+}
+
+// checkIfName checks a Linux interface name supplied by the user.
+func checkIfName(s string) error {
+	if !ifNamePattern.MatchString(s) {
+		return fmt.Errorf("%q is not a valid interface name (must match %s)", s, ifNamePattern)
+	}
+	return nil
+}
+
+// checkASN checks a 4-byte ASN.
+func checkASN(v int64) error {
+	if v < 1 || uint64(v) > maxASN {
+		return fmt.Errorf("%d is outside 1..4294967295", v)
+	}
+	return nil
+}
+
+// checkRD checks a route distinguisher: ASN2:NN4, ASN4:NN2 or IPv4:NN2, canonical decimal.
+func checkRD(s string) error {
+	return checkTwoParts(s, "route distinguisher")
+}
+
+// checkRT checks a route target: the same shapes as a route distinguisher.
+func checkRT(s string) error {
+	return checkTwoParts(s, "route target")
+}
+
+func checkTwoParts(s, what string) error {
+	m := twoPartsPattern.FindStringSubmatch(s)
+	if m == nil {
+		return fmt.Errorf("%q is not a %s of the form ASN:NN or IPv4:NN", s, what)
+	}
+	admin, local := m[1], m[2]
+	lv, err := strconv.ParseUint(local, 10, 32)
+	if err != nil || strconv.FormatUint(lv, 10) != local {
+		return fmt.Errorf("%q: %q is not a canonical number in 0..4294967295", s, local)
+	}
+	if strings.Contains(admin, ".") {
+		ip, err := netip.ParseAddr(admin)
+		if err != nil || !ip.Is4() {
+			return fmt.Errorf("%q: %q is not an IPv4 address", s, admin)
+		}
+		if lv > 65535 {
+			return fmt.Errorf("%q: the number after an IPv4 address must be ≤ 65535", s)
+		}
+		return nil
+	}
+	av, err := strconv.ParseUint(admin, 10, 32)
+	if err != nil || strconv.FormatUint(av, 10) != admin {
+		return fmt.Errorf("%q: %q is not a canonical ASN in 0..4294967295", s, admin)
+	}
+	if av > 65535 && lv > 65535 {
+		return fmt.Errorf("%q: with a 4-byte ASN the number must be ≤ 65535", s)
+	}
+	return nil
+}
+
+// parseCIDR parses a network in canonical form (no host bits) of the wanted family (4, 6 or 0
+// for either).
+func parseNetwork(s string, family int) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR", s)
+	}
+	if err := checkFamily(p.Addr(), family); err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q: %w", s, err)
+	}
+	if p.Masked() != p {
+		return netip.Prefix{}, fmt.Errorf("%q has host bits set; did you mean %s?", s, p.Masked())
+	}
+	return p, nil
+}
+
+// parseInterfaceAddr parses an address with its prefix length (192.168.1.1/24) that must be
+// usable as a host address on the link: not the network address nor the IPv4 broadcast.
+func parseInterfaceAddr(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an address with a prefix length such as 192.168.10.1/24", s)
+	}
+	if p.Addr().Zone() != "" || p.Addr().Is4In6() {
+		return netip.Prefix{}, fmt.Errorf("%q is not a plain IPv4 or IPv6 address", s)
+	}
+	hostBits := p.Addr().BitLen() - p.Bits()
+	if hostBits >= 2 && p.Addr() == p.Masked().Addr() {
+		return netip.Prefix{}, fmt.Errorf("%q is the network address of its subnet", s)
+	}
+	if p.Addr().Is4() && hostBits >= 2 && p.Addr() == lastAddr(p) {
+		return netip.Prefix{}, fmt.Errorf("%q is the broadcast address of its subnet", s)
+	}
+	return p, nil
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 1 << (7 - uint(i%8))
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+func checkFamily(a netip.Addr, family int) error {
+	switch {
+	case a.Zone() != "" || a.Is4In6():
+		return fmt.Errorf("not a plain IPv4 or IPv6 address")
+	case family == 4 && !a.Is4():
+		return fmt.Errorf("not an IPv4 address")
+	case family == 6 && !a.Is6():
+		return fmt.Errorf("not an IPv6 address")
+	}
+	return nil
+}
+
+func familyOf(a netip.Addr) int {
+	if a.Is4() {
+		return 4
+	}
+	return 6
+}

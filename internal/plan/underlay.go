@@ -1,0 +1,340 @@
+package plan
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/weftnet/weft/api/v1alpha1"
+	"github.com/weftnet/weft/internal/frr"
+	"github.com/weftnet/weft/internal/ipam"
+)
+
+// underlay is a validated Underlay, converted for this node.
+type underlay struct {
+	name   string
+	asn    uint32
+	router frr.Router
+	bfd    []frr.BFDProfile
+	kernel Underlay
+	// nets are the default-VRF networks the underlay uses (VTEP and router-ID CIDRs).
+	nets []ownedNet
+	// bfdNames are the profiles host sessions may refer to.
+	bfdNames map[string]bool
+}
+
+// bad builds the error of a resource.
+func bad(kind, name string, fld *field.Path, reason, format string, args ...any) *ResourceError {
+	e := &ResourceError{Kind: kind, Name: name, Reason: reason, Message: fmt.Sprintf(format, args...)}
+	if fld != nil {
+		e.Field = fld.String()
+	}
+	return e
+}
+
+func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError) {
+	kind, name := v1alpha1.KindUnderlay, u.Name
+	spec := field.NewPath("spec")
+	invalid := func(fld *field.Path, format string, args ...any) (*underlay, *ResourceError) {
+		return nil, bad(kind, name, fld, ReasonInvalid, format, args...)
+	}
+	out := &underlay{name: name, bfdNames: map[string]bool{}}
+	if err := checkASN(u.Spec.ASN); err != nil {
+		return invalid(spec.Child("asn"), "%v", err)
+	}
+	out.asn = uint32(u.Spec.ASN)
+
+	// BFD profiles first: neighbors refer to them.
+	for i, p := range u.Spec.BFDProfiles {
+		fld := spec.Child("bfdProfiles").Index(i)
+		if !bfdNamePattern.MatchString(p.Name) {
+			return invalid(fld.Child("name"), "%q must match %s", p.Name, bfdNamePattern)
+		}
+		if out.bfdNames[p.Name] {
+			return invalid(fld.Child("name"), "profile %q is defined twice", p.Name)
+		}
+		out.bfdNames[p.Name] = true
+		fp := frr.BFDProfile{Name: p.Name, EchoMode: p.EchoMode, PassiveMode: p.PassiveMode}
+		var err *ResourceError
+		if fp.ReceiveIntervalMs, err = rangeU32(kind, name, fld.Child("receiveIntervalMs"), p.ReceiveIntervalMs, 10, 60000); err != nil {
+			return nil, err
+		}
+		if fp.TransmitIntervalMs, err = rangeU32(kind, name, fld.Child("transmitIntervalMs"), p.TransmitIntervalMs, 10, 60000); err != nil {
+			return nil, err
+		}
+		if fp.DetectMultiplier, err = rangeU32(kind, name, fld.Child("detectMultiplier"), p.DetectMultiplier, 2, 255); err != nil {
+			return nil, err
+		}
+		if fp.MinimumTTL, err = rangeU32(kind, name, fld.Child("minimumTTL"), p.MinimumTTL, 1, 254); err != nil {
+			return nil, err
+		}
+		out.bfd = append(out.bfd, fp)
+	}
+	sortBFD(out.bfd)
+
+	// Tunnel endpoints: at most one CIDR per family, one address per node index.
+	cidrs := u.Spec.TunnelEndpoint.CIDRs
+	tfld := spec.Child("tunnelEndpoint", "cidrs")
+	if len(cidrs) == 0 || len(cidrs) > 2 {
+		return invalid(tfld, "must list one or two CIDRs (at most one per address family), got %d", len(cidrs))
+	}
+	var vtep4, vtep6 netip.Prefix
+	for i, c := range cidrs {
+		p, err := parseNetwork(c, 0)
+		if err != nil {
+			return invalid(tfld.Index(i), "%v", err)
+		}
+		a, err := ipam.NodeAddress(p, b.node.Index)
+		if err != nil {
+			return invalid(tfld.Index(i), "%v", err)
+		}
+		if p.Addr().Is4() {
+			if vtep4.IsValid() {
+				return invalid(tfld.Index(i), "only one IPv4 CIDR is allowed")
+			}
+			vtep4 = a
+		} else {
+			if vtep6.IsValid() {
+				return invalid(tfld.Index(i), "only one IPv6 CIDR is allowed")
+			}
+			vtep6 = a
+		}
+		out.nets = append(out.nets, ownedNet{p, Ref{Kind: kind, Name: name}})
+	}
+
+	// Router ID.
+	var routerID netip.Addr
+	if u.Spec.RouterIDCIDR != "" {
+		p, err := parseNetwork(u.Spec.RouterIDCIDR, 4)
+		if err != nil {
+			return invalid(spec.Child("routerIDCIDR"), "%v", err)
+		}
+		a, err := ipam.NodeAddress(p, b.node.Index)
+		if err != nil {
+			return invalid(spec.Child("routerIDCIDR"), "%v", err)
+		}
+		routerID = a.Addr()
+		out.nets = append(out.nets, ownedNet{p, Ref{Kind: kind, Name: name}})
+	} else if vtep4.IsValid() {
+		routerID = vtep4.Addr()
+	} else {
+		return invalid(spec.Child("routerIDCIDR"), "is required when tunnelEndpoint has no IPv4 CIDR (the router ID is an IPv4 address)")
+	}
+
+	// Interfaces moved into the router namespace.
+	seenIf := map[string]bool{}
+	for i, itf := range u.Spec.Interfaces {
+		fld := spec.Child("interfaces").Index(i)
+		if itf.Type != v1alpha1.InterfaceNetworkDevice {
+			return invalid(fld.Child("type"), "%q is not a supported interface type (NetworkDevice)", itf.Type)
+		}
+		if itf.NetworkDevice == nil {
+			return invalid(fld.Child("networkDevice"), "is required when type is NetworkDevice")
+		}
+		n := itf.NetworkDevice.Name
+		if err := checkIfName(n); err != nil {
+			return invalid(fld.Child("networkDevice", "name"), "%v", err)
+		}
+		if n == "lo" || hasReservedPrefix(n) {
+			return invalid(fld.Child("networkDevice", "name"), "%q cannot be moved into the router namespace", n)
+		}
+		if seenIf[n] {
+			return invalid(fld.Child("networkDevice", "name"), "%q is listed twice", n)
+		}
+		seenIf[n] = true
+		out.kernel.Interfaces = append(out.kernel.Interfaces, n)
+	}
+
+	// Neighbors.
+	if len(u.Spec.Neighbors) == 0 {
+		return invalid(spec.Child("neighbors"), "at least one neighbor is required")
+	}
+	seenPeer := map[string]bool{}
+	for i, n := range u.Spec.Neighbors {
+		fld := spec.Child("neighbors").Index(i)
+		nb, err := b.checkNeighbor(kind, name, fld, n, out)
+		if err != nil {
+			return nil, err
+		}
+		if seenPeer[nb.ID()] {
+			return invalid(fld, "neighbor %s is listed twice", nb.ID())
+		}
+		seenPeer[nb.ID()] = true
+		nb.IPv4Unicast = vtep4.IsValid()
+		nb.IPv6Unicast = vtep6.IsValid()
+		nb.EVPN = true
+		out.router.Neighbors = append(out.router.Neighbors, nb)
+	}
+
+	// Graceful restart.
+	if gr := u.Spec.GracefulRestart; gr != nil {
+		out.router.GracefulRestart = &frr.GracefulRestart{}
+		var err *ResourceError
+		gfld := spec.Child("gracefulRestart")
+		if out.router.GracefulRestart.RestartTimeSeconds, err = rangeU32(kind, name, gfld.Child("restartTimeSeconds"), gr.RestartTimeSeconds, 1, 4095); err != nil {
+			return nil, err
+		}
+		if out.router.GracefulRestart.StalePathTimeSeconds, err = rangeU32(kind, name, gfld.Child("stalePathTimeSeconds"), gr.StalePathTimeSeconds, 1, 4095); err != nil {
+			return nil, err
+		}
+	}
+
+	out.router.ASN = out.asn
+	out.router.RouterID = routerID
+	out.kernel.RouterMAC = RouterMAC(b.node.Index)
+	if vtep4.IsValid() {
+		out.router.IPv4Networks = []netip.Prefix{vtep4}
+		out.kernel.VTEPs = append(out.kernel.VTEPs, vtep4)
+		out.kernel.LocalIP = vtep4.Addr()
+	}
+	if vtep6.IsValid() {
+		out.router.IPv6Networks = []netip.Prefix{vtep6}
+		out.kernel.VTEPs = append(out.kernel.VTEPs, vtep6)
+		if !out.kernel.LocalIP.IsValid() {
+			out.kernel.LocalIP = vtep6.Addr()
+		}
+	}
+	return out, nil
+}
+
+func (b *builder) checkNeighbor(kind, name string, fld *field.Path, n v1alpha1.Neighbor, ul *underlay) (frr.Neighbor, *ResourceError) {
+	var nb frr.Neighbor
+	invalid := func(f *field.Path, format string, args ...any) (frr.Neighbor, *ResourceError) {
+		return nb, bad(kind, name, f, ReasonInvalid, format, args...)
+	}
+	switch {
+	case n.Address != "" && n.Interface != "":
+		return invalid(fld, "address and interface are mutually exclusive")
+	case n.Address != "":
+		a, err := netip.ParseAddr(n.Address)
+		if err != nil || a.Zone() != "" || a.Is4In6() {
+			return invalid(fld.Child("address"), "%q is not an IP address", n.Address)
+		}
+		if a.IsUnspecified() || a.IsMulticast() || a.IsLoopback() {
+			return invalid(fld.Child("address"), "%s cannot be a BGP neighbor", a)
+		}
+		nb.Address = a
+	case n.Interface != "":
+		if err := checkIfName(n.Interface); err != nil {
+			return invalid(fld.Child("interface"), "%v", err)
+		}
+		nb.Interface = n.Interface
+	default:
+		return invalid(fld, "one of address and interface is required")
+	}
+	remote, err := remoteAS(kind, name, fld, n.ASN, n.Type, "asn", "type")
+	if err != nil {
+		return nb, err
+	}
+	nb.RemoteAS = remote
+	if n.Port != nil {
+		if *n.Port < 1 || *n.Port > 65535 {
+			return invalid(fld.Child("port"), "%d is outside 1..65535", *n.Port)
+		}
+		p := uint16(*n.Port)
+		nb.Port = &p
+	}
+	if ps := n.PasswordSecret; ps != nil {
+		ref, err := b.checkPassword(kind, name, fld.Child("passwordSecret"), ps)
+		if err != nil {
+			return nb, err
+		}
+		nb.Password = ref
+	}
+	if (n.HoldTimeSeconds == nil) != (n.KeepaliveTimeSeconds == nil) {
+		return invalid(fld.Child("keepaliveTimeSeconds"), "holdTimeSeconds and keepaliveTimeSeconds must be set together")
+	}
+	if n.HoldTimeSeconds != nil {
+		h, k := *n.HoldTimeSeconds, *n.KeepaliveTimeSeconds
+		if h != 0 && (h < 3 || h > 65535) {
+			return invalid(fld.Child("holdTimeSeconds"), "%d must be 0 or 3..65535", h)
+		}
+		if k < 0 || k > 65535 {
+			return invalid(fld.Child("keepaliveTimeSeconds"), "%d is outside 0..65535", k)
+		}
+		if h != 0 && k >= h {
+			return invalid(fld.Child("keepaliveTimeSeconds"), "%d must be smaller than holdTimeSeconds %d", k, h)
+		}
+		hu, ku := uint32(h), uint32(k)
+		nb.HoldTimeSeconds, nb.KeepaliveTimeSeconds = &hu, &ku
+	}
+	var rerr *ResourceError
+	if nb.ConnectTimeSeconds, rerr = rangeU32(kind, name, fld.Child("connectTimeSeconds"), n.ConnectTimeSeconds, 1, 65535); rerr != nil {
+		return nb, rerr
+	}
+	if nb.EBGPMultihop, rerr = rangeU32(kind, name, fld.Child("ebgpMultihop"), n.EBGPMultihop, 1, 255); rerr != nil {
+		return nb, rerr
+	}
+	if nb.EBGPMultihop != nil && (nb.RemoteAS == frr.RemoteASInternal || nb.RemoteAS == strconv.FormatUint(uint64(ul.asn), 10)) {
+		return invalid(fld.Child("ebgpMultihop"), "applies only to eBGP sessions")
+	}
+	if nb.EBGPMultihop != nil && nb.Interface != "" {
+		return invalid(fld.Child("ebgpMultihop"), "cannot be used with an unnumbered (interface) session")
+	}
+	if n.BFDProfile != "" {
+		if !ul.bfdNames[n.BFDProfile] {
+			return nb, bad(kind, name, fld.Child("bfdProfile"), ReasonNotFound, "BFD profile %q is not defined in spec.bfdProfiles", n.BFDProfile)
+		}
+		nb.BFD = true
+		nb.BFDProfile = n.BFDProfile
+	}
+	return nb, nil
+}
+
+// remoteAS turns an "asn XOR type" pair into FRR's remote-as argument.
+func remoteAS(kind, name string, fld *field.Path, asn *int64, typ v1alpha1.PeerType, asnField, typeField string) (string, *ResourceError) {
+	switch {
+	case asn != nil && typ != "":
+		return "", bad(kind, name, fld.Child(typeField), ReasonInvalid, "%s and %s are mutually exclusive", asnField, typeField)
+	case asn != nil:
+		if err := checkASN(*asn); err != nil {
+			return "", bad(kind, name, fld.Child(asnField), ReasonInvalid, "%v", err)
+		}
+		return strconv.FormatInt(*asn, 10), nil
+	case typ == v1alpha1.PeerInternal:
+		return frr.RemoteASInternal, nil
+	case typ == v1alpha1.PeerExternal:
+		return frr.RemoteASExternal, nil
+	case typ != "":
+		return "", bad(kind, name, fld.Child(typeField), ReasonInvalid, "%q must be Internal or External", typ)
+	default:
+		return "", bad(kind, name, fld, ReasonInvalid, "one of %s and %s is required", asnField, typeField)
+	}
+}
+
+func (b *builder) checkPassword(kind, name string, fld *field.Path, ps *v1alpha1.SecretKeyRef) (*frr.SecretRef, *ResourceError) {
+	key := ps.Key
+	if key == "" {
+		key = "password"
+	}
+	if ps.Name == "" {
+		return nil, bad(kind, name, fld.Child("name"), ReasonInvalid, "is required")
+	}
+	data, ok := b.secrets[ps.Name]
+	if !ok {
+		return nil, bad(kind, name, fld.Child("name"), ReasonNotFound, "Secret %q not found", ps.Name)
+	}
+	v, ok := data[key]
+	if !ok {
+		return nil, bad(kind, name, fld.Child("key"), ReasonNotFound, "Secret %q has no key %q", ps.Name, key)
+	}
+	if err := frr.ValidPassword(string(v)); err != nil {
+		// Never echo the value: it is a secret.
+		return nil, bad(kind, name, fld, ReasonInvalid, "the password in Secret %q key %q is unusable: it must be 1..80 printable ASCII characters without whitespace, !, #, quotes, backslash or backtick", ps.Name, key)
+	}
+	return &frr.SecretRef{Name: ps.Name, Key: key}, nil
+}
+
+// rangeU32 checks an optional integer against lo..hi.
+func rangeU32(kind, name string, fld *field.Path, v *int32, lo, hi int32) (*uint32, *ResourceError) {
+	if v == nil {
+		return nil, nil
+	}
+	if *v < lo || *v > hi {
+		return nil, bad(kind, name, fld, ReasonInvalid, "%d is outside %d..%d", *v, lo, hi)
+	}
+	u := uint32(*v)
+	return &u, nil
+}

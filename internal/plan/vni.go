@@ -1,0 +1,424 @@
+package plan
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/weftnet/weft/api/v1alpha1"
+	"github.com/weftnet/weft/internal/frr"
+	"github.com/weftnet/weft/internal/ipam"
+)
+
+// vniCandidate is an L2VNI or L3VNI that passed its own field checks and now competes for its
+// VNI, VRF, RD and host bridge with the others on the node.
+type vniCandidate struct {
+	kind string
+	meta metav1.ObjectMeta
+	vni  uint32
+	rd   string
+	l3   *l3vni
+	l2   *l2vni
+}
+
+type l3vni struct {
+	vrf         string
+	frr         frr.VRF
+	kernel      L3VNI
+	prefixLists []frr.PrefixList
+	routeMaps   []frr.RouteMap
+	// linkNets are the host session's link networks (they live in the VRF).
+	linkNets []netip.Prefix
+	// gatewayNets are the anycast gateway subnets of the L2VNIs routed by this VRF.
+	gatewayNets []netip.Prefix
+}
+
+type l2vni struct {
+	routingDomain string
+	evpn          *frr.EVPNVNI
+	kernel        L2VNI
+}
+
+// session is a validated host session.
+type session struct {
+	neighbors   []frr.Neighbor
+	prefixLists []frr.PrefixList
+	routeMaps   []frr.RouteMap
+	veth        Veth
+	linkNets    []netip.Prefix
+}
+
+func (b *builder) checkL3VNI(x *v1alpha1.L3VNI, ul *underlay) *vniCandidate {
+	kind, name := v1alpha1.KindL3VNI, x.Name
+	spec := field.NewPath("spec")
+	fail := func(e *ResourceError) *vniCandidate { b.errs = append(b.errs, *e); return nil }
+	invalid := func(fld *field.Path, format string, args ...any) *vniCandidate {
+		return fail(bad(kind, name, fld, ReasonInvalid, format, args...))
+	}
+	if err := checkVRFName(x.Spec.VRF); err != nil {
+		return invalid(spec.Child("vrf"), "%v", err)
+	}
+	common, err := checkVNICommon(kind, name, x.Spec.VNI, x.Spec.VXLANPort, x.Spec.RouteDistinguisher, x.Spec.ImportRouteTargets, x.Spec.ExportRouteTargets)
+	if err != nil {
+		return fail(err)
+	}
+	out := &l3vni{vrf: x.Spec.VRF}
+	out.kernel = L3VNI{
+		VNI: common.vni, VRF: x.Spec.VRF,
+		Bridge: BridgeName(common.vni), VXLAN: VXLANName(common.vni), VXLANPort: common.port,
+	}
+	asn := ul.asn
+	if hs := x.Spec.HostSession; hs != nil {
+		if hs.ASN != nil {
+			if err := checkASN(*hs.ASN); err != nil {
+				return invalid(spec.Child("hostSession", "asn"), "%v", err)
+			}
+			asn = uint32(*hs.ASN)
+		}
+		s, err := b.checkSession(kind, name, spec.Child("hostSession"), hs, ul, "host_"+x.Spec.VRF, RouterVethName(common.vni), HostVethName(common.vni))
+		if err != nil {
+			return fail(err)
+		}
+		out.kernel.HostVeth = &s.veth
+		out.prefixLists, out.routeMaps, out.linkNets = s.prefixLists, s.routeMaps, s.linkNets
+		out.frr.Neighbors = s.neighbors
+	}
+	out.frr = frr.VRF{
+		Name: x.Spec.VRF, VNI: common.vni, ASN: asn, RouterID: ul.router.RouterID,
+		Neighbors: out.frr.Neighbors,
+		RD:        common.rd, ImportRTs: common.importRTs, ExportRTs: common.exportRTs,
+		AdvertiseIPv4: true, AdvertiseIPv6: true,
+	}
+	return &vniCandidate{kind: kind, meta: x.ObjectMeta, vni: common.vni, rd: common.rd, l3: out}
+}
+
+func (b *builder) checkL2VNI(x *v1alpha1.L2VNI, ul *underlay) *vniCandidate {
+	kind, name := v1alpha1.KindL2VNI, x.Name
+	spec := field.NewPath("spec")
+	fail := func(e *ResourceError) *vniCandidate { b.errs = append(b.errs, *e); return nil }
+	invalid := func(fld *field.Path, format string, args ...any) *vniCandidate {
+		return fail(bad(kind, name, fld, ReasonInvalid, format, args...))
+	}
+	common, err := checkVNICommon(kind, name, x.Spec.VNI, x.Spec.VXLANPort, x.Spec.RouteDistinguisher, x.Spec.ImportRouteTargets, x.Spec.ExportRouteTargets)
+	if err != nil {
+		return fail(err)
+	}
+	vni := common.vni
+	out := &l2vni{}
+	out.kernel = L2VNI{
+		VNI: vni, Bridge: BridgeName(vni), VXLAN: VXLANName(vni), VXLANPort: common.port,
+		Veth: Veth{RouterName: RouterVethName(vni), HostName: HostVethName(vni)},
+	}
+	if rd := x.Spec.RoutingDomain; rd != nil {
+		if rd.L3VNI == "" {
+			return invalid(spec.Child("routingDomain", "l3vni"), "is required")
+		}
+		out.routingDomain = rd.L3VNI
+	}
+	if len(x.Spec.GatewayIPs) > 0 {
+		if x.Spec.RoutingDomain == nil {
+			return invalid(spec.Child("gatewayIPs"), "require spec.routingDomain: a gateway routes into an L3VNI's VRF")
+		}
+		if len(x.Spec.GatewayIPs) > 2 {
+			return invalid(spec.Child("gatewayIPs"), "at most one gateway IP per address family")
+		}
+		seen := map[int]bool{}
+		for i, g := range x.Spec.GatewayIPs {
+			p, err := parseInterfaceAddr(g)
+			if err != nil {
+				return invalid(spec.Child("gatewayIPs").Index(i), "%v", err)
+			}
+			f := familyOf(p.Addr())
+			if seen[f] {
+				return invalid(spec.Child("gatewayIPs").Index(i), "at most one gateway IP per address family")
+			}
+			seen[f] = true
+			out.kernel.GatewayIPs = append(out.kernel.GatewayIPs, p)
+		}
+		sortPrefixes(out.kernel.GatewayIPs)
+		out.kernel.GatewayMAC = GatewayMAC(vni)
+	}
+	hm := v1alpha1.HostMaster{}
+	if x.Spec.HostMaster != nil {
+		hm = *x.Spec.HostMaster
+	}
+	hfld := spec.Child("hostMaster")
+	switch hm.Type {
+	case "", v1alpha1.HostMasterLinuxBridge:
+	case v1alpha1.HostMasterOVSBridge:
+		return fail(bad(kind, name, hfld.Child("type"), ReasonUnsupported, "OVSBridge host masters are not implemented yet; use LinuxBridge"))
+	default:
+		return invalid(hfld.Child("type"), "%q must be LinuxBridge or OVSBridge", hm.Type)
+	}
+	switch hm.Lifecycle {
+	case "", v1alpha1.LifecycleManaged:
+		out.kernel.HostMaster.Managed = true
+		out.kernel.HostMaster.Name = ManagedHostBridgeName(vni)
+	case v1alpha1.LifecycleExternal:
+		if hm.Name == "" {
+			return invalid(hfld.Child("name"), "is required for an External host master")
+		}
+	default:
+		return invalid(hfld.Child("lifecycle"), "%q must be Managed or External", hm.Lifecycle)
+	}
+	if hm.Name != "" {
+		if err := checkIfName(hm.Name); err != nil {
+			return invalid(hfld.Child("name"), "%v", err)
+		}
+		if hm.Name != ManagedHostBridgeName(vni) && (hasReservedPrefix(hm.Name) || hm.Name == "lo") {
+			return invalid(hfld.Child("name"), "%q is reserved for weft's own devices", hm.Name)
+		}
+		out.kernel.HostMaster.Name = hm.Name
+	}
+	if x.Spec.MTU != nil {
+		if *x.Spec.MTU < 576 || *x.Spec.MTU > 9216 {
+			return invalid(spec.Child("mtu"), "%d is outside 576..9216", *x.Spec.MTU)
+		}
+		out.kernel.MTU = int(*x.Spec.MTU)
+	}
+	if common.rd != "" || len(common.importRTs) > 0 || len(common.exportRTs) > 0 {
+		out.evpn = &frr.EVPNVNI{VNI: vni, RD: common.rd, ImportRTs: common.importRTs, ExportRTs: common.exportRTs}
+	}
+	return &vniCandidate{kind: kind, meta: x.ObjectMeta, vni: vni, rd: common.rd, l2: out}
+}
+
+type passthrough struct {
+	name string
+	session
+}
+
+func (b *builder) checkPassthrough(x *v1alpha1.L3Passthrough, ul *underlay) *passthrough {
+	kind, name := v1alpha1.KindL3Passthrough, x.Name
+	fld := field.NewPath("spec", "hostSession")
+	hs := &x.Spec.HostSession
+	if hs.ASN != nil && *hs.ASN != int64(ul.asn) {
+		b.errs = append(b.errs, *bad(kind, name, fld.Child("asn"), ReasonInvalid, "%d must equal the Underlay's ASN %d (the default VRF has one BGP instance) or be left out", *hs.ASN, ul.asn))
+		return nil
+	}
+	s, err := b.checkSession(kind, name, fld, hs, ul, "host_default", PassthroughRouterVeth, PassthroughHostVeth)
+	if err != nil {
+		b.errs = append(b.errs, *err)
+		return nil
+	}
+	return &passthrough{name: name, session: *s}
+}
+
+// checkSession validates a host session and builds its neighbors, filters and veth. prefix
+// names its route-maps and prefix lists; it never holds user text other than a VRF name that
+// passed its pattern.
+func (b *builder) checkSession(kind, name string, fld *field.Path, hs *v1alpha1.HostSession, ul *underlay, prefix, routerVeth, hostVeth string) (*session, *ResourceError) {
+	invalid := func(f *field.Path, format string, args ...any) (*session, *ResourceError) {
+		return nil, bad(kind, name, f, ReasonInvalid, format, args...)
+	}
+	remote, err := remoteAS(kind, name, fld, hs.HostASN, hs.HostType, "hostASN", "hostType")
+	if err != nil {
+		return nil, err
+	}
+	if hs.BFDProfile != "" && !ul.bfdNames[hs.BFDProfile] {
+		return nil, bad(kind, name, fld.Child("bfdProfile"), ReasonNotFound, "BFD profile %q is not defined in Underlay/%s spec.bfdProfiles", hs.BFDProfile, ul.name)
+	}
+	s := &session{veth: Veth{RouterName: routerVeth, HostName: hostVeth}}
+	cfld := fld.Child("localCIDR")
+	if hs.LocalCIDR.IPv4 == "" && hs.LocalCIDR.IPv6 == "" {
+		return invalid(cfld, "needs ipv4, ipv6 or both")
+	}
+	for _, c := range []struct {
+		s      string
+		family int
+		f      *field.Path
+	}{{hs.LocalCIDR.IPv4, 4, cfld.Child("ipv4")}, {hs.LocalCIDR.IPv6, 6, cfld.Child("ipv6")}} {
+		if c.s == "" {
+			continue
+		}
+		p, err := parseNetwork(c.s, c.family)
+		if err != nil {
+			return invalid(c.f, "%v", err)
+		}
+		r, err := ipam.RouterSide(p)
+		if err != nil {
+			return invalid(c.f, "%v", err)
+		}
+		h, err := ipam.HostSide(p, b.node.Index)
+		if err != nil {
+			return invalid(c.f, "%v", err)
+		}
+		s.veth.RouterAddrs = append(s.veth.RouterAddrs, r)
+		s.veth.HostAddrs = append(s.veth.HostAddrs, h)
+		s.linkNets = append(s.linkNets, p)
+		nb := frr.Neighbor{
+			Address:     h.Addr(),
+			RemoteAS:    remote,
+			IPv4Unicast: c.family == 4,
+			IPv6Unicast: c.family == 6,
+			RouteMapIn:  prefix + "_in",
+			RouteMapOut: prefix + "_out",
+		}
+		if hs.BFDProfile != "" {
+			nb.BFD, nb.BFDProfile = true, hs.BFDProfile
+		}
+		s.neighbors = append(s.neighbors, nb)
+	}
+	for _, dir := range []struct {
+		f      *v1alpha1.RouteFilter
+		suffix string
+		child  string
+	}{{hs.ToReceive, "_in", "toReceive"}, {hs.ToAdvertise, "_out", "toAdvertise"}} {
+		pls, rm, err := buildFilter(kind, name, fld.Child(dir.child), dir.f, prefix+dir.suffix)
+		if err != nil {
+			return nil, err
+		}
+		s.prefixLists = append(s.prefixLists, pls...)
+		s.routeMaps = append(s.routeMaps, rm)
+	}
+	return s, nil
+}
+
+// buildFilter turns a route filter into a route-map (and its prefix lists). Mode All is one
+// permit clause; Filtered permits the listed prefixes per family and denies the rest (the
+// route-map's implicit deny). Filtered with no prefixes is an explicit deny-all clause.
+func buildFilter(kind, name string, fld *field.Path, f *v1alpha1.RouteFilter, mapName string) ([]frr.PrefixList, frr.RouteMap, *ResourceError) {
+	rm := frr.RouteMap{Name: mapName}
+	mode := v1alpha1.FilterAll
+	if f != nil && f.Mode != "" {
+		mode = f.Mode
+	}
+	switch mode {
+	case v1alpha1.FilterAll:
+		if f != nil && len(f.Prefixes) > 0 {
+			return nil, rm, bad(kind, name, fld.Child("prefixes"), ReasonInvalid, "prefixes are only allowed with mode Filtered")
+		}
+		rm.Entries = []frr.RouteMapEntry{{Seq: 10, Action: frr.Permit}}
+		return nil, rm, nil
+	case v1alpha1.FilterFiltered:
+	default:
+		return nil, rm, bad(kind, name, fld.Child("mode"), ReasonInvalid, "%q must be All or Filtered", mode)
+	}
+	v4 := frr.PrefixList{Name: mapName + "_v4"}
+	v6 := frr.PrefixList{Name: mapName + "_v6", IPv6: true}
+	seen := map[string]bool{}
+	for i, pm := range f.Prefixes {
+		pf := fld.Child("prefixes").Index(i)
+		p, err := parseNetwork(pm.Prefix, 0)
+		if err != nil {
+			return nil, rm, bad(kind, name, pf.Child("prefix"), ReasonInvalid, "%v", err)
+		}
+		maxBits := int32(p.Addr().BitLen())
+		e := frr.PrefixListEntry{Action: frr.Permit, Prefix: p}
+		if pm.GE != nil {
+			if *pm.GE <= int32(p.Bits()) || *pm.GE > maxBits {
+				return nil, rm, bad(kind, name, pf.Child("ge"), ReasonInvalid, "%d must be greater than the prefix length %d and at most %d", *pm.GE, p.Bits(), maxBits)
+			}
+			e.GE = uint8(*pm.GE)
+		}
+		if pm.LE != nil {
+			if *pm.LE < int32(p.Bits()) || *pm.LE > maxBits {
+				return nil, rm, bad(kind, name, pf.Child("le"), ReasonInvalid, "%d must be between the prefix length %d and %d", *pm.LE, p.Bits(), maxBits)
+			}
+			if pm.GE != nil && *pm.GE > *pm.LE {
+				return nil, rm, bad(kind, name, pf.Child("le"), ReasonInvalid, "%d must not be smaller than ge %d", *pm.LE, *pm.GE)
+			}
+			e.LE = uint8(*pm.LE)
+			// FRR drops "le <max>" when ge is set (it means the same); render what FRR prints.
+			if e.GE != 0 && int32(e.LE) == maxBits {
+				e.LE = 0
+			}
+		}
+		key := fmt.Sprintf("%s/%d/%d", p, e.GE, e.LE)
+		if seen[key] {
+			return nil, rm, bad(kind, name, pf, ReasonInvalid, "%s is listed twice", pm.Prefix)
+		}
+		seen[key] = true
+		if p.Addr().Is4() {
+			e.Seq = uint32(len(v4.Entries)+1) * 5
+			v4.Entries = append(v4.Entries, e)
+		} else {
+			e.Seq = uint32(len(v6.Entries)+1) * 5
+			v6.Entries = append(v6.Entries, e)
+		}
+	}
+	var pls []frr.PrefixList
+	if len(v4.Entries) > 0 {
+		pls = append(pls, v4)
+		rm.Entries = append(rm.Entries, frr.RouteMapEntry{Seq: 10, Action: frr.Permit, MatchIPv4PrefixList: v4.Name})
+	}
+	if len(v6.Entries) > 0 {
+		pls = append(pls, v6)
+		rm.Entries = append(rm.Entries, frr.RouteMapEntry{Seq: 20, Action: frr.Permit, MatchIPv6PrefixList: v6.Name})
+	}
+	if len(rm.Entries) == 0 {
+		rm.Entries = []frr.RouteMapEntry{{Seq: 10, Action: frr.Deny}}
+	}
+	return pls, rm, nil
+}
+
+// vniCommon holds the fields L2VNIs and L3VNIs share, validated.
+type vniCommon struct {
+	vni                  uint32
+	port                 uint16
+	rd                   string
+	importRTs, exportRTs []string
+}
+
+func checkVNICommon(kind, name string, vni int64, port int32, rd string, imp, exp []string) (vniCommon, *ResourceError) {
+	spec := field.NewPath("spec")
+	var c vniCommon
+	if vni < 1 || vni > maxVNI {
+		return c, bad(kind, name, spec.Child("vni"), ReasonInvalid, "%d is outside 1..16777215", vni)
+	}
+	c.vni = uint32(vni)
+	switch {
+	case port == 0:
+		c.port = defaultVXLANPort
+	case port < 1 || port > 65535:
+		return c, bad(kind, name, spec.Child("vxlanPort"), ReasonInvalid, "%d is outside 1..65535", port)
+	default:
+		c.port = uint16(port)
+	}
+	if rd != "" {
+		if err := checkRD(rd); err != nil {
+			return c, bad(kind, name, spec.Child("routeDistinguisher"), ReasonInvalid, "%v", err)
+		}
+		c.rd = rd
+	}
+	var err *ResourceError
+	if c.importRTs, err = checkRTs(kind, name, spec.Child("importRouteTargets"), imp); err != nil {
+		return c, err
+	}
+	if c.exportRTs, err = checkRTs(kind, name, spec.Child("exportRouteTargets"), exp); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func checkRTs(kind, name string, fld *field.Path, rts []string) ([]string, *ResourceError) {
+	seen := map[string]bool{}
+	for i, rt := range rts {
+		if err := checkRT(rt); err != nil {
+			return nil, bad(kind, name, fld.Index(i), ReasonInvalid, "%v", err)
+		}
+		if seen[rt] {
+			return nil, bad(kind, name, fld.Index(i), ReasonInvalid, "%s is listed twice", rt)
+		}
+		seen[rt] = true
+	}
+	out := slices.Clone(rts)
+	slices.Sort(out)
+	return out, nil
+}
+
+func hasReservedPrefix(s string) bool {
+	for _, p := range reservedPrefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func sortBFD(ps []frr.BFDProfile) {
+	slices.SortFunc(ps, func(x, y frr.BFDProfile) int { return strings.Compare(x.Name, y.Name) })
+}
