@@ -81,12 +81,12 @@ func (b *builder) fail(kind, name string, fld *field.Path, reason, format string
 
 // olderFirst orders objects so the oldest claims a contested VNI, VRF or node first; the name
 // breaks ties (host mode has no timestamps).
-func olderFirst(a, b metav1.ObjectMeta) int {
+func olderFirst(a, b *metav1.ObjectMeta) int {
 	return cmp.Or(a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 }
 
 // selects reports whether the selector picks the node; nil selects every node.
-func (b *builder) selects(kind string, meta metav1.ObjectMeta, sel *metav1.LabelSelector) bool {
+func (b *builder) selects(kind string, meta *metav1.ObjectMeta, sel *metav1.LabelSelector) bool {
 	if errs := validation.IsDNS1123Subdomain(meta.Name); len(errs) > 0 {
 		b.fail(kind, meta.Name, field.NewPath("metadata", "name"), ReasonInvalid, "%q is not a valid name: %s", meta.Name, errs[0])
 		return false
@@ -103,16 +103,15 @@ func (b *builder) selects(kind string, meta metav1.ObjectMeta, sel *metav1.Label
 }
 
 func (b *builder) build(res Resources) {
-	underlays := sortedCopy(res.Underlays, func(u v1alpha1.Underlay) metav1.ObjectMeta { return u.ObjectMeta })
-	l3s := sortedCopy(res.L3VNIs, func(u v1alpha1.L3VNI) metav1.ObjectMeta { return u.ObjectMeta })
-	l2s := sortedCopy(res.L2VNIs, func(u v1alpha1.L2VNI) metav1.ObjectMeta { return u.ObjectMeta })
-	pts := sortedCopy(res.L3Passthroughs, func(u v1alpha1.L3Passthrough) metav1.ObjectMeta { return u.ObjectMeta })
+	underlays := sortedCopy(res.Underlays, func(u *v1alpha1.Underlay) *metav1.ObjectMeta { return &u.ObjectMeta })
+	l3s := sortedCopy(res.L3VNIs, func(u *v1alpha1.L3VNI) *metav1.ObjectMeta { return &u.ObjectMeta })
+	l2s := sortedCopy(res.L2VNIs, func(u *v1alpha1.L2VNI) *metav1.ObjectMeta { return &u.ObjectMeta })
+	pts := sortedCopy(res.L3Passthroughs, func(u *v1alpha1.L3Passthrough) *metav1.ObjectMeta { return &u.ObjectMeta })
 
 	// Underlay: the oldest valid one selecting the node wins.
 	var ul *underlay
-	for i := range underlays {
-		u := &underlays[i]
-		if !b.selects(v1alpha1.KindUnderlay, u.ObjectMeta, u.Spec.NodeSelector) {
+	for _, u := range underlays {
+		if !b.selects(v1alpha1.KindUnderlay, &u.ObjectMeta, u.Spec.NodeSelector) {
 			continue
 		}
 		if ul != nil {
@@ -127,14 +126,14 @@ func (b *builder) build(res Resources) {
 		ul = got
 	}
 
-	selL3 := filterSelected(b, v1alpha1.KindL3VNI, l3s, func(x v1alpha1.L3VNI) (metav1.ObjectMeta, *metav1.LabelSelector) {
-		return x.ObjectMeta, x.Spec.NodeSelector
+	selL3 := filterSelected(b, v1alpha1.KindL3VNI, l3s, func(x *v1alpha1.L3VNI) (*metav1.ObjectMeta, *metav1.LabelSelector) {
+		return &x.ObjectMeta, x.Spec.NodeSelector
 	})
-	selL2 := filterSelected(b, v1alpha1.KindL2VNI, l2s, func(x v1alpha1.L2VNI) (metav1.ObjectMeta, *metav1.LabelSelector) {
-		return x.ObjectMeta, x.Spec.NodeSelector
+	selL2 := filterSelected(b, v1alpha1.KindL2VNI, l2s, func(x *v1alpha1.L2VNI) (*metav1.ObjectMeta, *metav1.LabelSelector) {
+		return &x.ObjectMeta, x.Spec.NodeSelector
 	})
-	selPT := filterSelected(b, v1alpha1.KindL3Passthrough, pts, func(x v1alpha1.L3Passthrough) (metav1.ObjectMeta, *metav1.LabelSelector) {
-		return x.ObjectMeta, x.Spec.NodeSelector
+	selPT := filterSelected(b, v1alpha1.KindL3Passthrough, pts, func(x *v1alpha1.L3Passthrough) (*metav1.ObjectMeta, *metav1.LabelSelector) {
+		return &x.ObjectMeta, x.Spec.NodeSelector
 	})
 
 	if ul == nil {
@@ -155,13 +154,13 @@ func (b *builder) build(res Resources) {
 
 	// Field-level checks of each resource on its own.
 	var vnis []*vniCandidate
-	for i := range selL3 {
-		if c := b.checkL3VNI(&selL3[i], ul); c != nil {
+	for _, x := range selL3 {
+		if c := b.checkL3VNI(x, ul); c != nil {
 			vnis = append(vnis, c)
 		}
 	}
-	for i := range selL2 {
-		if c := b.checkL2VNI(&selL2[i], ul); c != nil {
+	for _, x := range selL2 {
+		if c := b.checkL2VNI(x, ul); c != nil {
 			vnis = append(vnis, c)
 		}
 	}
@@ -261,8 +260,7 @@ func (b *builder) build(res Resources) {
 
 	// Passthrough: the oldest valid one wins; its link must not overlap the underlay's nets.
 	var pt *passthrough
-	for i := range selPT {
-		x := &selPT[i]
+	for _, x := range selPT {
 		if pt != nil {
 			b.fail(v1alpha1.KindL3Passthrough, x.Name, nil, ReasonConflict, "node %s already has L3Passthrough/%s; a node takes at most one", b.node.Name, pt.name)
 			continue
@@ -395,14 +393,19 @@ func overlaps(theirs []ownedNet, mine []netip.Prefix) (overlap, bool) {
 	return overlap{}, false
 }
 
-func sortedCopy[T any](in []T, meta func(T) metav1.ObjectMeta) []T {
-	out := slices.Clone(in)
-	slices.SortStableFunc(out, func(x, y T) int { return olderFirst(meta(x), meta(y)) })
+// sortedCopy returns pointers to the objects, oldest first; the objects are large, so they
+// are not copied.
+func sortedCopy[T any](in []T, meta func(*T) *metav1.ObjectMeta) []*T {
+	out := make([]*T, len(in))
+	for i := range in {
+		out[i] = &in[i]
+	}
+	slices.SortStableFunc(out, func(x, y *T) int { return olderFirst(meta(x), meta(y)) })
 	return out
 }
 
-func filterSelected[T any](b *builder, kind string, in []T, get func(T) (metav1.ObjectMeta, *metav1.LabelSelector)) []T {
-	var out []T
+func filterSelected[T any](b *builder, kind string, in []*T, get func(*T) (*metav1.ObjectMeta, *metav1.LabelSelector)) []*T {
+	var out []*T
 	for _, x := range in {
 		meta, sel := get(x)
 		if b.selects(kind, meta, sel) {

@@ -58,7 +58,9 @@ func TestInvalid(t *testing.T) {
 		{"neighbor bad address", func(r *Resources) { ul(r).Neighbors[0].Address = "192.168.11.300" }, []want{inv(U, "fabric", "spec.neighbors[0].address")}},
 		{"neighbor address injection", func(r *Resources) { ul(r).Neighbors[0].Address = "192.168.11.2 remote-as 1" }, []want{inv(U, "fabric", "spec.neighbors[0].address")}},
 		{"neighbor multicast", func(r *Resources) { ul(r).Neighbors[0].Address = "224.0.0.5" }, []want{inv(U, "fabric", "spec.neighbors[0].address")}},
-		{"neighbor bad interface", func(r *Resources) { ul(r).Neighbors[0] = v1alpha1.Neighbor{Interface: "eth 1", Type: v1alpha1.PeerExternal} }, []want{inv(U, "fabric", "spec.neighbors[0].interface")}},
+		{"neighbor bad interface", func(r *Resources) {
+			ul(r).Neighbors[0] = v1alpha1.Neighbor{Interface: "eth 1", Type: v1alpha1.PeerExternal}
+		}, []want{inv(U, "fabric", "spec.neighbors[0].interface")}},
 		{"neighbor asn and type", func(r *Resources) { ul(r).Neighbors[0].Type = v1alpha1.PeerInternal }, []want{inv(U, "fabric", "spec.neighbors[0].type")}},
 		{"neighbor neither asn nor type", func(r *Resources) { ul(r).Neighbors[0].ASN = nil }, []want{inv(U, "fabric", "spec.neighbors[0]")}},
 		{"neighbor bad type", func(r *Resources) { ul(r).Neighbors[1].Type = "Confederation" }, []want{inv(U, "fabric", "spec.neighbors[1].type")}},
@@ -70,7 +72,10 @@ func TestInvalid(t *testing.T) {
 		{"neighbor keepalive >= hold", func(r *Resources) { ul(r).Neighbors[0].KeepaliveTimeSeconds = ptr(int32(9)) }, []want{inv(U, "fabric", "spec.neighbors[0].keepaliveTimeSeconds")}},
 		{"neighbor connect zero", func(r *Resources) { ul(r).Neighbors[0].ConnectTimeSeconds = ptr(int32(0)) }, []want{inv(U, "fabric", "spec.neighbors[0].connectTimeSeconds")}},
 		{"neighbor multihop 300", func(r *Resources) { ul(r).Neighbors[0].EBGPMultihop = ptr(int32(300)) }, []want{inv(U, "fabric", "spec.neighbors[0].ebgpMultihop")}},
-		{"neighbor multihop on iBGP", func(r *Resources) { ul(r).Neighbors[0].ASN = ptr(int64(64514)); ul(r).Neighbors[0].EBGPMultihop = ptr(int32(2)) }, []want{inv(U, "fabric", "spec.neighbors[0].ebgpMultihop")}},
+		{"neighbor multihop on iBGP", func(r *Resources) {
+			ul(r).Neighbors[0].ASN = ptr(int64(64514))
+			ul(r).Neighbors[0].EBGPMultihop = ptr(int32(2))
+		}, []want{inv(U, "fabric", "spec.neighbors[0].ebgpMultihop")}},
 		{"neighbor unknown bfd profile", func(r *Resources) { ul(r).Neighbors[0].BFDProfile = "slow" }, []want{{U, "fabric", "spec.neighbors[0].bfdProfile", ReasonNotFound}}},
 		{"neighbor twice", func(r *Resources) { ul(r).Neighbors[1].Address = "192.168.11.2" }, []want{inv(U, "fabric", "spec.neighbors[1]")}},
 		{"password secret missing", func(r *Resources) { r.Secrets = nil }, []want{{U, "fabric", "spec.neighbors[1].passwordSecret.name", ReasonNotFound}}},

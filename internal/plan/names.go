@@ -1,6 +1,9 @@
 package plan
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // Device names weft owns. All fit the kernel's 15-character limit for any VNI (≤ 8 digits).
 const (
@@ -10,19 +13,19 @@ const (
 )
 
 // BridgeName is the router-namespace bridge of a VNI.
-func BridgeName(vni uint32) string { return fmt.Sprintf("br-pe-%d", vni) }
+func BridgeName(vni uint32) string { return "br-pe-" + strconv.FormatUint(uint64(vni), 10) }
 
 // VXLANName is the VXLAN device of a VNI.
-func VXLANName(vni uint32) string { return fmt.Sprintf("vni%d", vni) }
+func VXLANName(vni uint32) string { return "vni" + strconv.FormatUint(uint64(vni), 10) }
 
 // RouterVethName is the router-namespace end of a VNI's veth.
-func RouterVethName(vni uint32) string { return fmt.Sprintf("pe-%d", vni) }
+func RouterVethName(vni uint32) string { return "pe-" + strconv.FormatUint(uint64(vni), 10) }
 
 // HostVethName is the host end of a VNI's veth.
-func HostVethName(vni uint32) string { return fmt.Sprintf("host-%d", vni) }
+func HostVethName(vni uint32) string { return "host-" + strconv.FormatUint(uint64(vni), 10) }
 
 // ManagedHostBridgeName is the default name of a Managed host bridge.
-func ManagedHostBridgeName(vni uint32) string { return fmt.Sprintf("br-hs-%d", vni) }
+func ManagedHostBridgeName(vni uint32) string { return "br-hs-" + strconv.FormatUint(uint64(vni), 10) }
 
 // reservedPrefixes are the beginnings of names weft generates; VRF names must not start with
 // them, so a user's VRF can never collide with a generated device.

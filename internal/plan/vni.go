@@ -18,7 +18,7 @@ import (
 // VNI, VRF, RD and host bridge with the others on the node.
 type vniCandidate struct {
 	kind string
-	meta metav1.ObjectMeta
+	meta *metav1.ObjectMeta
 	vni  uint32
 	rd   string
 	l3   *l3vni
@@ -93,7 +93,7 @@ func (b *builder) checkL3VNI(x *v1alpha1.L3VNI, ul *underlay) *vniCandidate {
 		RD:        common.rd, ImportRTs: common.importRTs, ExportRTs: common.exportRTs,
 		AdvertiseIPv4: true, AdvertiseIPv6: true,
 	}
-	return &vniCandidate{kind: kind, meta: x.ObjectMeta, vni: common.vni, rd: common.rd, l3: out}
+	return &vniCandidate{kind: kind, meta: &x.ObjectMeta, vni: common.vni, rd: common.rd, l3: out}
 }
 
 func (b *builder) checkL2VNI(x *v1alpha1.L2VNI, ul *underlay) *vniCandidate {
@@ -183,7 +183,7 @@ func (b *builder) checkL2VNI(x *v1alpha1.L2VNI, ul *underlay) *vniCandidate {
 	if common.rd != "" || len(common.importRTs) > 0 || len(common.exportRTs) > 0 {
 		out.evpn = &frr.EVPNVNI{VNI: vni, RD: common.rd, ImportRTs: common.importRTs, ExportRTs: common.exportRTs}
 	}
-	return &vniCandidate{kind: kind, meta: x.ObjectMeta, vni: vni, rd: common.rd, l2: out}
+	return &vniCandidate{kind: kind, meta: &x.ObjectMeta, vni: vni, rd: common.rd, l2: out}
 }
 
 type passthrough struct {
