@@ -1,0 +1,76 @@
+// Package hostnet converges a node's kernel to its plan.KernelPlan over netlink: the router
+// network namespace, the underlay NIC moved into it, the VTEP addresses, one VRF + bridge +
+// VXLAN per L3VNI, bridge + VXLAN + host veth + host bridge per L2VNI, the passthrough veth,
+// and the removal of everything weft owns that the plan no longer lists.
+//
+// Apply reads each namespace once (one link dump, one address dump), diffs in memory and
+// writes only differences, so a reconcile with nothing to do sends no netlink write at all:
+// spurious RTM_NEWLINK events make FRR flush neighbours and withdraw routes.
+package hostnet
+
+import (
+	"fmt"
+	"log/slog"
+)
+
+// OwnedGroup is the link group that marks a device as weft's. Together with a weft name
+// pattern (or the device kind, for VRFs and Managed host bridges whose names come from the
+// API) it is what makes a device weft's to change or delete; and it lets the kernel delete
+// many of them in one request.
+const OwnedGroup uint32 = 0x77656674 // "weft"
+
+// doomedGroup holds weft devices that are about to be deleted in one batch. A device left in
+// it by an interrupted Apply is deleted by the next one.
+const doomedGroup uint32 = OwnedGroup + 1
+
+// DefaultStateDir is where Apply remembers the host-side state (addresses, up/down) of the
+// underlay NICs it moved, one JSON file per NIC and router namespace, so it can restore them
+// after a restart of weft.
+const DefaultStateDir = "/var/lib/weft/hostnet"
+
+// Result says what one Apply did.
+type Result struct {
+	// Created, Updated and Deleted count kernel objects (links, addresses, moved NICs).
+	Created, Updated, Deleted int
+	// Writes counts netlink requests that change the kernel; 0 for a reconcile with nothing
+	// to do.
+	Writes int
+	// NamespaceCreated is true when Apply created the router namespace.
+	NamespaceCreated bool
+	// Failures lists the objects that did not converge; the others did.
+	Failures []*ObjectError
+}
+
+// ObjectError is the failure of one planned object: the L3VNI, L2VNI, passthrough or underlay
+// it belongs to, so the caller can report it on the right resource.
+type ObjectError struct {
+	// Kind is "L3VNI", "L2VNI", "Passthrough", "Underlay" or "Cleanup".
+	Kind string
+	// VNI is set for L3VNI and L2VNI failures.
+	VNI uint32
+	Err error
+}
+
+func (e *ObjectError) Error() string {
+	if e.VNI != 0 {
+		return fmt.Sprintf("%s %d: %v", e.Kind, e.VNI, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Kind, e.Err)
+}
+
+func (e *ObjectError) Unwrap() error { return e.Err }
+
+// Applier converges the kernel to kernel plans. The zero value is ready to use.
+type Applier struct {
+	// StateDir holds what Apply must remember about moved NICs; DefaultStateDir when empty.
+	StateDir string
+	// Log receives warnings (unsupported sysctls, NICs that vanished); slog.Default() when nil.
+	Log *slog.Logger
+}
+
+func (a *Applier) log() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}

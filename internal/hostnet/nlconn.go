@@ -1,0 +1,192 @@
+package hostnet
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink/nl"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// conn is one rtnetlink socket bound inside a namespace. Every request that changes the kernel
+// goes through write, which counts it: the count is how tests and benchmarks prove that a
+// reconcile with nothing to do writes nothing.
+type conn struct {
+	ns     netns.NsHandle
+	sock   *nl.SocketHandle
+	writes *int
+}
+
+func dial(ns netns.NsHandle, writes *int) (*conn, error) {
+	var s *nl.NetlinkSocket
+	err := inNamespace(ns, func() error {
+		var err error
+		s, err = nl.GetNetlinkSocketAt(netns.None(), netns.None(), unix.NETLINK_ROUTE)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open rtnetlink socket: %w", err)
+	}
+	// Extended acks carry the kernel's reason ("Unknown device type", …) into our errors.
+	_ = s.SetExtAck(true)
+	return &conn{ns: ns, sock: &nl.SocketHandle{Socket: s}, writes: writes}, nil
+}
+
+func (c *conn) close() { c.sock.Socket.Close() }
+
+func (c *conn) request(typ uint16, flags int) *nl.NetlinkRequest {
+	req := nl.NewNetlinkRequest(int(typ), flags)
+	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: c.sock}
+	return req
+}
+
+// write sends a request that changes the kernel and waits for its ack.
+func (c *conn) write(req *nl.NetlinkRequest) error {
+	*c.writes++
+	req.Flags |= unix.NLM_F_ACK
+	_, err := req.Execute(unix.NETLINK_ROUTE, 0)
+	return err
+}
+
+// dump runs a dump request and calls fn for each message payload of type resType.
+func (c *conn) dump(req *nl.NetlinkRequest, resType uint16, fn func([]byte) error) error {
+	var ferr error
+	err := req.ExecuteIter(unix.NETLINK_ROUTE, resType, func(m []byte) bool {
+		ferr = fn(m)
+		return ferr == nil
+	})
+	if errors.Is(err, nl.ErrDumpInterrupted) {
+		// The kernel changed under the dump; one retry is enough in practice.
+		return errRetryDump
+	}
+	if err != nil {
+		return err
+	}
+	return ferr
+}
+
+var errRetryDump = errors.New("dump interrupted")
+
+// linkMsg builds an RTM_NEWLINK for an existing link (index > 0) or a new one.
+func (c *conn) linkMsg(index int, create bool) (*nl.NetlinkRequest, *nl.IfInfomsg) {
+	flags := 0
+	if create {
+		flags = unix.NLM_F_CREATE | unix.NLM_F_EXCL
+	}
+	req := c.request(unix.RTM_NEWLINK, flags)
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(index)
+	req.AddData(msg)
+	return req, msg
+}
+
+func u32(v uint32) []byte { return nl.Uint32Attr(v) }
+
+func setUp(msg *nl.IfInfomsg, up bool) {
+	msg.Change |= unix.IFF_UP
+	if up {
+		msg.Flags |= unix.IFF_UP
+	} else {
+		msg.Flags &^= unix.IFF_UP
+	}
+}
+
+// addrGenModeAttr is IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE } }.
+func addrGenModeAttr(mode uint8) *nl.RtAttr {
+	spec := nl.NewRtAttr(unix.IFLA_AF_SPEC, nil)
+	inet6 := spec.AddRtAttr(unix.AF_INET6, nil)
+	inet6.AddRtAttr(unix.IFLA_INET6_ADDR_GEN_MODE, []byte{mode})
+	return spec
+}
+
+// deleteLink removes one link.
+func (c *conn) deleteLink(index int) error {
+	req := c.request(unix.RTM_DELLINK, 0)
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(index)
+	req.AddData(msg)
+	return c.write(req)
+}
+
+// deleteGroup removes every link of a link group in one request: the kernel unregisters
+// them as one batch, which is far cheaper than one delete per device (see TARGETS.md).
+func (c *conn) deleteGroup(group uint32) error {
+	req := c.request(unix.RTM_DELLINK, 0)
+	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(group)))
+	return c.write(req)
+}
+
+// setNetns moves a link into the namespace behind fd.
+func (c *conn) setNetns(index int, fd int) error {
+	req, _ := c.linkMsg(index, false)
+	req.AddData(nl.NewRtAttr(unix.IFLA_NET_NS_FD, u32(uint32(fd))))
+	return c.write(req)
+}
+
+// addrMsg builds RTM_NEWADDR/RTM_DELADDR for one address.
+func (c *conn) addrMsg(typ uint16, flags int, index int, p netip.Prefix, ifaFlags uint32) *nl.NetlinkRequest {
+	req := c.request(typ, flags)
+	fam := unix.AF_INET
+	if p.Addr().Is6() {
+		fam = unix.AF_INET6
+	}
+	msg := nl.NewIfAddrmsg(fam)
+	msg.Index = uint32(index)
+	msg.Prefixlen = uint8(p.Bits())
+	req.AddData(msg)
+	a := p.Addr().AsSlice()
+	req.AddData(nl.NewRtAttr(unix.IFA_LOCAL, a))
+	req.AddData(nl.NewRtAttr(unix.IFA_ADDRESS, a))
+	if ifaFlags != 0 {
+		req.AddData(nl.NewRtAttr(unix.IFA_FLAGS, u32(ifaFlags)))
+	}
+	return req
+}
+
+func (c *conn) addAddr(index int, p netip.Prefix) error {
+	// NODAD: weft's addresses are allocated, not guessed, and anycast gateway addresses exist
+	// on every node by design, so duplicate address detection would only delay or break them.
+	flags := uint32(0)
+	if p.Addr().Is6() {
+		flags = unix.IFA_F_NODAD
+	}
+	err := c.write(c.addrMsg(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, index, p, flags))
+	if errors.Is(err, unix.EEXIST) {
+		return nil
+	}
+	return err
+}
+
+func (c *conn) delAddr(index int, p netip.Prefix) error {
+	err := c.write(c.addrMsg(unix.RTM_DELADDR, 0, index, p, 0))
+	if errors.Is(err, unix.EADDRNOTAVAIL) {
+		return nil
+	}
+	return err
+}
+
+// useNeigh marks an existing neighbour as used (NTF_USE), which makes the kernel confirm a
+// STALE entry with a unicast probe. Without NLM_F_CREATE it never creates an entry.
+func (c *conn) useNeigh(index int, ip netip.Addr) error {
+	req := c.request(unix.RTM_NEWNEIGH, unix.NLM_F_REPLACE)
+	fam := uint8(unix.AF_INET)
+	if ip.Is6() {
+		fam = unix.AF_INET6
+	}
+	// struct ndmsg: family, pad1, pad2, ifindex, state, flags, type
+	nd := make([]byte, 12)
+	nd[0] = fam
+	binary.NativeEndian.PutUint32(nd[4:8], uint32(index))
+	binary.NativeEndian.PutUint16(nd[8:10], unix.NUD_STALE)
+	nd[10] = unix.NTF_USE
+	req.AddRawData(nd)
+	req.AddRawData(nl.NewRtAttr(unix.NDA_DST, ip.AsSlice()).Serialize())
+	return c.write(req)
+}
+
+func macEqual(a, b net.HardwareAddr) bool { return string(a) == string(b) }

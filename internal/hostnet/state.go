@@ -1,0 +1,265 @@
+package hostnet
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+)
+
+// link is what weft needs to know about one kernel link, parsed straight from the dump
+// (the generic parser decodes statistics and much more, which costs time on thousands of
+// links and still misses the attributes below).
+type link struct {
+	index   int
+	name    string
+	kind    string
+	up      bool
+	mtu     int
+	mac     net.HardwareAddr
+	master  int
+	group   uint32
+	peer    int  // IFLA_LINK: a veth's peer index
+	peerNS  bool // IFLA_LINK_NETNSID present: the peer lives in another namespace
+	genMode int  // IPv6 addrgenmode, -1 when not reported
+
+	slaveKind     string
+	learning      int // bridge port learning: -1 unknown, 0 off, 1 on
+	neighSuppress int
+	vxlanID       uint32
+	vxlanLocal    netip.Addr
+	vxlanPort     uint16
+	vxlanLearning bool
+	vrfTable      uint32
+	physical      bool // no IFLA_LINKINFO kind: a NIC (or loopback)
+	addrs         []netip.Prefix
+	deleted       bool
+}
+
+// nsState is one namespace's links and addresses, read once per Apply and kept current in
+// memory as Apply writes, so no later step has to ask the kernel again.
+type nsState struct {
+	byName  map[string]*link
+	byIndex map[int]*link
+}
+
+func (s *nsState) add(l *link) {
+	s.byName[l.name] = l
+	s.byIndex[l.index] = l
+}
+
+func (s *nsState) remove(l *link) {
+	if s.byName[l.name] == l {
+		delete(s.byName, l.name)
+	}
+	delete(s.byIndex, l.index)
+	l.deleted = true
+}
+
+// read dumps links and addresses of the namespace behind c.
+func read(c *conn) (*nsState, error) {
+	var st *nsState
+	var err error
+	for range 3 {
+		st, err = readOnce(c)
+		if err != errRetryDump {
+			break
+		}
+	}
+	return st, err
+}
+
+func readOnce(c *conn) (*nsState, error) {
+	st := &nsState{byName: map[string]*link{}, byIndex: map[int]*link{}}
+	req := c.request(unix.RTM_GETLINK, unix.NLM_F_DUMP)
+	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+	err := c.dump(req, unix.RTM_NEWLINK, func(b []byte) error {
+		l, err := parseLink(b)
+		if err != nil {
+			return err
+		}
+		st.add(l)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	req = c.request(unix.RTM_GETADDR, unix.NLM_F_DUMP)
+	req.AddData(nl.NewIfAddrmsg(unix.AF_UNSPEC))
+	err = c.dump(req, unix.RTM_NEWADDR, func(b []byte) error {
+		idx, p, ok := parseAddr(b)
+		if l := st.byIndex[idx]; ok && l != nil {
+			l.addrs = append(l.addrs, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list addresses: %w", err)
+	}
+	return st, nil
+}
+
+// attrs iterates over netlink attributes in b.
+func attrs(b []byte, fn func(typ uint16, val []byte)) {
+	for len(b) >= unix.SizeofRtAttr {
+		l := int(binary.NativeEndian.Uint16(b[0:2]))
+		t := binary.NativeEndian.Uint16(b[2:4]) & nl.NLA_TYPE_MASK
+		if l < unix.SizeofRtAttr || l > len(b) {
+			return
+		}
+		fn(t, b[unix.SizeofRtAttr:l])
+		al := (l + unix.NLA_ALIGNTO - 1) &^ (unix.NLA_ALIGNTO - 1)
+		if al > len(b) {
+			return
+		}
+		b = b[al:]
+	}
+}
+
+func cstr(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
+
+func nu32(b []byte) uint32 {
+	if len(b) < 4 {
+		return 0
+	}
+	return binary.NativeEndian.Uint32(b)
+}
+
+func parseLink(b []byte) (*link, error) {
+	if len(b) < unix.SizeofIfInfomsg {
+		return nil, fmt.Errorf("short ifinfomsg")
+	}
+	l := &link{
+		index:         int(int32(binary.NativeEndian.Uint32(b[4:8]))),
+		up:            binary.NativeEndian.Uint32(b[8:12])&unix.IFF_UP != 0,
+		genMode:       -1,
+		learning:      -1,
+		neighSuppress: -1,
+		vxlanLearning: true,
+		physical:      true,
+	}
+	attrs(b[unix.SizeofIfInfomsg:], func(t uint16, v []byte) {
+		switch t {
+		case unix.IFLA_IFNAME:
+			l.name = cstr(v)
+		case unix.IFLA_MTU:
+			l.mtu = int(nu32(v))
+		case unix.IFLA_ADDRESS:
+			l.mac = net.HardwareAddr(append([]byte(nil), v...))
+		case unix.IFLA_MASTER:
+			l.master = int(nu32(v))
+		case unix.IFLA_GROUP:
+			l.group = nu32(v)
+		case unix.IFLA_LINK:
+			l.peer = int(nu32(v))
+		case unix.IFLA_LINK_NETNSID:
+			l.peerNS = true
+		case unix.IFLA_AF_SPEC:
+			attrs(v, func(fam uint16, v []byte) {
+				if fam == unix.AF_INET6 {
+					attrs(v, func(t uint16, v []byte) {
+						if t == unix.IFLA_INET6_ADDR_GEN_MODE && len(v) > 0 {
+							l.genMode = int(v[0])
+						}
+					})
+				}
+			})
+		case unix.IFLA_LINKINFO:
+			parseLinkInfo(l, v)
+		}
+	})
+	return l, nil
+}
+
+func parseLinkInfo(l *link, b []byte) {
+	var data, slaveData []byte
+	attrs(b, func(t uint16, v []byte) {
+		switch t {
+		case nl.IFLA_INFO_KIND:
+			l.kind = cstr(v)
+			l.physical = false
+		case nl.IFLA_INFO_DATA:
+			data = v
+		case nl.IFLA_INFO_SLAVE_KIND:
+			l.slaveKind = cstr(v)
+		case nl.IFLA_INFO_SLAVE_DATA:
+			slaveData = v
+		}
+	})
+	switch l.kind {
+	case "vxlan":
+		attrs(data, func(t uint16, v []byte) {
+			switch t {
+			case nl.IFLA_VXLAN_ID:
+				l.vxlanID = nu32(v)
+			case nl.IFLA_VXLAN_LOCAL, nl.IFLA_VXLAN_LOCAL6:
+				if a, ok := netip.AddrFromSlice(v); ok {
+					l.vxlanLocal = a.Unmap()
+				}
+			case nl.IFLA_VXLAN_PORT:
+				if len(v) >= 2 {
+					l.vxlanPort = binary.BigEndian.Uint16(v)
+				}
+			case nl.IFLA_VXLAN_LEARNING:
+				l.vxlanLearning = len(v) > 0 && v[0] != 0
+			}
+		})
+	case "vrf":
+		attrs(data, func(t uint16, v []byte) {
+			if t == nl.IFLA_VRF_TABLE {
+				l.vrfTable = nu32(v)
+			}
+		})
+	}
+	if l.slaveKind == "bridge" {
+		attrs(slaveData, func(t uint16, v []byte) {
+			if len(v) == 0 {
+				return
+			}
+			switch t {
+			case nl.IFLA_BRPORT_LEARNING:
+				l.learning = int(v[0])
+			case nl.IFLA_BRPORT_NEIGH_SUPPRESS:
+				l.neighSuppress = int(v[0])
+			}
+		})
+	}
+}
+
+func parseAddr(b []byte) (int, netip.Prefix, bool) {
+	if len(b) < unix.SizeofIfAddrmsg {
+		return 0, netip.Prefix{}, false
+	}
+	plen := int(b[1])
+	idx := int(binary.NativeEndian.Uint32(b[4:8]))
+	var local, address netip.Addr
+	attrs(b[unix.SizeofIfAddrmsg:], func(t uint16, v []byte) {
+		a, ok := netip.AddrFromSlice(v)
+		if !ok {
+			return
+		}
+		switch t {
+		case unix.IFA_LOCAL:
+			local = a
+		case unix.IFA_ADDRESS:
+			address = a
+		}
+	})
+	if local.IsValid() {
+		address = local
+	}
+	if !address.IsValid() {
+		return 0, netip.Prefix{}, false
+	}
+	return idx, netip.PrefixFrom(address, plen), true
+}
