@@ -3,6 +3,7 @@ package hostnet
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"github.com/weftnet/weft/internal/plan"
 )
@@ -51,7 +53,7 @@ func handle(tb testing.TB, ns Namespace) *netlink.Handle {
 		tb.Fatalf("open netns %s: %v", ns.Name, err)
 	}
 	defer h.Close()
-	nh, err := netlink.NewHandleAt(h)
+	nh, err := netlink.NewHandleAt(h, unix.NETLINK_ROUTE)
 	if err != nil {
 		tb.Fatalf("netlink handle in %s: %v", ns.Name, err)
 	}
@@ -158,3 +160,14 @@ func (e *env) apply(tb testing.TB, kp plan.KernelPlan) Result {
 	}
 	return res
 }
+
+// ipNet converts a prefix to the net.IPNet netlink's Addr wants, keeping the host bits.
+func ipNet(p netip.Prefix) *net.IPNet {
+	bits := 32
+	if p.Addr().Is6() {
+		bits = 128
+	}
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), bits)}
+}
+
+func itoa(i int) string { return fmt.Sprint(i) }
