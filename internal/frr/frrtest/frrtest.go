@@ -1,0 +1,475 @@
+// Package frrtest runs a throwaway FRR for tests: zebra, bgpd and bfdd (staticd on request) in
+// a network namespace and pathspace of their own, removed again when the test ends, passed or
+// failed. It needs root and the Debian frr package (frr-pythontools for frr-reload.py).
+//
+// Instances are named weft-t-<pid>-<random>; Start also removes instances left behind by test
+// processes that no longer exist (a test binary killed by a timeout runs no cleanup).
+package frrtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Paths of the Debian packages' binaries.
+const (
+	DaemonDir    = "/usr/lib/frr"
+	VtyshPath    = "/usr/bin/vtysh"
+	ReloadScript = "/usr/lib/frr/frr-reload.py"
+	// RunRoot and ConfRoot are where FRR puts a pathspace's sockets and configuration; -N
+	// appends the pathspace to both, so they cannot be moved elsewhere.
+	RunRoot  = "/var/run/frr"
+	ConfRoot = "/etc/frr"
+)
+
+// namePrefix starts every instance's namespace and pathspace name.
+const namePrefix = "weft-t-"
+
+// Timeouts. Daemons start in ~0.1 s and stop in ~1.2 s on the reference machine; the limits are
+// generous so a loaded CI machine does not flake.
+const (
+	startTimeout = 15 * time.Second
+	stopTimeout  = 10 * time.Second
+	cmdTimeout   = 60 * time.Second
+	pollInterval = 5 * time.Millisecond
+)
+
+// Options select what Start runs.
+type Options struct {
+	// Staticd also starts staticd.
+	Staticd bool
+	// Profile is passed to the daemons with -F ("traditional", "datacenter"); empty keeps the
+	// build's default, which is what weft renders for.
+	Profile string
+}
+
+// FRR is one running instance.
+type FRR struct {
+	tb      testing.TB
+	name    string
+	opts    Options
+	daemons []string
+	stopped bool
+}
+
+// Require skips the test when FRR cannot run here (not root, binaries missing), or fails it
+// when the environment variable CI is set: CI machines must run these tests.
+func Require(tb testing.TB, extra ...string) {
+	tb.Helper()
+	var missing []string
+	if os.Geteuid() != 0 {
+		missing = append(missing, "root")
+	}
+	for _, p := range append([]string{DaemonDir + "/zebra", DaemonDir + "/bgpd", DaemonDir + "/bfdd", VtyshPath}, extra...) {
+		if _, err := os.Stat(p); err != nil {
+			missing = append(missing, p)
+		}
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		missing = append(missing, "ip (iproute2)")
+	}
+	if _, err := user.Lookup("frr"); err != nil {
+		missing = append(missing, "user frr")
+	}
+	if len(missing) == 0 {
+		return
+	}
+	msg := "FRR tests need " + strings.Join(missing, ", ")
+	if os.Getenv("CI") != "" {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg)
+}
+
+// Start starts an instance and registers its removal with tb.Cleanup. It fails the test when
+// the instance cannot start, and skips it when FRR cannot run here (see Require).
+func Start(tb testing.TB, opts Options) *FRR {
+	tb.Helper()
+	Require(tb)
+	sweep(tb)
+	suffix := make([]byte, 3)
+	if _, err := rand.Read(suffix); err != nil {
+		tb.Fatal(err)
+	}
+	f := &FRR{
+		tb:      tb,
+		name:    fmt.Sprintf("%s%d-%s", namePrefix, os.Getpid(), hex.EncodeToString(suffix)),
+		opts:    opts,
+		daemons: []string{"zebra", "bgpd", "bfdd"},
+	}
+	if opts.Staticd {
+		f.daemons = append(f.daemons, "staticd")
+	}
+	// Registered before anything is created, so a half-made instance is removed too.
+	tb.Cleanup(f.cleanup)
+	if err := f.create(); err != nil {
+		tb.Fatalf("frrtest: %v", err)
+	}
+	if err := f.startDaemons(); err != nil {
+		tb.Fatalf("frrtest: %v\n%s", err, f.logs())
+	}
+	return f
+}
+
+// Netns is the instance's network namespace.
+func (f *FRR) Netns() string { return f.name }
+
+// Pathspace is the instance's FRR pathspace (vtysh -N, frr-reload.py -N).
+func (f *FRR) Pathspace() string { return f.name }
+
+// RunDir holds the instance's sockets, pid files and daemon logs.
+func (f *FRR) RunDir() string { return filepath.Join(RunRoot, f.name) }
+
+// ConfDir is the pathspace's configuration directory (vtysh.conf, the integrated frr.conf).
+func (f *FRR) ConfDir() string { return filepath.Join(ConfRoot, f.name) }
+
+// Vtysh runs vtysh against the instance with each argument as one command (-c), e.g.
+// Vtysh("configure", "router bgp 65000"). The error carries vtysh's output.
+func (f *FRR) Vtysh(commands ...string) (string, error) {
+	args := []string{"-N", f.name}
+	for _, c := range commands {
+		args = append(args, "-c", c)
+	}
+	return run(VtyshPath, args...)
+}
+
+// RunningConfig returns "show running-config".
+func (f *FRR) RunningConfig() (string, error) {
+	return f.Vtysh("show running-config")
+}
+
+// Load pushes conf into the running instance with "vtysh -f". vtysh exits 0 on some refused
+// commands (it only warns), so callers should still compare the running configuration.
+func (f *FRR) Load(conf string) error {
+	path := filepath.Join(f.RunDir(), "load.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(path)
+	out, err := run(VtyshPath, "-N", f.name, "-f", path)
+	if err != nil {
+		return fmt.Errorf("vtysh -f: %w", err)
+	}
+	// vtysh reports refused lines on its output even when it exits 0.
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "% Unknown command") || strings.Contains(l, "Failure to communicate") || strings.Contains(l, "% Configuration failed") {
+			return fmt.Errorf("vtysh -f refused a line: %s\n%s", l, out)
+		}
+	}
+	return nil
+}
+
+// Reload runs frr-reload.py against the instance with the given arguments (for example
+// "--test", file) and returns its standard output (the diff of --test); -N is added. Its log
+// goes to standard error and into the error when it fails.
+func (f *FRR) Reload(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "python3", append([]string{ReloadScript, "-N", f.name, "--stdout"}, args...)...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("frr-reload.py %s: %w\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// Reset brings the instance back to an empty configuration: it deletes every top-level block
+// it knows through vtysh (fast), and restarts the daemons when something else is left.
+func (f *FRR) Reset() error {
+	rc, err := f.RunningConfig()
+	if err != nil {
+		return err
+	}
+	if cmds, ok := resetCommands(rc); ok {
+		if len(cmds) > 0 {
+			if _, err := f.Vtysh(append([]string{"configure"}, cmds...)...); err != nil {
+				return f.Restart()
+			}
+		}
+		if rc, err = f.RunningConfig(); err == nil && IsEmptyConfig(rc) {
+			return nil
+		}
+	}
+	return f.Restart()
+}
+
+// Restart stops and starts the daemons; the namespace and directories stay.
+func (f *FRR) Restart() error {
+	if err := f.stopDaemons(); err != nil {
+		return err
+	}
+	if err := f.startDaemons(); err != nil {
+		return fmt.Errorf("%w\n%s", err, f.logs())
+	}
+	return nil
+}
+
+// Stop stops the daemons and removes the namespace and directories. It runs by itself at the
+// end of the test; calling it earlier is allowed, and a second call does nothing.
+func (f *FRR) Stop() {
+	f.tb.Helper()
+	if f.stopped {
+		return
+	}
+	f.stopped = true
+	var errs []error
+	if err := f.stopDaemons(); err != nil {
+		errs = append(errs, err)
+	}
+	if out, err := exec.Command("ip", "netns", "del", f.name).CombinedOutput(); err != nil && !strings.Contains(string(out), "No such file") {
+		errs = append(errs, fmt.Errorf("ip netns del %s: %v: %s", f.name, err, out))
+	}
+	for _, d := range []string{f.RunDir(), f.ConfDir()} {
+		if err := os.RemoveAll(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		f.tb.Errorf("frrtest: stop %s: %v", f.name, err)
+	}
+}
+
+func (f *FRR) cleanup() {
+	if f.tb.Failed() && !f.stopped {
+		f.tb.Logf("frrtest: daemon logs of %s:\n%s", f.name, f.logs())
+	}
+	f.Stop()
+}
+
+func (f *FRR) create() error {
+	if out, err := exec.Command("ip", "netns", "add", f.name).CombinedOutput(); err != nil {
+		return fmt.Errorf("ip netns add %s: %v: %s", f.name, err, out)
+	}
+	if out, err := exec.Command("ip", "-n", f.name, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		return fmt.Errorf("set lo up in %s: %v: %s", f.name, err, out)
+	}
+	u, err := user.Lookup("frr")
+	if err != nil {
+		return err
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	for _, d := range []string{f.RunDir(), f.ConfDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		// The daemons drop privileges to frr and must write pid files, sockets and logs.
+		if err := os.Chown(d, uid, gid); err != nil {
+			return err
+		}
+	}
+	// Integrated configuration, as in production: "write" (which frr-reload.py runs) saves
+	// one frr.conf in ConfDir instead of one file per daemon.
+	return os.WriteFile(filepath.Join(f.ConfDir(), "vtysh.conf"), []byte("service integrated-vtysh-config\n"), 0o644)
+}
+
+func (f *FRR) startDaemons() error {
+	for _, d := range f.daemons {
+		args := []string{"netns", "exec", f.name, filepath.Join(DaemonDir, d),
+			"-d", "-N", f.name, "-P", "0",
+			// An empty configuration: the tests push theirs with vtysh.
+			"-f", "/dev/null",
+			"--log", "file:" + filepath.Join(f.RunDir(), d+".log"), "--log-level", "info"}
+		if f.opts.Profile != "" {
+			args = append(args, "-F", f.opts.Profile)
+		}
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("start %s: %v: %s", d, err, out)
+		}
+		// bgpd and bfdd talk to zebra; waiting for each daemon keeps start-up ordered.
+		if err := f.waitStarted(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitStarted polls until the daemon's pid file names a live process and its vty socket exists.
+func (f *FRR) waitStarted(d string) error {
+	deadline := time.Now().Add(startTimeout)
+	sock := filepath.Join(f.RunDir(), d+".vty")
+	for {
+		pid, err := f.pid(d)
+		if err == nil && alive(pid) {
+			if _, err := os.Stat(sock); err == nil {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not start within %v", d, startTimeout)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// stopDaemons sends SIGTERM to every daemon of the instance, waits for them to exit and uses
+// SIGKILL on the ones that do not.
+func (f *FRR) stopDaemons() error {
+	var pids []int
+	for _, d := range f.daemons {
+		if pid, err := f.pid(d); err == nil && ownedBy(pid, f.name) {
+			pids = append(pids, pid)
+		}
+	}
+	return stopPids(pids)
+}
+
+func stopPids(pids []int) error {
+	for _, p := range pids {
+		_ = syscall.Kill(p, syscall.SIGTERM)
+	}
+	if waitGone(pids, stopTimeout) {
+		return nil
+	}
+	for _, p := range pids {
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+	if waitGone(pids, stopTimeout) {
+		return nil
+	}
+	return fmt.Errorf("processes %v survived SIGKILL", pids)
+}
+
+func waitGone(pids []int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		gone := true
+		for _, p := range pids {
+			if alive(p) {
+				gone = false
+				break
+			}
+		}
+		if gone {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+func (f *FRR) pid(daemon string) (int, error) {
+	return readPid(filepath.Join(f.RunDir(), daemon+".pid"))
+}
+
+func readPid(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// alive reports whether pid is a running process (a zombie counts as gone: the daemons are
+// not our children, so nobody here would reap them).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// ownedBy reports whether pid is an FRR daemon of pathspace name: a pid file can outlive its
+// process, and the pid may have been reused by something else since.
+func ownedBy(pid int, name string) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	args := strings.Split(string(b), "\x00")
+	if len(args) == 0 || !strings.HasPrefix(args[0], DaemonDir+"/") {
+		return false
+	}
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "-N" && args[i+1] == name {
+			return true
+		}
+	}
+	return false
+}
+
+// logs returns the tail of every daemon log, for a failing test's output.
+func (f *FRR) logs() string {
+	var b strings.Builder
+	for _, d := range f.daemons {
+		data, err := os.ReadFile(filepath.Join(f.RunDir(), d+".log"))
+		if err != nil {
+			continue
+		}
+		if len(data) > 4000 {
+			data = data[len(data)-4000:]
+		}
+		fmt.Fprintf(&b, "--- %s.log\n%s", d, data)
+	}
+	return b.String()
+}
+
+// sweep removes instances whose test process is gone: their daemons, namespace and
+// directories. Instances of live processes (parallel test binaries) are left alone.
+func sweep(tb testing.TB) {
+	tb.Helper()
+	seen := map[string]bool{}
+	for _, root := range []string{RunRoot, ConfRoot, "/run/netns"} {
+		entries, _ := os.ReadDir(root)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), namePrefix) {
+				seen[e.Name()] = true
+			}
+		}
+	}
+	for name := range seen {
+		ownerStr, _, ok := strings.Cut(strings.TrimPrefix(name, namePrefix), "-")
+		owner, err := strconv.Atoi(ownerStr)
+		if !ok || err != nil || alive(owner) {
+			continue
+		}
+		var pids []int
+		for _, d := range []string{"zebra", "bgpd", "bfdd", "staticd"} {
+			if pid, err := readPid(filepath.Join(RunRoot, name, d+".pid")); err == nil && ownedBy(pid, name) {
+				pids = append(pids, pid)
+			}
+		}
+		if err := stopPids(pids); err != nil {
+			tb.Logf("frrtest: sweep %s: %v", name, err)
+			continue
+		}
+		_ = exec.Command("ip", "netns", "del", name).Run()
+		_ = os.RemoveAll(filepath.Join(RunRoot, name))
+		_ = os.RemoveAll(filepath.Join(ConfRoot, name))
+		tb.Logf("frrtest: removed %s left behind by process %d", name, owner)
+	}
+}
+
+// run executes a command with a timeout and returns its combined output; the error includes it.
+func run(name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if err != nil {
+		return out.String(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, out.String())
+	}
+	return out.String(), nil
+}
