@@ -1,0 +1,255 @@
+package frr
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftnet/weft/internal/frr/frrtest"
+)
+
+// reloadConfig is a small but complete node: an underlay session, EVPN with vni blocks, one
+// L3VNI with a host session. extraVNIs adds that many more vni blocks.
+func reloadConfig(extraVNIs int) *Config {
+	u := func(v uint32) *uint32 { return &v }
+	cfg := &Config{
+		IPForwarding: true, IPv6Forwarding: true,
+		BFDProfiles: []BFDProfile{{Name: "fast", ReceiveIntervalMs: u(100), TransmitIntervalMs: u(100)}},
+		Router: Router{
+			ASN: 65001, RouterID: netip.MustParseAddr("10.255.0.1"),
+			Neighbors: []Neighbor{{
+				Address: netip.MustParseAddr("192.168.1.0"), RemoteAS: "65000",
+				BFD: true, BFDProfile: "fast", IPv4Unicast: true, EVPN: true,
+			}},
+			IPv4Networks: []netip.Prefix{netip.MustParsePrefix("10.255.0.1/32")},
+			EVPN: EVPN{
+				AdvertiseAllVNI:  true,
+				DupAddrDetection: DupAddrDetection{MaxMoves: 10, TimeSeconds: 60},
+				VNIs: []EVPNVNI{
+					{VNI: 100, RD: "10.255.0.1:100", ImportRTs: []string{"65000:100"}, ExportRTs: []string{"65000:100"}},
+				},
+			},
+		},
+		VRFs: []VRF{{
+			Name: "red", VNI: 200, ASN: 65001, RouterID: netip.MustParseAddr("10.255.0.1"),
+			Neighbors: []Neighbor{{
+				Address: netip.MustParseAddr("192.169.10.2"), RemoteAS: "65100", IPv4Unicast: true,
+				RouteMapIn: "host_red_in", RouteMapOut: "host_red_out",
+			}},
+			AdvertiseIPv4: true, ImportRTs: []string{"65000:200"}, ExportRTs: []string{"65000:200"},
+		}},
+		RouteMaps: []RouteMap{
+			{Name: "host_red_in", Entries: []RouteMapEntry{{Seq: 10, Action: Permit}}},
+			{Name: "host_red_out", Entries: []RouteMapEntry{{Seq: 10, Action: Permit}}},
+		},
+	}
+	for i := 0; i < extraVNIs; i++ {
+		v := uint32(101 + i)
+		cfg.Router.EVPN.VNIs = append(cfg.Router.EVPN.VNIs, EVPNVNI{VNI: v, RD: "10.255.0.1:" + u32(v)})
+	}
+	return cfg
+}
+
+func mustRender(t *testing.T, cfg *Config) string {
+	t.Helper()
+	s, err := Render(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// runningAs returns FRR's running configuration in the form of a rendered file (see
+// TestGoldenAcceptedByFRR for the two normalizations).
+func runningAs(t *testing.T, f *frrtest.FRR) string {
+	t.Helper()
+	rc, err := f.RunningConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sortVNIBlocks(frrtest.StripHeader(rc))
+}
+
+func wantRunning(conf string) string { return sortVNIBlocks(withoutPositiveForwarding(conf)) }
+
+func TestReloaderApply(t *testing.T) {
+	frrtest.Require(t, frrtest.ReloadScript)
+	f := frrtest.Start(t, frrtest.Options{})
+	ctx := context.Background()
+	path := filepath.Join(f.ConfDir(), "frr.conf")
+	r := &Reloader{Pathspace: f.Pathspace(), ConfigPath: path}
+
+	base := mustRender(t, reloadConfig(0))
+	plusOne := mustRender(t, reloadConfig(1))
+
+	steps := []struct {
+		name        string
+		text        string
+		wantChanged bool
+		wantErr     string
+		// wantRunning is the configuration FRR must run afterwards.
+		wantRunning string
+	}{
+		{name: "apply from empty", text: base, wantChanged: true, wantRunning: base},
+		{name: "same text is skipped", text: base, wantChanged: false, wantRunning: base},
+		{name: "one more vni block", text: plusOne, wantChanged: true, wantRunning: plusOne},
+		{
+			name: "value FRR refuses is rejected by --test",
+			// Shape-valid, but restart-time is 0..4095: vtysh refuses the line.
+			text:    strings.Replace(plusOne, " no bgp default ipv4-unicast\n", " no bgp default ipv4-unicast\n bgp graceful-restart restart-time 5000\n bgp graceful-restart\n", 1),
+			wantErr: "--test rejected the configuration (running configuration unchanged)", wantRunning: plusOne,
+		},
+		{
+			name:    "injected line is rejected by the shape check",
+			text:    strings.Replace(plusOne, "exit-vrf\n", "exit-vrf\nline vty\n", 1),
+			wantErr: "has no known shape", wantRunning: plusOne,
+		},
+		{name: "last good text is still known", text: plusOne, wantChanged: false, wantRunning: plusOne},
+		{
+			name: "change bgpd refuses while applying is rolled back",
+			// Syntax is fine, so --test passes; bgpd refuses ebgp-multihop on an unnumbered
+			// session when the line is applied.
+			text: strings.Replace(plusOne, " neighbor 192.168.1.0 remote-as 65000\n",
+				" neighbor eth9 interface remote-as external\n neighbor eth9 ebgp-multihop 3\n neighbor 192.168.1.0 remote-as 65000\n", 1),
+			wantErr: "rolled back", wantRunning: plusOne,
+		},
+		{name: "back to base", text: base, wantChanged: true, wantRunning: base},
+	}
+	for _, s := range steps {
+		start := time.Now()
+		changed, err := r.Apply(ctx, s.text)
+		took := time.Since(start)
+		t.Logf("%s: changed=%v in %v, err: %v", s.name, changed, took.Round(time.Millisecond), err)
+		switch {
+		case s.wantErr == "" && err != nil:
+			t.Fatalf("%s: %v", s.name, err)
+		case s.wantErr != "" && (err == nil || !strings.Contains(err.Error(), s.wantErr)):
+			t.Fatalf("%s: error %v, want one containing %q", s.name, err, s.wantErr)
+		case changed != s.wantChanged:
+			t.Fatalf("%s: changed = %v, want %v", s.name, changed, s.wantChanged)
+		}
+		if s.wantErr == "" && !s.wantChanged && took > 50*time.Millisecond {
+			t.Errorf("%s: a skipped apply took %v", s.name, took)
+		}
+		if got, want := runningAs(t, f), wantRunning(s.wantRunning); got != want {
+			t.Fatalf("%s: FRR runs something else:\n%s", s.name, lineDiff(want, got))
+		}
+		saved, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(saved) != s.wantRunning {
+			t.Fatalf("%s: %s does not hold the applied configuration:\n%s", s.name, path, lineDiff(s.wantRunning, string(saved)))
+		}
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(f.ConfDir(), ".frr.conf.new-*")); len(leftovers) > 0 {
+		t.Errorf("temporary files left behind: %v", leftovers)
+	}
+}
+
+// TestReloaderSkipTest measures the +1 change with and without the separate --test run.
+func TestReloaderSkipTest(t *testing.T) {
+	frrtest.Require(t, frrtest.ReloadScript)
+	f := frrtest.Start(t, frrtest.Options{})
+	ctx := context.Background()
+	for _, skip := range []bool{false, true} {
+		if err := f.Reset(); err != nil {
+			t.Fatal(err)
+		}
+		r := &Reloader{Pathspace: f.Pathspace(), ConfigPath: filepath.Join(f.ConfDir(), "frr.conf"), SkipTest: skip}
+		if _, err := r.Apply(ctx, mustRender(t, reloadConfig(0))); err != nil {
+			t.Fatal(err)
+		}
+		plusOne := mustRender(t, reloadConfig(1))
+		start := time.Now()
+		if changed, err := r.Apply(ctx, plusOne); err != nil || !changed {
+			t.Fatalf("skipTest=%v: changed=%v err=%v", skip, changed, err)
+		}
+		t.Logf("+1 vni block with SkipTest=%v: %v", skip, time.Since(start).Round(time.Millisecond))
+		if got, want := runningAs(t, f), wantRunning(plusOne); got != want {
+			t.Fatalf("skipTest=%v: %s", skip, lineDiff(want, got))
+		}
+	}
+}
+
+func TestReloaderSessions(t *testing.T) {
+	frrtest.Require(t, frrtest.ReloadScript)
+	f := frrtest.Start(t, frrtest.Options{})
+	ctx := context.Background()
+	r := &Reloader{Pathspace: f.Pathspace(), ConfigPath: filepath.Join(f.ConfDir(), "frr.conf")}
+
+	got, err := r.Sessions(ctx)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("without bgp: sessions %v, err %v", got, err)
+	}
+	cfg := reloadConfig(0)
+	cfg.Router.Neighbors = append(cfg.Router.Neighbors, Neighbor{Interface: "eth7", RemoteAS: RemoteASExternal, EVPN: true})
+	if _, err := r.Apply(ctx, mustRender(t, cfg)); err != nil {
+		t.Fatal(err)
+	}
+	got, err = r.Sessions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Session{{VRF: "default", Neighbor: "192.168.1.0"}, {VRF: "default", Neighbor: "eth7"}, {VRF: "red", Neighbor: "192.169.10.2"}}
+	if len(got) != len(want) {
+		t.Fatalf("sessions %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i].VRF != want[i].VRF || got[i].Neighbor != want[i].Neighbor {
+			t.Errorf("session %d is %+v, want %+v", i, got[i], want[i])
+		}
+		// Nothing answers on the other side: the session cannot be up.
+		if !slices.Contains([]string{"Idle", "Connect", "Active"}, got[i].State) {
+			t.Errorf("session %+v: state %q, want Idle, Connect or Active", got[i], got[i].State)
+		}
+	}
+}
+
+func TestParseSessions(t *testing.T) {
+	tests := []struct {
+		name string
+		json string
+		want []Session
+	}{
+		{name: "no bgp", json: "{\n}\n"},
+		{name: "instance without neighbors", json: `{"default":{"vrfId":0,"vrfName":"default"}}`},
+		{
+			name: "two vrfs",
+			json: `{"red":{"vrfId":-1,"vrfName":"red","192.169.10.2":{"remoteAs":0,"bgpState":"Idle"}},
+				"default":{"vrfId":0,"vrfName":"default","veth1":{"bgpState":"Established","hostname":"x"},"192.168.9.2":{"bgpState":"Active"}}}`,
+			want: []Session{
+				{VRF: "default", Neighbor: "192.168.9.2", State: "Active"},
+				{VRF: "default", Neighbor: "veth1", State: "Established"},
+				{VRF: "red", Neighbor: "192.169.10.2", State: "Idle"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseSessions([]byte(tt.json))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	if _, err := parseSessions([]byte("% BGP instance not found")); err == nil {
+		t.Error("garbage parsed without an error")
+	}
+}
+
+func TestRedact(t *testing.T) {
+	in := "line 3: % Invalid value:  neighbor 10.0.0.1 password s3cr3t!x\nmore"
+	got := string(redact([]byte(in)))
+	if strings.Contains(got, "s3cr3t") || !strings.Contains(got, "password <redacted>") {
+		t.Errorf("redact(%q) = %q", in, got)
+	}
+}
