@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,12 +67,26 @@ const (
 	defaultBFDMinimumTTL   = 254
 )
 
-var (
-	// namePattern is the character set CheckShape allows in names; Render refuses anything
-	// else so that the two never disagree.
-	namePattern   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,63}$`)
-	ifNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,15}$`)
+// Name rules, the same as CheckShape's: Render refuses what the shape check would refuse.
+const (
+	nameRule   = "1..63 characters of A-Z a-z 0-9 _ . -"
+	ifNameRule = "1..15 characters of A-Z a-z 0-9 _ . -"
 )
+
+// validName reports whether s is 1..max characters of [A-Za-z0-9_.-] (a loop: a regexp costs a
+// third of Render's validation time at the reference scale).
+func validName(s string, max int) bool {
+	if len(s) == 0 || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // Render turns cfg into frr.conf text, line for line as FRR 8.4.4 prints it back in
 // "show running-config", so that reloading an unchanged configuration changes nothing.
@@ -183,6 +196,7 @@ func newView(cfg *Config, secrets Secrets) (*view, error) {
 	if len(vrfs) > 0 && cfg.Router.ASN == 0 {
 		return nil, errors.New("vrfs need the default bgp instance (router asn is 0)")
 	}
+	// seenVNI maps a VNI to the VRF that uses it, or to "" for an L2VNI's vni block.
 	seenVNI := make(map[uint32]string, len(vrfs)+len(cfg.Router.EVPN.VNIs))
 	for i, vrf := range vrfs {
 		if i > 0 && vrfs[i-1].Name == vrf.Name {
@@ -192,9 +206,9 @@ func newView(cfg *Config, secrets Secrets) (*view, error) {
 			return nil, fmt.Errorf("vrf %s: %w", vrf.Name, err)
 		}
 		if other, dup := seenVNI[vrf.VNI]; dup {
-			return nil, fmt.Errorf("vrf %s: vni %d is already used by %s", vrf.Name, vrf.VNI, other)
+			return nil, fmt.Errorf("vrf %s: vni %d is already used by vrf %s", vrf.Name, vrf.VNI, other)
 		}
-		seenVNI[vrf.VNI] = "vrf " + vrf.Name
+		seenVNI[vrf.VNI] = vrf.Name
 		v.VRFs = append(v.VRFs, vrfView{Name: vrf.Name, VNI: u32(vrf.VNI)})
 		lines += 4
 	}
@@ -235,8 +249,8 @@ func newView(cfg *Config, secrets Secrets) (*view, error) {
 
 func checkVRF(vrf *VRF) error {
 	switch {
-	case !ifNamePattern.MatchString(vrf.Name):
-		return fmt.Errorf("name %q must match %s", vrf.Name, ifNamePattern)
+	case !validName(vrf.Name, 15):
+		return fmt.Errorf("name %q must be %s", vrf.Name, ifNameRule)
 	case vrf.Name == "default":
 		// "router bgp N vrf default" is the default instance in FRR.
 		return errors.New(`name "default" is FRR's default vrf`)
@@ -294,14 +308,18 @@ func defaultRouter(r *Router, secrets Secrets, seenVNI map[uint32]string) (route
 	}
 	vnis := sortedCopy(r.EVPN.VNIs, func(a, b EVPNVNI) int { return cmp.Compare(a.VNI, b.VNI) })
 	lines := 8 + 3*len(rv.Neighbors)
+	ev.VNIs = make([]vniView, 0, len(vnis))
 	for _, x := range vnis {
 		if x.VNI < 1 || x.VNI > 16777215 {
 			return rv, 0, fmt.Errorf("evpn vni %d is outside 1..16777215", x.VNI)
 		}
 		if other, dup := seenVNI[x.VNI]; dup {
-			return rv, 0, fmt.Errorf("evpn vni %d is already used by %s", x.VNI, other)
+			if other == "" {
+				return rv, 0, fmt.Errorf("evpn vni %d is defined twice", x.VNI)
+			}
+			return rv, 0, fmt.Errorf("evpn vni %d is already used by vrf %s", x.VNI, other)
 		}
-		seenVNI[x.VNI] = "evpn vni " + u32(x.VNI)
+		seenVNI[x.VNI] = ""
 		vv := vniView{VNI: u32(x.VNI)}
 		if vv.RD, err = rdrt(x.RD, "rd"); err != nil {
 			return rv, 0, fmt.Errorf("evpn vni %d: %w", x.VNI, err)
@@ -407,8 +425,8 @@ func neighbor(n *Neighbor, localAS string, secrets Secrets) (neighborView, error
 	case n.Interface != "" && n.Address.IsValid():
 		return nv, errors.New("address and interface are both set")
 	case n.Interface != "":
-		if !ifNamePattern.MatchString(n.Interface) {
-			return nv, fmt.Errorf("interface name must match %s", ifNamePattern)
+		if !validName(n.Interface, 15) {
+			return nv, fmt.Errorf("interface name must be %s", ifNameRule)
 		}
 		// bgpd would read an interface named like an address as a numbered neighbor.
 		if _, err := netip.ParseAddr(n.Interface); err == nil {
@@ -442,8 +460,8 @@ func neighbor(n *Neighbor, localAS string, secrets Secrets) (neighborView, error
 		if !n.BFD {
 			return nv, errors.New("bfd profile is set but bfd is off")
 		}
-		if !namePattern.MatchString(n.BFDProfile) {
-			return nv, fmt.Errorf("bfd profile name must match %s", namePattern)
+		if !validName(n.BFDProfile, 63) {
+			return nv, fmt.Errorf("bfd profile name must be %s", nameRule)
 		}
 	}
 	nv.BFD, nv.BFDProfile = n.BFD, n.BFDProfile
@@ -500,8 +518,8 @@ func neighbor(n *Neighbor, localAS string, secrets Secrets) (neighborView, error
 		nv.ConnectTime = u32(*c)
 	}
 	for _, rm := range []string{n.RouteMapIn, n.RouteMapOut} {
-		if rm != "" && !namePattern.MatchString(rm) {
-			return nv, fmt.Errorf("route-map name %q must match %s", rm, namePattern)
+		if rm != "" && !validName(rm, 63) {
+			return nv, fmt.Errorf("route-map name %q must be %s", rm, nameRule)
 		}
 	}
 	if (n.RouteMapIn != "" || n.RouteMapOut != "") && !n.IPv4Unicast && !n.IPv6Unicast {
@@ -675,21 +693,29 @@ func dupAddr(d DupAddrDetection) (off bool, maxMoves, secs string, err error) {
 	return false, u32(m), u32(t), nil
 }
 
-// routeTargets validates route targets and sorts them as bgpd prints them (by their text).
+// routeTargets validates route targets and returns them as bgpd prints them: sorted by their
+// text, without duplicates. The input is returned as is when it is in that order already.
 func routeTargets(in []string) ([]string, error) {
-	if len(in) == 0 {
-		return nil, nil
-	}
-	out := make([]string, len(in))
-	for i, s := range in {
-		c, err := rdrt(s, "route-target")
-		if err != nil {
+	for _, s := range in {
+		if _, err := rdrt(s, "route-target"); err != nil {
 			return nil, err
 		}
-		out[i] = c
 	}
+	if isStrictlySorted(in) {
+		return in, nil
+	}
+	out := slices.Clone(in)
 	slices.Sort(out)
 	return slices.Compact(out), nil
+}
+
+func isStrictlySorted(s []string) bool {
+	for i := 1; i < len(s); i++ {
+		if s[i-1] >= s[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // rdrt validates a route distinguisher or route target (ASN:NN or IPv4:NN, canonical
@@ -729,7 +755,7 @@ func rdrt(s, what string) (string, error) {
 // parseCanonicalUint parses a uint32 written the way FRR prints it (no sign, no leading zero).
 func parseCanonicalUint(s string) (uint64, error) {
 	v, err := strconv.ParseUint(s, 10, 32)
-	if err != nil || strconv.FormatUint(v, 10) != s {
+	if err != nil || s[0] == '0' && len(s) > 1 {
 		return 0, fmt.Errorf("%q is not a canonical number in 0..4294967295", s)
 	}
 	return v, nil
@@ -752,8 +778,8 @@ func parseASN(s string) (uint64, error) {
 func prefixLists(in []PrefixList) (v4, v6 []prefixLine, err error) {
 	seen := make(map[string]bool, len(in))
 	for _, pl := range in {
-		if !namePattern.MatchString(pl.Name) {
-			return nil, nil, fmt.Errorf("prefix-list name %q must match %s", pl.Name, namePattern)
+		if !validName(pl.Name, 63) {
+			return nil, nil, fmt.Errorf("prefix-list name %q must be %s", pl.Name, nameRule)
 		}
 		family, key := 4, "ip "+pl.Name
 		if pl.IPv6 {
@@ -827,8 +853,8 @@ func routeMaps(in []RouteMap) ([]routeMapView, error) {
 	var out []routeMapView
 	seen := make(map[string]bool, len(in))
 	for _, rm := range in {
-		if !namePattern.MatchString(rm.Name) {
-			return nil, fmt.Errorf("route-map name %q must match %s", rm.Name, namePattern)
+		if !validName(rm.Name, 63) {
+			return nil, fmt.Errorf("route-map name %q must be %s", rm.Name, nameRule)
 		}
 		if seen[rm.Name] {
 			return nil, fmt.Errorf("route-map %s is defined twice", rm.Name)
@@ -846,8 +872,8 @@ func routeMaps(in []RouteMap) ([]routeMapView, error) {
 				return nil, fmt.Errorf("route-map %s seq %d: %w", rm.Name, e.Seq, err)
 			}
 			for _, pl := range []string{e.MatchIPv4PrefixList, e.MatchIPv6PrefixList} {
-				if pl != "" && !namePattern.MatchString(pl) {
-					return nil, fmt.Errorf("route-map %s seq %d: prefix-list name %q must match %s", rm.Name, e.Seq, pl, namePattern)
+				if pl != "" && !validName(pl, 63) {
+					return nil, fmt.Errorf("route-map %s seq %d: prefix-list name %q must be %s", rm.Name, e.Seq, pl, nameRule)
 				}
 			}
 			out = append(out, routeMapView{
@@ -868,8 +894,8 @@ func bfdProfiles(in []BFDProfile) ([]bfdView, error) {
 	out := make([]bfdView, 0, len(in))
 	seen := make(map[string]bool, len(in))
 	for _, p := range in {
-		if !namePattern.MatchString(p.Name) {
-			return nil, fmt.Errorf("bfd profile name %q must match %s", p.Name, namePattern)
+		if !validName(p.Name, 63) {
+			return nil, fmt.Errorf("bfd profile name %q must be %s", p.Name, nameRule)
 		}
 		if seen[p.Name] {
 			return nil, fmt.Errorf("bfd profile %s is defined twice", p.Name)

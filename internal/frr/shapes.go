@@ -25,70 +25,140 @@ const (
 	shPassword = `[A-Za-z0-9$%&()*+,./:;<=>?@\[\]^_{|}~-]{1,80}`
 )
 
-// lineShapes lists every line the templates can produce. Leading spaces are part of a shape,
-// so a line is also tied to its indentation level.
-var lineShapes = []string{
-	// top level
-	`!`,
-	`(?:no )?ip forwarding`,
-	`(?:no )?ipv6 forwarding`,
-	`exit`,
-	// vrf blocks
-	`vrf ` + shName,
-	` vni ` + shNum,
-	`exit-vrf`,
-	// bgp instances
-	`router bgp ` + shNum + `(?: vrf ` + shName + `)?`,
-	` bgp router-id ` + shIPv4,
-	` no bgp ebgp-requires-policy`,
-	` no bgp default ipv4-unicast`,
-	` bgp graceful-restart(?: (?:stalepath|restart)-time ` + shNum + `)?`,
-	` neighbor ` + shPeer + ` (?:interface )?remote-as (?:internal|external|` + shNum + `)`,
-	` neighbor ` + shPeer + ` bfd`,
-	` neighbor ` + shPeer + ` bfd profile ` + shName,
-	` neighbor ` + shPeer + ` password ` + shPassword,
-	` neighbor ` + shPeer + ` port ` + shNum,
-	` neighbor ` + shPeer + ` ebgp-multihop ` + shNum,
-	` neighbor ` + shPeer + ` timers ` + shNum + ` ` + shNum,
-	` neighbor ` + shPeer + ` timers connect ` + shNum,
-	` !`,
-	` address-family (?:ipv4 unicast|ipv6 unicast|l2vpn evpn)`,
-	` exit-address-family`,
-	// address families
-	`  network (?:` + shPfx4 + `|` + shPfx6 + `)`,
-	`  neighbor ` + shPeer + ` activate`,
-	`  neighbor ` + shPeer + ` route-map ` + shName + ` (?:in|out)`,
-	`  advertise-all-vni`,
-	`  vni ` + shNum,
-	`   rd ` + shRDRT,
-	`   route-target (?:import|export) ` + shRDRT,
-	`  exit-vni`,
-	`  no dup-addr-detection`,
-	`  dup-addr-detection max-moves ` + shNum + ` time ` + shNum,
-	`  advertise (?:ipv4|ipv6) unicast`,
-	`  rd ` + shRDRT,
-	`  route-target (?:import|export) ` + shRDRT,
-	// filters
-	`ip prefix-list ` + shName + ` seq ` + shNum + ` (?:permit|deny) ` + shPfx4 + `(?: ge ` + shNum + `)?(?: le ` + shNum + `)?`,
-	`ipv6 prefix-list ` + shName + ` seq ` + shNum + ` (?:permit|deny) ` + shPfx6 + `(?: ge ` + shNum + `)?(?: le ` + shNum + `)?`,
-	`route-map ` + shName + ` (?:permit|deny) ` + shNum,
-	` match ip address prefix-list ` + shName,
-	` match ipv6 address prefix-list ` + shName,
-	// bfd
-	`bfd`,
-	` profile ` + shName,
-	`  (?:detect-multiplier|transmit-interval|receive-interval|minimum-ttl) ` + shNum,
-	`  (?:passive-mode|echo-mode)`,
-	` exit`,
+// block is where a line stands in the configuration's nesting.
+type block int
+
+const (
+	topLevel block = iota
+	vrfBlock
+	routerBlock
+	unicastBlock // address-family ipv4|ipv6 unicast
+	evpnBlock    // address-family l2vpn evpn
+	vniBlock     // vni N inside l2vpn evpn
+	routeMapBlock
+	bfdBlock
+	bfdProfileBlock
+)
+
+// shape is one kind of line: the block it may appear in, its pattern (leading spaces
+// included, anchored when compiled) and the block it leaves the parser in. Every pattern
+// starts with its indentation and a literal first word, which CheckShape uses to pick the few
+// shapes a line can have.
+type shape struct {
+	in      block
+	pattern string
+	next    block
 }
 
-// shapeRE matches exactly one whole line of any shape. One alternation is matched in a single
-// pass, which keeps CheckShape linear in the size of the configuration.
-var shapeRE = regexp.MustCompile(`^(?:` + strings.Join(lineShapes, `|`) + `)$`)
+// lineShapes lists every line the templates can produce.
+var lineShapes = []shape{
+	{topLevel, `!`, topLevel},
+	{topLevel, `ip forwarding`, topLevel},
+	{topLevel, `no ip forwarding`, topLevel},
+	{topLevel, `ipv6 forwarding`, topLevel},
+	{topLevel, `no ipv6 forwarding`, topLevel},
 
-// CheckShape reports the first line of conf that is not a line the templates can produce. It
-// is the last defence against configuration injection: whatever slipped past validation, FRR
-// is never handed a line of an unknown shape.
+	{topLevel, `vrf ` + shName, vrfBlock},
+	{vrfBlock, ` vni ` + shNum, vrfBlock},
+	{vrfBlock, `exit-vrf`, topLevel},
+
+	{topLevel, `router bgp ` + shNum + `(?: vrf ` + shName + `)?`, routerBlock},
+	{routerBlock, ` bgp router-id ` + shIPv4, routerBlock},
+	{routerBlock, ` no bgp ebgp-requires-policy`, routerBlock},
+	{routerBlock, ` no bgp default ipv4-unicast`, routerBlock},
+	{routerBlock, ` bgp graceful-restart(?: (?:stalepath|restart)-time ` + shNum + `)?`, routerBlock},
+	{routerBlock, ` neighbor ` + shPeer + ` (?:interface )?remote-as (?:internal|external|` + shNum + `)`, routerBlock},
+	{routerBlock, ` neighbor ` + shPeer + ` bfd`, routerBlock},
+	{routerBlock, ` neighbor ` + shPeer + ` bfd profile ` + shName, routerBlock},
+	{routerBlock, ` neighbor ` + shPeer + ` password ` + shPassword, routerBlock},
+	{routerBlock, ` neighbor ` + shPeer + ` port ` + shNum, routerBlock},
+	{routerBlock, ` neighbor ` + shPeer + ` ebgp-multihop ` + shNum, routerBlock},
+	{routerBlock, ` neighbor ` + shPeer + ` timers ` + shNum + ` ` + shNum, routerBlock},
+	{routerBlock, ` neighbor ` + shPeer + ` timers connect ` + shNum, routerBlock},
+	{routerBlock, ` !`, routerBlock},
+	{routerBlock, ` address-family (?:ipv4|ipv6) unicast`, unicastBlock},
+	{routerBlock, ` address-family l2vpn evpn`, evpnBlock},
+	{routerBlock, `exit`, topLevel},
+
+	{unicastBlock, `  network (?:` + shPfx4 + `|` + shPfx6 + `)`, unicastBlock},
+	{unicastBlock, `  neighbor ` + shPeer + ` activate`, unicastBlock},
+	{unicastBlock, `  neighbor ` + shPeer + ` route-map ` + shName + ` (?:in|out)`, unicastBlock},
+	{unicastBlock, ` exit-address-family`, routerBlock},
+
+	{evpnBlock, `  neighbor ` + shPeer + ` activate`, evpnBlock},
+	{evpnBlock, `  advertise-all-vni`, evpnBlock},
+	{evpnBlock, `  vni ` + shNum, vniBlock},
+	{vniBlock, `   rd ` + shRDRT, vniBlock},
+	{vniBlock, `   route-target (?:import|export) ` + shRDRT, vniBlock},
+	{vniBlock, `  exit-vni`, evpnBlock},
+	{evpnBlock, `  no dup-addr-detection`, evpnBlock},
+	{evpnBlock, `  dup-addr-detection max-moves ` + shNum + ` time ` + shNum, evpnBlock},
+	{evpnBlock, `  advertise (?:ipv4|ipv6) unicast`, evpnBlock},
+	{evpnBlock, `  rd ` + shRDRT, evpnBlock},
+	{evpnBlock, `  route-target (?:import|export) ` + shRDRT, evpnBlock},
+	{evpnBlock, ` exit-address-family`, routerBlock},
+
+	{topLevel, `ip prefix-list ` + shName + ` seq ` + shNum + ` (?:permit|deny) ` + shPfx4 + `(?: ge ` + shNum + `)?(?: le ` + shNum + `)?`, topLevel},
+	{topLevel, `ipv6 prefix-list ` + shName + ` seq ` + shNum + ` (?:permit|deny) ` + shPfx6 + `(?: ge ` + shNum + `)?(?: le ` + shNum + `)?`, topLevel},
+	{topLevel, `route-map ` + shName + ` (?:permit|deny) ` + shNum, routeMapBlock},
+	{routeMapBlock, ` match ip address prefix-list ` + shName, routeMapBlock},
+	{routeMapBlock, ` match ipv6 address prefix-list ` + shName, routeMapBlock},
+	{routeMapBlock, `exit`, topLevel},
+
+	{topLevel, `bfd`, bfdBlock},
+	{bfdBlock, ` profile ` + shName, bfdProfileBlock},
+	{bfdProfileBlock, `  detect-multiplier ` + shNum, bfdProfileBlock},
+	{bfdProfileBlock, `  transmit-interval ` + shNum, bfdProfileBlock},
+	{bfdProfileBlock, `  receive-interval ` + shNum, bfdProfileBlock},
+	{bfdProfileBlock, `  passive-mode`, bfdProfileBlock},
+	{bfdProfileBlock, `  echo-mode`, bfdProfileBlock},
+	{bfdProfileBlock, `  minimum-ttl ` + shNum, bfdProfileBlock},
+	{bfdProfileBlock, ` exit`, bfdBlock},
+	{bfdBlock, ` !`, bfdBlock},
+	{bfdBlock, `exit`, topLevel},
+}
+
+type compiledShape struct {
+	re   *regexp.Regexp
+	next block
+}
+
+type shapeKey struct {
+	in    block
+	start string // indentation and first word
+}
+
+// shapeIndex groups the compiled shapes by block, indentation and first word.
+var shapeIndex = func() map[shapeKey][]compiledShape {
+	out := map[shapeKey][]compiledShape{}
+	for _, s := range lineShapes {
+		start := lineStart(s.pattern)
+		if strings.ContainsAny(start, `\()[]{}?*+|^$.`) {
+			panic("frr: line shape " + s.pattern + " does not start with a literal word")
+		}
+		k := shapeKey{s.in, start}
+		out[k] = append(out[k], compiledShape{regexp.MustCompile(`^(?:` + s.pattern + `)$`), s.next})
+	}
+	return out
+}()
+
+// lineStart is a line's indentation and first word.
+func lineStart(line string) string {
+	i := 0
+	for i < len(line) && line[i] == ' ' {
+		i++
+	}
+	if j := strings.IndexByte(line[i:], ' '); j >= 0 {
+		return line[:i+j]
+	}
+	return line
+}
+
+// CheckShape reports the first line of conf that is not a line the templates can produce at
+// that place: each line must have a known shape and stand in the block that shape belongs to
+// (a well-formed neighbor line inside a vrf block is refused), and every block must be closed.
+// It is the last defence against configuration injection: whatever slipped past validation,
+// FRR is never handed a line of an unknown shape.
 func CheckShape(conf string) error {
 	if conf == "" {
 		return fmt.Errorf("empty configuration")
@@ -96,15 +166,31 @@ func CheckShape(conf string) error {
 	if !strings.HasSuffix(conf, "\n") {
 		return fmt.Errorf("configuration does not end with a newline")
 	}
+	in := topLevel
 	body := conf[:len(conf)-1]
 	for n := 1; ; n++ {
 		line, rest, more := strings.Cut(body, "\n")
-		if !shapeRE.MatchString(line) {
-			return fmt.Errorf("line %d %q has no known shape", n, line)
+		next, ok := matchLine(in, line)
+		if !ok {
+			return fmt.Errorf("line %d %q has no known shape here", n, line)
 		}
+		in = next
 		if !more {
-			return nil
+			break
 		}
 		body = rest
 	}
+	if in != topLevel {
+		return fmt.Errorf("configuration ends inside a block")
+	}
+	return nil
+}
+
+func matchLine(in block, line string) (block, bool) {
+	for _, s := range shapeIndex[shapeKey{in, lineStart(line)}] {
+		if s.re.MatchString(line) {
+			return s.next, true
+		}
+	}
+	return in, false
 }
