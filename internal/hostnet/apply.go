@@ -63,11 +63,20 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 	if err := a.ensureSysctls(rns); err != nil {
 		return res, err
 	}
-	if r.rs, err = read(r.rc); err != nil {
+	// The two dumps are most of a no-op reconcile's time; they run side by side.
+	var herr error
+	hdone := make(chan struct{})
+	go func() {
+		defer close(hdone)
+		r.hs, herr = read(r.hc)
+	}()
+	r.rs, err = read(r.rc)
+	<-hdone
+	if err != nil {
 		return res, fmt.Errorf("read router netns: %w", err)
 	}
-	if r.hs, err = read(r.hc); err != nil {
-		return res, fmt.Errorf("read host netns: %w", err)
+	if herr != nil {
+		return res, fmt.Errorf("read host netns: %w", herr)
 	}
 	r.initIndexes()
 
@@ -127,6 +136,8 @@ type run struct {
 	underlayMTU int // smallest MTU of the underlay NICs, 0 when unknown
 	// wantRouter and wantHost name the devices of the plan in each namespace.
 	wantRouter, wantHost map[string]string // name → kind
+	// vxlans are the plan's VXLAN devices by name.
+	vxlans map[string]vxlanSpec
 	// externalHost names host bridges the plan uses but must never create or delete.
 	externalHost map[string]bool
 }
@@ -210,6 +221,7 @@ func (r *run) want() {
 	r.wantRouter = map[string]string{}
 	r.wantHost = map[string]string{}
 	r.externalHost = map[string]bool{}
+	r.vxlans = map[string]vxlanSpec{}
 	veth := func(v plan.Veth) {
 		r.wantRouter[v.RouterName] = "veth"
 		r.wantHost[v.HostName] = "veth"
@@ -218,6 +230,7 @@ func (r *run) want() {
 		r.wantRouter[v.VRF] = "vrf"
 		r.wantRouter[v.Bridge] = "bridge"
 		r.wantRouter[v.VXLAN] = "vxlan"
+		r.vxlans[v.VXLAN] = vxlanSpec{v.VNI, v.VXLANPort}
 		if v.HostVeth != nil {
 			veth(*v.HostVeth)
 		}
@@ -225,6 +238,7 @@ func (r *run) want() {
 	for _, v := range r.kp.L2VNIs {
 		r.wantRouter[v.Bridge] = "bridge"
 		r.wantRouter[v.VXLAN] = "vxlan"
+		r.vxlans[v.VXLAN] = vxlanSpec{v.VNI, v.VXLANPort}
 		veth(v.Veth)
 		if v.HostMaster.Managed {
 			r.wantHost[v.HostMaster.Name] = "bridge"
@@ -241,10 +255,6 @@ func (r *run) want() {
 // cannot change in place (another kind, another VNI or port, a broken veth pair).
 func (r *run) cleanup() error {
 	var routerDoomed, hostDoomed []*link
-	vxlanOK := map[string]bool{}
-	for _, v := range r.kp.L3VNIs {
-		vxlanOK[v.VXLAN] = true
-	}
 	for _, l := range r.rs.byIndex {
 		if !ownedRouter(l) {
 			continue
@@ -294,18 +304,14 @@ func (r *run) vxlanMatches(l *link) bool {
 	return ok && l.vxlanID == vni && l.vxlanPort == port && l.vxlanLocal == r.kp.Underlay.LocalIP && !l.vxlanLearning
 }
 
+type vxlanSpec struct {
+	vni  uint32
+	port uint16
+}
+
 func (r *run) vxlanWant(name string) (uint32, uint16, bool) {
-	for _, v := range r.kp.L3VNIs {
-		if v.VXLAN == name {
-			return v.VNI, v.VXLANPort, true
-		}
-	}
-	for _, v := range r.kp.L2VNIs {
-		if v.VXLAN == name {
-			return v.VNI, v.VXLANPort, true
-		}
-	}
-	return 0, 0, false
+	v, ok := r.vxlans[name]
+	return v.vni, v.port, ok
 }
 
 // hostPeer returns the host end of a router-side veth when the pair is intact and weft's.

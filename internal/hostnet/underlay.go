@@ -203,7 +203,7 @@ func (r *run) restoreNIC(nic string) error {
 // fetch reads one link by name (after a namespace move, when its index may have changed)
 // with its addresses, and records it in st.
 func (r *run) fetch(c *conn, st *nsState, name string) (*link, error) {
-	req := c.request(unix.RTM_GETLINK, 0)
+	req := c.request(unix.RTM_GETLINK, unix.NLM_F_ACK)
 	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
 	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
 	var l *link
