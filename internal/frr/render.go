@@ -50,8 +50,10 @@ func ValidPassword(p string) error {
 }
 
 // Render turns cfg into frr.conf text, line for line as FRR 8.4.4 prints it back in
-// "show running-config", so that reloading an unchanged configuration changes nothing.
-// Passwords are looked up in secrets here and nowhere else.
+// "show running-config", so that reloading an unchanged configuration changes nothing. It
+// assumes FRR's "traditional" defaults (no "frr defaults" line, daemons without -F): the
+// values it leaves out as defaults are that profile's. Passwords are looked up in secrets here
+// and nowhere else; an error names the neighbor but never contains a password.
 func Render(cfg *Config, secrets Secrets) (string, error) {
 	v, err := newView(cfg, secrets)
 	if err != nil {
