@@ -17,7 +17,7 @@ const (
 // localCIDR), so one peer definition on the host side works cluster-wide; the host side address
 // is derived from the node index.
 // +kubebuilder:validation:XValidation:rule="has(self.hostASN) != has(self.hostType)",message="exactly one of hostASN and hostType must be set"
-// +kubebuilder:validation:XValidation:rule="has(self.localCIDR.ipv4) || has(self.localCIDR.ipv6)",message="localCIDR needs ipv4, ipv6 or both"
+// +kubebuilder:validation:XValidation:rule="has(self.localCIDR.ipv4) || has(self.localCIDR.ipv6)",message="localCIDR needs ipv4, ipv6 or both",fieldPath=".localCIDR"
 type HostSession struct {
 	// ASN is the router's autonomous system number in this session's VRF. Defaults to the
 	// Underlay's ASN.
@@ -40,6 +40,7 @@ type HostSession struct {
 	LocalCIDR LocalCIDR `json:"localCIDR"`
 
 	// BFDProfile names a profile of the node's Underlay; when set, BFD runs on the session.
+	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z][a-zA-Z0-9_-]{0,62}$`
 	// +optional
 	BFDProfile string `json:"bfdProfile,omitempty"`
@@ -80,7 +81,7 @@ const (
 )
 
 // RouteFilter selects routes by prefix.
-// +kubebuilder:validation:XValidation:rule="self.mode == 'Filtered' || !has(self.prefixes) || size(self.prefixes) == 0",message="prefixes are only allowed with mode Filtered"
+// +kubebuilder:validation:XValidation:rule="self.mode == 'Filtered' || !has(self.prefixes) || size(self.prefixes) == 0",message="prefixes are only allowed with mode Filtered",fieldPath=".prefixes"
 type RouteFilter struct {
 	// Mode is All (every route) or Filtered (only routes matching prefixes).
 	// +kubebuilder:default=All
@@ -95,7 +96,9 @@ type RouteFilter struct {
 }
 
 // PrefixMatch matches a prefix and, with ge/le, the more specific prefixes inside it.
-// +kubebuilder:validation:XValidation:rule="!has(self.ge) || !has(self.le) || self.ge <= self.le",message="ge must not be greater than le"
+// +kubebuilder:validation:XValidation:rule="!has(self.ge) || !isCIDR(self.prefix) || (self.ge > cidr(self.prefix).prefixLength() && self.ge <= (cidr(self.prefix).ip().family() == 4 ? 32 : 128))",message="ge must be longer than the prefix length and fit the address family",fieldPath=".ge"
+// +kubebuilder:validation:XValidation:rule="!has(self.le) || !isCIDR(self.prefix) || (self.le >= cidr(self.prefix).prefixLength() && self.le <= (cidr(self.prefix).ip().family() == 4 ? 32 : 128))",message="le must be at least the prefix length and fit the address family",fieldPath=".le"
+// +kubebuilder:validation:XValidation:rule="!has(self.ge) || !has(self.le) || self.ge <= self.le",message="ge must not be greater than le",fieldPath=".le"
 type PrefixMatch struct {
 	// Prefix is a CIDR such as 10.10.0.0/16.
 	// +kubebuilder:validation:MaxLength=43

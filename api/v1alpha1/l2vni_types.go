@@ -6,7 +6,7 @@ import (
 
 // L2VNISpec describes a layer-2 segment stretched over the fabric (EVPN type-2/3) and handed to
 // the host as a bridge.
-// +kubebuilder:validation:XValidation:rule="!has(self.gatewayIPs) || size(self.gatewayIPs) == 0 || has(self.routingDomain)",message="gatewayIPs require routingDomain"
+// +kubebuilder:validation:XValidation:rule="!has(self.gatewayIPs) || size(self.gatewayIPs) == 0 || has(self.routingDomain)",message="gatewayIPs require routingDomain",fieldPath=".gatewayIPs"
 type L2VNISpec struct {
 	// NodeSelector selects the nodes this L2VNI applies to. Empty selects every node.
 	// +optional
@@ -26,12 +26,14 @@ type L2VNISpec struct {
 
 	// RouteDistinguisher such as 65000:100. Default: derived by FRR.
 	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^[0-9.]+:[0-9]+$`
 	// +optional
 	RouteDistinguisher string `json:"routeDistinguisher,omitempty"`
 
 	// ImportRouteTargets such as 65000:100. Default: derived by FRR.
 	// +kubebuilder:validation:MaxItems=16
 	// +kubebuilder:validation:items:MaxLength=32
+	// +kubebuilder:validation:items:Pattern=`^[0-9.]+:[0-9]+$`
 	// +listType=atomic
 	// +optional
 	ImportRouteTargets []string `json:"importRouteTargets,omitempty"`
@@ -39,6 +41,7 @@ type L2VNISpec struct {
 	// ExportRouteTargets such as 65000:100. Default: derived by FRR.
 	// +kubebuilder:validation:MaxItems=16
 	// +kubebuilder:validation:items:MaxLength=32
+	// +kubebuilder:validation:items:Pattern=`^[0-9.]+:[0-9]+$`
 	// +listType=atomic
 	// +optional
 	ExportRouteTargets []string `json:"exportRouteTargets,omitempty"`
@@ -100,7 +103,7 @@ const (
 )
 
 // HostMaster is the host bridge pods and VMs attach to.
-// +kubebuilder:validation:XValidation:rule="self.lifecycle != 'External' || has(self.name)",message="name is required for an External host master"
+// +kubebuilder:validation:XValidation:rule="self.lifecycle != 'External' || has(self.name)",message="name is required for an External host master",fieldPath=".name"
 type HostMaster struct {
 	// Type of the bridge.
 	// +kubebuilder:default=LinuxBridge

@@ -10,8 +10,10 @@ type L3VNISpec struct {
 	// +optional
 	NodeSelector *metav1.LabelSelector `json:"nodeSelector,omitempty"`
 
-	// VRF is the name of the VRF, in FRR and in the kernel.
+	// VRF is the name of the VRF, in FRR and in the kernel. It must not be "default" nor start
+	// with a prefix weft uses for its own devices (br-pe-, br-hs-, vni, pe-, host-).
 	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9-]{0,14}$`
+	// +kubebuilder:validation:XValidation:rule="self != 'default' && !['br-pe-', 'br-hs-', 'vni', 'pe-', 'host-'].exists(p, self.startsWith(p))",message="must not be default nor start with br-pe-, br-hs-, vni, pe- or host- (weft's own device names)"
 	VRF string `json:"vrf"`
 
 	// VNI is the VXLAN network identifier, unique across L2VNIs and L3VNIs.
@@ -28,12 +30,14 @@ type L3VNISpec struct {
 
 	// RouteDistinguisher such as 65000:200 or 10.0.0.1:200. Default: derived by FRR.
 	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^[0-9.]+:[0-9]+$`
 	// +optional
 	RouteDistinguisher string `json:"routeDistinguisher,omitempty"`
 
 	// ImportRouteTargets such as 65000:200. Default: derived by FRR.
 	// +kubebuilder:validation:MaxItems=16
 	// +kubebuilder:validation:items:MaxLength=32
+	// +kubebuilder:validation:items:Pattern=`^[0-9.]+:[0-9]+$`
 	// +listType=atomic
 	// +optional
 	ImportRouteTargets []string `json:"importRouteTargets,omitempty"`
@@ -41,6 +45,7 @@ type L3VNISpec struct {
 	// ExportRouteTargets such as 65000:200. Default: derived by FRR.
 	// +kubebuilder:validation:MaxItems=16
 	// +kubebuilder:validation:items:MaxLength=32
+	// +kubebuilder:validation:items:Pattern=`^[0-9.]+:[0-9]+$`
 	// +listType=atomic
 	// +optional
 	ExportRouteTargets []string `json:"exportRouteTargets,omitempty"`

@@ -19,6 +19,16 @@ type FailedResource struct {
 	Message string `json:"message"`
 }
 
+// AppliedResource names a resource programmed on a node and the generation that was applied.
+type AppliedResource struct {
+	// Kind of the resource, such as L2VNI.
+	Kind string `json:"kind"`
+	// Name of the resource.
+	Name string `json:"name"`
+	// Generation is the resource's metadata.generation the node applied.
+	Generation int64 `json:"generation"`
+}
+
 // SessionStatus is the state of one BGP session on the node.
 type SessionStatus struct {
 	// VRF is the session's VRF; empty for the default VRF.
@@ -42,6 +52,12 @@ type RouterNodeStatusStatus struct {
 	// +listType=atomic
 	// +optional
 	FailedResources []FailedResource `json:"failedResources,omitempty"`
+
+	// AppliedResources lists the resources programmed on the node with the generation applied,
+	// so per-resource status can tell "applied" from "not reconciled yet".
+	// +listType=atomic
+	// +optional
+	AppliedResources []AppliedResource `json:"appliedResources,omitempty"`
 
 	// AppliedVNIs lists the VNIs programmed on the node.
 	// +listType=atomic

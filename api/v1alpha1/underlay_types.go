@@ -6,6 +6,7 @@ import (
 
 // UnderlaySpec describes a node's connection to the fabric: its BGP sessions to the
 // top-of-rack, the NICs moved into the router namespace and the VTEP addressing.
+// +kubebuilder:validation:XValidation:rule="self.neighbors.all(n, !has(n.bfdProfile) || (has(self.bfdProfiles) && self.bfdProfiles.exists(p, p.name == n.bfdProfile)))",message="every neighbor's bfdProfile must name one of spec.bfdProfiles",fieldPath=".neighbors"
 type UnderlaySpec struct {
 	// NodeSelector selects the nodes this Underlay applies to. Empty selects every node.
 	// A node must be selected by exactly one Underlay.
@@ -61,7 +62,7 @@ const (
 )
 
 // UnderlayInterface is a union of the ways a node reaches the fabric.
-// +kubebuilder:validation:XValidation:rule="self.type == 'NetworkDevice' ? has(self.networkDevice) : !has(self.networkDevice)",message="networkDevice must be set exactly when type is NetworkDevice"
+// +kubebuilder:validation:XValidation:rule="self.type == 'NetworkDevice' ? has(self.networkDevice) : !has(self.networkDevice)",message="networkDevice must be set exactly when type is NetworkDevice",fieldPath=".networkDevice"
 type UnderlayInterface struct {
 	// Type selects the member of the union.
 	Type InterfaceType `json:"type"`
@@ -81,6 +82,9 @@ type NetworkDevice struct {
 // Neighbor is a BGP session to the fabric.
 // +kubebuilder:validation:XValidation:rule="has(self.address) != has(self.interface)",message="exactly one of address and interface must be set"
 // +kubebuilder:validation:XValidation:rule="has(self.asn) != has(self.type)",message="exactly one of asn and type must be set"
+// +kubebuilder:validation:XValidation:rule="has(self.holdTimeSeconds) == has(self.keepaliveTimeSeconds)",message="holdTimeSeconds and keepaliveTimeSeconds must be set together",fieldPath=".keepaliveTimeSeconds"
+// +kubebuilder:validation:XValidation:rule="!has(self.holdTimeSeconds) || self.holdTimeSeconds == 0 || self.holdTimeSeconds >= 3",message="must be 0 or 3..65535",fieldPath=".holdTimeSeconds"
+// +kubebuilder:validation:XValidation:rule="!has(self.holdTimeSeconds) || !has(self.keepaliveTimeSeconds) || self.holdTimeSeconds == 0 || self.keepaliveTimeSeconds < self.holdTimeSeconds",message="must be smaller than holdTimeSeconds",fieldPath=".keepaliveTimeSeconds"
 type Neighbor struct {
 	// Address is the neighbor's IP address.
 	// +kubebuilder:validation:MaxLength=39
@@ -138,6 +142,7 @@ type Neighbor struct {
 	EBGPMultihop *int32 `json:"ebgpMultihop,omitempty"`
 
 	// BFDProfile names one of bfdProfiles; when set, BFD runs on the session.
+	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z][a-zA-Z0-9_-]{0,62}$`
 	// +optional
 	BFDProfile string `json:"bfdProfile,omitempty"`
@@ -159,6 +164,7 @@ type SecretKeyRef struct {
 // BFDProfile is a named set of BFD timers and modes.
 type BFDProfile struct {
 	// Name refers to this profile from neighbors and host sessions.
+	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z][a-zA-Z0-9_-]{0,62}$`
 	Name string `json:"name"`
 
