@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
@@ -19,7 +20,7 @@ import (
 
 // Apply converges the kernel to kp with a zero Applier (state in DefaultStateDir).
 func Apply(ctx context.Context, kp plan.KernelPlan, router, host Namespace) (Result, error) {
-	var a Applier
+	a := Applier{NoCache: true}
 	return a.Apply(ctx, kp, router, host)
 }
 
@@ -28,6 +29,8 @@ func Apply(ctx context.Context, kp plan.KernelPlan, router, host Namespace) (Res
 // Errors that stop everything (a namespace that cannot be opened, a dump that fails) are
 // returned alone.
 func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Namespace) (Result, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	var res Result
 	if router.Path == "" && router.Name != "" {
 		created, err := ensureNamed(router.Name)
@@ -63,14 +66,17 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 	if err := a.ensureSysctls(rns); err != nil {
 		return res, err
 	}
-	// The two dumps are most of a no-op reconcile's time; they run side by side.
+	r.want()
+	rw, hw := a.watchFor(&a.router, rns), a.watchFor(&a.host, hns)
+	// The two reads are most of a reconcile's time when they are full; they run side by side.
+	var hfresh, rfresh bool
 	var herr error
 	hdone := make(chan struct{})
 	go func() {
 		defer close(hdone)
-		r.hs, herr = read(r.hc)
+		r.hs, hfresh, herr = readNS(hw, r.hc)
 	}()
-	r.rs, err = read(r.rc)
+	r.rs, rfresh, err = readNS(rw, r.rc)
 	<-hdone
 	if err != nil {
 		return res, fmt.Errorf("read router netns: %w", err)
@@ -78,12 +84,16 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 	if herr != nil {
 		return res, fmt.Errorf("read host netns: %w", herr)
 	}
+	for _, f := range []bool{rfresh, hfresh} {
+		if f {
+			res.Reads++
+		}
+	}
 	r.initIndexes()
 
 	if err := r.ensureUnderlay(ctx); err != nil {
 		r.fail("Underlay", 0, err)
 	}
-	r.want()
 	if err := r.cleanup(); err != nil {
 		r.fail("Cleanup", 0, err)
 	}
@@ -118,6 +128,27 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 		errs[i] = f
 	}
 	return res, errors.Join(errs...)
+}
+
+// readNS returns a namespace's state: the watch's cached one when it could be kept current,
+// else a full read (then fresh is true).
+func readNS(w *nsWatch, c *conn) (st *nsState, fresh bool, err error) {
+	if w != nil && w.state != nil && time.Since(w.at) < cacheMaxAge && w.sync() {
+		return w.state.clone(), false, nil
+	}
+	if w != nil {
+		// Events queued so far are covered by the read below; later ones are folded next time.
+		w.state = nil
+		w.drain()
+	}
+	at := time.Now()
+	if st, err = read(c); err != nil {
+		return nil, true, err
+	}
+	if w != nil {
+		w.state, w.at = st.clone(), at
+	}
+	return st, true, nil
 }
 
 // run is the state of one Apply.
@@ -513,16 +544,18 @@ func (r *run) ensureVRF(name string, vni uint32) error {
 	}
 	if l == nil {
 		table := r.freeTable(vni)
-		idx := r.allocIndex()
-		req, msg := r.rc.linkMsg(idx, true)
-		setUp(msg, true)
-		req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
-		req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
-		li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
-		li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vrf"))
-		li.AddRtAttr(nl.IFLA_INFO_DATA, nil).AddRtAttr(nl.IFLA_VRF_TABLE, u32(table))
-		req.AddData(li)
-		if err := r.rc.write(req); err != nil {
+		idx, err := r.create(r.rc, func(idx int) *nl.NetlinkRequest {
+			req, msg := r.rc.linkMsg(idx, true)
+			setUp(msg, true)
+			req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+			req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
+			li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+			li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vrf"))
+			li.AddRtAttr(nl.IFLA_INFO_DATA, nil).AddRtAttr(nl.IFLA_VRF_TABLE, u32(table))
+			req.AddData(li)
+			return req
+		})
+		if err != nil {
 			return fmt.Errorf("create (table %d): %w", table, err)
 		}
 		r.res.Created++
@@ -566,23 +599,25 @@ func (r *run) ensureBridge(name, master string, mac net.HardwareAddr, mtu int, a
 		return foreign(l, "router")
 	}
 	if l == nil {
-		idx := r.allocIndex()
-		req, _ := r.rc.linkMsg(idx, true) // down until addrgenmode is none (converge)
-		req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
-		req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
-		if mtu > 0 {
-			req.AddData(nl.NewRtAttr(unix.IFLA_MTU, u32(uint32(mtu))))
-		}
-		if mac != nil {
-			req.AddData(nl.NewRtAttr(unix.IFLA_ADDRESS, mac))
-		}
-		if masterIdx != 0 {
-			req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, u32(uint32(masterIdx))))
-		}
-		li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
-		li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
-		req.AddData(li)
-		if err := r.rc.write(req); err != nil {
+		idx, err := r.create(r.rc, func(idx int) *nl.NetlinkRequest {
+			req, _ := r.rc.linkMsg(idx, true) // down until addrgenmode is none (converge)
+			req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+			req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
+			if mtu > 0 {
+				req.AddData(nl.NewRtAttr(unix.IFLA_MTU, u32(uint32(mtu))))
+			}
+			if mac != nil {
+				req.AddData(nl.NewRtAttr(unix.IFLA_ADDRESS, mac))
+			}
+			if masterIdx != 0 {
+				req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, u32(uint32(masterIdx))))
+			}
+			li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+			li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
+			req.AddData(li)
+			return req
+		})
+		if err != nil {
 			return fmt.Errorf("create: %w", err)
 		}
 		r.res.Created++
@@ -614,28 +649,30 @@ func (r *run) ensureVXLAN(name string, vni uint32, port uint16, bridge string, m
 		return foreign(l, "router")
 	}
 	if l == nil {
-		idx := r.allocIndex()
-		req, _ := r.rc.linkMsg(idx, true) // down until addrgenmode is none
-		req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
-		req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
-		if mtu > 0 {
-			req.AddData(nl.NewRtAttr(unix.IFLA_MTU, u32(uint32(mtu))))
-		}
-		req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, u32(uint32(masterIdx))))
-		li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
-		li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vxlan"))
-		data := li.AddRtAttr(nl.IFLA_INFO_DATA, nil)
-		data.AddRtAttr(nl.IFLA_VXLAN_ID, u32(vni))
 		local := r.kp.Underlay.LocalIP
-		if local.Is4() {
-			data.AddRtAttr(nl.IFLA_VXLAN_LOCAL, local.AsSlice())
-		} else {
-			data.AddRtAttr(nl.IFLA_VXLAN_LOCAL6, local.AsSlice())
-		}
-		data.AddRtAttr(nl.IFLA_VXLAN_PORT, nl.Uint16Attr(htons(port)))
-		data.AddRtAttr(nl.IFLA_VXLAN_LEARNING, []byte{0})
-		req.AddData(li)
-		if err := r.rc.write(req); err != nil {
+		idx, err := r.create(r.rc, func(idx int) *nl.NetlinkRequest {
+			req, _ := r.rc.linkMsg(idx, true) // down until addrgenmode is none
+			req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+			req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
+			if mtu > 0 {
+				req.AddData(nl.NewRtAttr(unix.IFLA_MTU, u32(uint32(mtu))))
+			}
+			req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, u32(uint32(masterIdx))))
+			li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+			li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vxlan"))
+			data := li.AddRtAttr(nl.IFLA_INFO_DATA, nil)
+			data.AddRtAttr(nl.IFLA_VXLAN_ID, u32(vni))
+			if local.Is4() {
+				data.AddRtAttr(nl.IFLA_VXLAN_LOCAL, local.AsSlice())
+			} else {
+				data.AddRtAttr(nl.IFLA_VXLAN_LOCAL6, local.AsSlice())
+			}
+			data.AddRtAttr(nl.IFLA_VXLAN_PORT, nl.Uint16Attr(htons(port)))
+			data.AddRtAttr(nl.IFLA_VXLAN_LEARNING, []byte{0})
+			req.AddData(li)
+			return req
+		})
+		if err != nil {
 			return fmt.Errorf("create: %w", err)
 		}
 		r.res.Created++
@@ -658,15 +695,17 @@ func (r *run) ensureHostBridge(name string) error {
 		return foreign(l, "host")
 	}
 	if l == nil {
-		idx := r.allocIndex()
-		req, msg := r.hc.linkMsg(idx, true)
-		setUp(msg, true)
-		req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
-		req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
-		li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
-		li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
-		req.AddData(li)
-		if err := r.hc.write(req); err != nil {
+		idx, err := r.create(r.hc, func(idx int) *nl.NetlinkRequest {
+			req, msg := r.hc.linkMsg(idx, true)
+			setUp(msg, true)
+			req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+			req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
+			li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+			li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
+			req.AddData(li)
+			return req
+		})
+		if err != nil {
 			return fmt.Errorf("create: %w", err)
 		}
 		r.res.Created++
@@ -773,6 +812,23 @@ func (r *run) createVeth(v plan.Veth, master, mtu int) (*link, *link, error) {
 		return rl, hl, nil
 	}
 	return nil, nil, err
+}
+
+// create sends a create request built for a fresh ifindex, retrying with another index when
+// someone else took it meanwhile (the request carries NLM_F_EXCL, so an existing device is
+// never modified by mistake).
+func (r *run) create(c *conn, build func(idx int) *nl.NetlinkRequest) (int, error) {
+	var err error
+	for range 3 {
+		idx := r.allocIndex()
+		err = c.write(build(idx))
+		if errors.Is(err, unix.EBUSY) || errors.Is(err, unix.EEXIST) {
+			r.nextIndex += 64
+			continue
+		}
+		return idx, err
+	}
+	return 0, err
 }
 
 func (r *run) masterIndex(st *nsState, name string) (int, error) {

@@ -68,13 +68,16 @@ func BenchmarkApplyNoop1000(b *testing.B) {
 	e := newEnv(b)
 	kp := l2Plan(1000)
 	benchApply(b, e, kp)
-	writes := 0
+	writes, reads := 0, 0
 	b.ResetTimer()
 	for range b.N {
-		writes += benchApply(b, e, kp).Writes
+		res := benchApply(b, e, kp)
+		writes += res.Writes
+		reads += res.Reads
 	}
 	b.StopTimer()
 	reportWrites(b, writes)
+	b.ReportMetric(float64(reads)/float64(b.N), "fullreads/op")
 	if writes != 0 {
 		b.Errorf("no-op apply wrote %d times", writes)
 	}
@@ -93,4 +96,24 @@ func BenchmarkApplyRemove1000(b *testing.B) {
 		writes += benchApply(b, e, empty).Writes
 	}
 	reportWrites(b, writes)
+}
+
+// BenchmarkApplyNoop1000Uncached is BenchmarkApplyNoop1000 with a full read of both
+// namespaces every time (Applier.NoCache): the cost when the event cache cannot help.
+func BenchmarkApplyNoop1000Uncached(b *testing.B) {
+	e := newEnv(b)
+	e.a.NoCache = true
+	kp := l2Plan(1000)
+	benchApply(b, e, kp)
+	writes := 0
+	b.ResetTimer()
+	for range b.N {
+		writes += benchApply(b, e, kp).Writes
+	}
+	b.StopTimer()
+	reportWrites(b, writes)
+	if writes != 0 {
+		b.Errorf("no-op apply wrote %d times", writes)
+	}
+	benchApply(b, e, plan.KernelPlan{Underlay: underlay()})
 }

@@ -145,6 +145,7 @@ func newEnv(tb testing.TB) *env {
 	tb.Helper()
 	requireRoot(tb)
 	e := &env{router: testNS(tb, "r", false), host: testNS(tb, "h", true), a: &Applier{StateDir: tb.TempDir()}}
+	tb.Cleanup(func() { e.a.Close() })
 	e.hh = handle(tb, e.host)
 	return e
 }

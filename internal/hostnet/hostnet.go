@@ -11,6 +11,9 @@ package hostnet
 import (
 	"fmt"
 	"log/slog"
+	"sync"
+
+	"github.com/vishvananda/netns"
 )
 
 // OwnedGroup is the link group that marks a device as weft's. Together with a weft name
@@ -35,6 +38,8 @@ type Result struct {
 	// Writes counts netlink requests that change the kernel; 0 for a reconcile with nothing
 	// to do.
 	Writes int
+	// Reads counts the namespaces read in full (0 when both cached reads were still valid).
+	Reads int
 	// NamespaceCreated is true when Apply created the router namespace.
 	NamespaceCreated bool
 	// Failures lists the objects that did not converge; the others did.
@@ -66,6 +71,49 @@ type Applier struct {
 	StateDir string
 	// Log receives warnings (unsupported sysctls, NICs that vanished); slog.Default() when nil.
 	Log *slog.Logger
+	// NoCache makes every Apply read both namespaces in full. By default an Applier keeps its
+	// last read of each namespace and reuses it while netlink events show no change that
+	// matters to weft (and for at most a minute); Close releases the event sockets.
+	NoCache bool
+
+	mu           sync.Mutex // one Apply at a time
+	router, host *nsWatch
+}
+
+// Close releases the Applier's event sockets; it can be used again afterwards.
+func (a *Applier) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, w := range []**nsWatch{&a.router, &a.host} {
+		if *w != nil {
+			(*w).close()
+			*w = nil
+		}
+	}
+	return nil
+}
+
+// watchFor returns the event watch of a namespace, replacing one that watched another
+// namespace (a router namespace deleted and created again under the same name); nil when
+// caching is off or the watch cannot be set up.
+func (a *Applier) watchFor(slot **nsWatch, ns netns.NsHandle) *nsWatch {
+	if a.NoCache {
+		return nil
+	}
+	if *slot != nil && (*slot).id == ns.UniqueId() {
+		return *slot
+	}
+	if *slot != nil {
+		(*slot).close()
+		*slot = nil
+	}
+	w, err := newWatch(ns)
+	if err != nil {
+		a.log().Warn("cannot watch netns; reading it in full on every apply", "err", err)
+		return nil
+	}
+	*slot = w
+	return w
 }
 
 func (a *Applier) log() *slog.Logger {

@@ -244,6 +244,18 @@ func TestIdempotentApplyWritesNothing(t *testing.T) {
 		t.Errorf("second apply wrote: %+v", second)
 	}
 
+	// The Applier's cached read, kept current from events, sees the same: no writes. A
+	// foreign device coming and going on the host is folded in, without a full read.
+	if err := e.hh.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "pod-br"}}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, e.hh.LinkDel(mustLink(t, e.hh, "pod-br")))
+	cached := e.apply(t, kp)
+	if cached.Writes != 0 {
+		t.Errorf("cached apply wrote: %+v", cached)
+	}
+	t.Logf("second apply read %d namespaces in full, third %d", second.Reads, cached.Reads)
+
 	// Control: the monitor does see a write (one more VTEP address on lo).
 	kp.Underlay.VTEPs = append(kp.Underlay.VTEPs, netip.MustParsePrefix("10.255.0.99/32"))
 	third := e.apply(t, kp)

@@ -81,8 +81,9 @@ func TestRefresherProbesStaleNeighbours(t *testing.T) {
 	if s := neighState(t, rh, loads[0].bridge, loads[0].ip); s != unix.NUD_STALE {
 		t.Errorf("unwatched neighbour state %#x, want STALE", s)
 	}
-	if ref.Probes() != 1 {
-		t.Errorf("probes %d, want 1", ref.Probes())
+	// One probe per STALE report; the initial scan may see the entry too, so 1 or 2.
+	if p := ref.Probes(); p < 1 || p > 2 {
+		t.Errorf("probes %d, want 1 or 2", p)
 	}
 }
 

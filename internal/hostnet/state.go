@@ -135,6 +135,10 @@ func cstr(b []byte) string {
 	return string(b)
 }
 
+func nativeU32(b []byte) uint32 { return binary.NativeEndian.Uint32(b) }
+
+func nativeU16(b []byte) uint16 { return binary.NativeEndian.Uint16(b) }
+
 func nu32(b []byte) uint32 {
 	if len(b) < 4 {
 		return 0

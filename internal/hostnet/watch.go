@@ -1,0 +1,159 @@
+package hostnet
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// cacheMaxAge bounds how long Apply trusts a cached read: a full read now and then is the
+// safety net should a change ever go unreported.
+const cacheMaxAge = time.Minute
+
+// nsWatch keeps an Applier's last read of one namespace current by folding the kernel's link
+// and address events into it. A reconcile then reads nothing in full: the link dump of a
+// namespace with thousands of devices costs tens of milliseconds of kernel time, while
+// folding a few events costs microseconds. Anything it cannot fold exactly (lost events,
+// bridge-port notifications) and a minute's age fall back to a full read.
+type nsWatch struct {
+	id    string // the namespace's identity (device and inode): a recreated namespace is another
+	fd    int
+	buf   []byte
+	state *nsState // nil when unknown or stale
+	at    time.Time
+}
+
+func newWatch(ns netns.NsHandle) (*nsWatch, error) {
+	var fd int
+	err := inNamespace(ns, func() error {
+		var err error
+		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_ROUTE)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open event socket: %w", err)
+	}
+	// A large queue makes overruns rare; an overrun only costs a full read.
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
+	groups := uint32(unix.RTMGRP_LINK | unix.RTMGRP_IPV4_IFADDR | unix.RTMGRP_IPV6_IFADDR)
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: groups}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("subscribe to link events: %w", err)
+	}
+	return &nsWatch{id: ns.UniqueId(), fd: fd, buf: make([]byte, 64<<10)}, nil
+}
+
+func (w *nsWatch) close() { unix.Close(w.fd) }
+
+// sync folds the queued events into the cached state, so it stays what a fresh read would
+// return. It returns false when it cannot: events were lost, or one cannot be folded exactly
+// (bridge-port notifications carry only part of a link); the caller then reads in full.
+func (w *nsWatch) sync() bool {
+	ok := true
+	for {
+		n, _, err := unix.Recvfrom(w.fd, w.buf, unix.MSG_DONTWAIT)
+		if errors.Is(err, unix.EAGAIN) {
+			return ok
+		}
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil { // ENOBUFS: events were lost
+			ok = false
+			continue
+		}
+		b := w.buf[:n]
+		for len(b) >= unix.NLMSG_HDRLEN {
+			l := int(nativeU32(b[0:4]))
+			if l < unix.NLMSG_HDRLEN || l > len(b) {
+				ok = false
+				break
+			}
+			if ok && w.state != nil {
+				ok = fold(w.state, nativeU16(b[4:6]), b[unix.NLMSG_HDRLEN:l])
+			}
+			b = b[min(len(b), (l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1)):]
+		}
+	}
+}
+
+// drain discards the queued events.
+func (w *nsWatch) drain() {
+	st := w.state
+	w.state = nil
+	w.sync()
+	w.state = st
+}
+
+// fold applies one event to st. Every event carries the full value of what it describes (a
+// link's attributes, an address's presence), so replaying events that a read already saw
+// is harmless: the last one wins, as in the kernel.
+func fold(st *nsState, typ uint16, b []byte) bool {
+	switch typ {
+	case unix.RTM_NEWLINK, unix.RTM_DELLINK:
+		if len(b) < unix.SizeofIfInfomsg {
+			return false
+		}
+		switch b[0] {
+		case unix.AF_UNSPEC:
+		case unix.AF_INET6:
+			return true // IPv6 router-solicitation state: nothing weft reads
+		default:
+			// Bridge-port notifications (AF_BRIDGE) carry port flags but not the whole link.
+			return false
+		}
+		l, err := parseLink(b)
+		if err != nil {
+			return false
+		}
+		old := st.byIndex[l.index]
+		if old != nil {
+			st.remove(old)
+		}
+		if typ == unix.RTM_DELLINK {
+			return true
+		}
+		if old != nil {
+			l.addrs = old.addrs
+		}
+		if prev := st.byName[l.name]; prev != nil {
+			st.remove(prev) // renamed away: its own event follows or preceded
+		}
+		st.add(l)
+		return true
+	case unix.RTM_NEWADDR, unix.RTM_DELADDR:
+		idx, p, ok := parseAddr(b)
+		if !ok {
+			return false
+		}
+		l := st.byIndex[idx]
+		if l == nil {
+			return true // the link's own removal event explains it
+		}
+		has := slices.Contains(l.addrs, p)
+		switch {
+		case typ == unix.RTM_NEWADDR && !has:
+			l.addrs = append(l.addrs, p)
+		case typ == unix.RTM_DELADDR && has:
+			l.addrs = slices.DeleteFunc(l.addrs, func(q netip.Prefix) bool { return q == p })
+		}
+		return true
+	}
+	return false
+}
+
+// clone copies a state deeply enough for Apply to change it.
+func (s *nsState) clone() *nsState {
+	c := &nsState{byName: make(map[string]*link, len(s.byName)), byIndex: make(map[int]*link, len(s.byIndex))}
+	for _, l := range s.byIndex {
+		cp := *l
+		cp.addrs = append([]netip.Prefix(nil), l.addrs...)
+		c.add(&cp)
+	}
+	return c
+}
