@@ -116,7 +116,8 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 		}
 	}
 	if pt := r.kp.Passthrough; pt != nil && ctx.Err() == nil {
-		if err := r.ensureVethPair(pt.Veth, "", "", r.underlayMTU-50); err != nil {
+		// Passthrough traffic is routed, not encapsulated: it gets the underlay's MTU.
+		if err := r.ensureVethPair(pt.Veth, "", "", r.underlayMTU); err != nil {
 			r.fail("Passthrough", 0, fmt.Errorf("ensure veth %s: %w", pt.Veth.RouterName, err))
 		}
 	}
@@ -902,7 +903,9 @@ func (r *run) converge(c *conn, st *nsState, l *link, w linkWant) error {
 			return fmt.Errorf("update %s: %w", l.name, err)
 		}
 		r.res.Updated++
-		l.mtu = max(w.mtu, l.mtu*boolInt(w.mtu == 0))
+		if w.mtu > 0 {
+			l.mtu = w.mtu
+		}
 		if w.mac != nil {
 			l.mac = w.mac
 		}
@@ -941,13 +944,6 @@ func (r *run) converge(c *conn, st *nsState, l *link, w linkWant) error {
 		l.up = w.up
 	}
 	return nil
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // convergeAddrs adds the missing addresses and, with removeExtra, removes the others.

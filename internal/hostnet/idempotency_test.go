@@ -222,7 +222,13 @@ func TestIdempotentApplyWritesNothing(t *testing.T) {
 
 	settle(t, e.rh, e.hh)
 	rm, hm := watch(t, e.router), watch(t, e.host)
-	second := e.apply(t, kp)
+	// The second Apply is a restarted weft: a new Applier that knows nothing but the kernel
+	// (and the NIC records), reading both namespaces in full.
+	restarted := &Applier{StateDir: e.a.StateDir, NoCache: true}
+	second, err := restarted.Apply(t.Context(), kp, e.router, e.host)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		ns Namespace
 		h  *netlink.Handle
