@@ -139,6 +139,10 @@ func (cp *ControlPlane) start(assets string, opts Options) error {
 		WebhookInstallOptions:   envtest.WebhookInstallOptions{Paths: opts.WebhookPaths},
 		ControlPlaneStopTimeout: 30 * time.Second,
 	}
+	if os.Getenv("WEFT_TEST_LOG") != "" {
+		api := cp.env.ControlPlane.GetAPIServer()
+		api.Out, api.Err = os.Stderr, os.Stderr
+	}
 	cfg, err := cp.env.Start()
 	if err != nil {
 		return fmt.Errorf("start control plane: %w", err)
