@@ -6,6 +6,20 @@
 // Apply reads each namespace once (one link dump, one address dump), diffs in memory and
 // writes only differences, so a reconcile with nothing to do sends no netlink write at all:
 // spurious RTM_NEWLINK events make FRR flush neighbours and withdraw routes.
+//
+// Ownership: every device weft creates is in link group OwnedGroup. A device is weft's only
+// with that group and a weft name (pe-*, br-pe-*, vni*, host-*, or the device kind for VRFs
+// and Managed host bridges, whose names come from the API); anything else is never changed
+// or deleted, even with a weft-like name. Bulk removal moves the doomed devices to a second
+// group and deletes the group in one request.
+//
+// Underlay NICs: before moving a NIC into the router namespace, Apply records its host
+// addresses and up/down state in a JSON file under Applier.StateDir (per router namespace);
+// the record survives restarts of weft and the loss of the router namespace, and is removed
+// once the NIC is back in the host with that state.
+//
+// Veths are created with both ends directly in their namespaces and explicit, different
+// ifindexes: equal numbers on the two ends make the kernel hold a moved end down for ~1 s.
 package hostnet
 
 import (

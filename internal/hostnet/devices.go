@@ -1,0 +1,408 @@
+package hostnet
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+
+	"github.com/weftnet/weft/internal/plan"
+)
+
+// ensureL3VNI converges the VRF, bridge, VXLAN and optional host veth of one L3VNI.
+func (r *run) ensureL3VNI(v *plan.L3VNI) error {
+	if err := r.ensureVRF(v.VRF, v.VNI); err != nil {
+		return fmt.Errorf("ensure vrf %s: %w", v.VRF, err)
+	}
+	mac, err := parseMAC(r.kp.Underlay.RouterMAC)
+	if err != nil {
+		return fmt.Errorf("router mac: %w", err)
+	}
+	mtu := r.derivedMTU(0)
+	if err := r.ensureBridge(v.Bridge, v.VRF, mac, mtu, nil); err != nil {
+		return fmt.Errorf("ensure bridge %s: %w", v.Bridge, err)
+	}
+	if err := r.ensureVXLAN(v.VXLAN, v.VNI, v.VXLANPort, v.Bridge, mtu); err != nil {
+		return fmt.Errorf("ensure vxlan vni%d: %w", v.VNI, err)
+	}
+	if v.HostVeth != nil {
+		if err := r.ensureVethPair(*v.HostVeth, v.VRF, "", mtu); err != nil {
+			return fmt.Errorf("ensure veth %s: %w", v.HostVeth.RouterName, err)
+		}
+	}
+	return nil
+}
+
+// ensureL2VNI converges the bridge, VXLAN, host bridge and veth of one L2VNI.
+func (r *run) ensureL2VNI(v *plan.L2VNI) error {
+	var mac net.HardwareAddr
+	var gw []netip.Prefix
+	if v.VRF != "" {
+		if l := r.rs.byName[v.VRF]; l == nil || l.kind != "vrf" {
+			return fmt.Errorf("vrf %s is not available", v.VRF)
+		}
+		gw = v.GatewayIPs
+		if v.GatewayMAC != "" {
+			var err error
+			if mac, err = parseMAC(v.GatewayMAC); err != nil {
+				return fmt.Errorf("gateway mac: %w", err)
+			}
+		}
+	}
+	mtu := r.derivedMTU(v.MTU)
+	if err := r.ensureBridge(v.Bridge, v.VRF, mac, mtu, gw); err != nil {
+		return fmt.Errorf("ensure bridge %s: %w", v.Bridge, err)
+	}
+	if err := r.ensureVXLAN(v.VXLAN, v.VNI, v.VXLANPort, v.Bridge, mtu); err != nil {
+		return fmt.Errorf("ensure vxlan vni%d: %w", v.VNI, err)
+	}
+	hm := v.HostMaster.Name
+	if v.HostMaster.Managed {
+		if err := r.ensureHostBridge(hm); err != nil {
+			return fmt.Errorf("ensure host bridge %s: %w", hm, err)
+		}
+	} else if l := r.hs.byName[hm]; l == nil || l.kind != "bridge" {
+		return fmt.Errorf("external host bridge %s does not exist (or is not a bridge)", hm)
+	}
+	if err := r.ensureVethPair(v.Veth, v.Bridge, hm, mtu); err != nil {
+		return fmt.Errorf("ensure veth %s: %w", v.Veth.RouterName, err)
+	}
+	return nil
+}
+
+// derivedMTU is the MTU weft sets on overlay devices: the plan's, else underlay − 50 (the
+// VXLAN overhead), else 0 (leave the kernel's).
+func (r *run) derivedMTU(planned int) int {
+	if planned > 0 {
+		return planned
+	}
+	if r.underlayMTU > 50 {
+		return r.underlayMTU - 50
+	}
+	return 0
+}
+
+func parseMAC(s string) (net.HardwareAddr, error) {
+	if s == "" {
+		return nil, nil
+	}
+	return net.ParseMAC(s)
+}
+
+// foreign returns an error when a device that weft would create exists without its marker.
+func foreign(l *link, ns string) error {
+	return fmt.Errorf("%s device %s exists and is not owned by weft (no group %#x); leaving it alone", ns, l.name, OwnedGroup)
+}
+
+// ensureVRF creates the VRF device with a free routing table or converges the existing one.
+// The table of an existing VRF is kept, so it is stable across restarts of weft.
+func (r *run) ensureVRF(name string, vni uint32) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	l := r.rs.byName[name]
+	if l != nil && !ownedRouter(l) {
+		return foreign(l, "router")
+	}
+	if l == nil {
+		table := r.freeTable(vni)
+		idx, err := r.create(r.rc, func(idx int) *nl.NetlinkRequest {
+			req, msg := r.rc.linkMsg(idx, true)
+			setUp(msg, true)
+			req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+			req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
+			li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+			li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vrf"))
+			li.AddRtAttr(nl.IFLA_INFO_DATA, nil).AddRtAttr(nl.IFLA_VRF_TABLE, u32(table))
+			req.AddData(li)
+			return req
+		})
+		if err != nil {
+			return fmt.Errorf("create (table %d): %w", table, err)
+		}
+		r.res.Created++
+		r.rs.add(&link{index: idx, name: name, kind: "vrf", up: true, group: OwnedGroup, vrfTable: table, genMode: -1, learning: -1, neighSuppress: -1})
+		return nil
+	}
+	return r.converge(r.rc, r.rs, l, linkWant{up: true})
+}
+
+// freeTable prefers the VNI as table id (easy to read in `ip route show table`), else the
+// first id no other VRF uses above the range of VNIs.
+func (r *run) freeTable(vni uint32) uint32 {
+	used := map[uint32]bool{0: true, unix.RT_TABLE_COMPAT: true, unix.RT_TABLE_DEFAULT: true, unix.RT_TABLE_MAIN: true, unix.RT_TABLE_LOCAL: true}
+	for _, l := range r.rs.byIndex {
+		if l.kind == "vrf" {
+			used[l.vrfTable] = true
+		}
+	}
+	if !used[vni] {
+		return vni
+	}
+	t := uint32(1 << 24)
+	for used[t] {
+		t++
+	}
+	return t
+}
+
+// ensureBridge converges a router-namespace bridge: master (VRF or none), MAC, MTU,
+// addrgenmode none, up, and its addresses (anycast gateway).
+func (r *run) ensureBridge(name, master string, mac net.HardwareAddr, mtu int, addrs []netip.Prefix) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	masterIdx, err := r.masterIndex(r.rs, master)
+	if err != nil {
+		return err
+	}
+	l := r.rs.byName[name]
+	if l != nil && !ownedRouter(l) {
+		return foreign(l, "router")
+	}
+	if l == nil {
+		idx, err := r.create(r.rc, func(idx int) *nl.NetlinkRequest {
+			req, _ := r.rc.linkMsg(idx, true) // down until addrgenmode is none (converge)
+			req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+			req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
+			if mtu > 0 {
+				req.AddData(nl.NewRtAttr(unix.IFLA_MTU, u32(uint32(mtu))))
+			}
+			if mac != nil {
+				req.AddData(nl.NewRtAttr(unix.IFLA_ADDRESS, mac))
+			}
+			if masterIdx != 0 {
+				req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, u32(uint32(masterIdx))))
+			}
+			li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+			li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
+			req.AddData(li)
+			return req
+		})
+		if err != nil {
+			return fmt.Errorf("create: %w", err)
+		}
+		r.res.Created++
+		l = &link{index: idx, name: name, kind: "bridge", group: OwnedGroup, mtu: mtu, mac: mac, master: masterIdx, genMode: -1, learning: -1, neighSuppress: -1}
+		r.rs.add(l)
+	}
+	if err := r.converge(r.rc, r.rs, l, linkWant{up: true, mtu: mtu, mac: mac, master: masterIdx, genModeNone: true}); err != nil {
+		return err
+	}
+	return r.convergeAddrs(r.rc, l, addrs, true)
+}
+
+// ensureVXLAN converges a VXLAN device enslaved to its bridge, with learning off on both the
+// device and the bridge port and neighbour suppression on (EVPN fills the FDB and answers
+// ARP/ND).
+func (r *run) ensureVXLAN(name string, vni uint32, port uint16, bridge string, mtu int) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if !r.kp.Underlay.LocalIP.IsValid() {
+		return fmt.Errorf("underlay has no local VTEP address")
+	}
+	masterIdx, err := r.masterIndex(r.rs, bridge)
+	if err != nil {
+		return err
+	}
+	l := r.rs.byName[name]
+	if l != nil && !ownedRouter(l) {
+		return foreign(l, "router")
+	}
+	if l == nil {
+		local := r.kp.Underlay.LocalIP
+		idx, err := r.create(r.rc, func(idx int) *nl.NetlinkRequest {
+			req, _ := r.rc.linkMsg(idx, true) // down until addrgenmode is none
+			req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+			req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
+			if mtu > 0 {
+				req.AddData(nl.NewRtAttr(unix.IFLA_MTU, u32(uint32(mtu))))
+			}
+			req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, u32(uint32(masterIdx))))
+			li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+			li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vxlan"))
+			data := li.AddRtAttr(nl.IFLA_INFO_DATA, nil)
+			data.AddRtAttr(nl.IFLA_VXLAN_ID, u32(vni))
+			if local.Is4() {
+				data.AddRtAttr(nl.IFLA_VXLAN_LOCAL, local.AsSlice())
+			} else {
+				data.AddRtAttr(nl.IFLA_VXLAN_LOCAL6, local.AsSlice())
+			}
+			data.AddRtAttr(nl.IFLA_VXLAN_PORT, nl.Uint16Attr(htons(port)))
+			data.AddRtAttr(nl.IFLA_VXLAN_LEARNING, []byte{0})
+			req.AddData(li)
+			return req
+		})
+		if err != nil {
+			return fmt.Errorf("create: %w", err)
+		}
+		r.res.Created++
+		l = &link{index: idx, name: name, kind: "vxlan", group: OwnedGroup, mtu: mtu, master: masterIdx, genMode: -1, learning: -1, neighSuppress: -1,
+			vxlanID: vni, vxlanPort: port, vxlanLocal: local, slaveKind: "bridge"}
+		r.rs.add(l)
+	}
+	return r.converge(r.rc, r.rs, l, linkWant{up: true, mtu: mtu, master: masterIdx, genModeNone: true, bridgePort: true})
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// ensureHostBridge converges a Managed host bridge: weft's, up.
+func (r *run) ensureHostBridge(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	l := r.hs.byName[name]
+	if l != nil && !ownedHost(l) {
+		return foreign(l, "host")
+	}
+	if l == nil {
+		idx, err := r.create(r.hc, func(idx int) *nl.NetlinkRequest {
+			req, msg := r.hc.linkMsg(idx, true)
+			setUp(msg, true)
+			req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+			req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
+			li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+			li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
+			req.AddData(li)
+			return req
+		})
+		if err != nil {
+			return fmt.Errorf("create: %w", err)
+		}
+		r.res.Created++
+		r.hs.add(&link{index: idx, name: name, kind: "bridge", up: true, group: OwnedGroup, genMode: -1, learning: -1, neighSuppress: -1})
+		return nil
+	}
+	return r.converge(r.hc, r.hs, l, linkWant{up: true})
+}
+
+// ensureVethPair converges a veth whose router end is enslaved to routerMaster (a VRF, a
+// bridge or nothing) and whose host end is enslaved to hostMaster (or nothing), with the
+// plan's addresses on both ends.
+func (r *run) ensureVethPair(v plan.Veth, routerMaster, hostMaster string, mtu int) error {
+	if err := checkName(v.RouterName); err != nil {
+		return err
+	}
+	if err := checkName(v.HostName); err != nil {
+		return err
+	}
+	mtu = max(mtu, 0)
+	rMaster, err := r.masterIndex(r.rs, routerMaster)
+	if err != nil {
+		return err
+	}
+	hMaster, err := r.masterIndex(r.hs, hostMaster)
+	if err != nil {
+		return err
+	}
+	rl, hl := r.rs.byName[v.RouterName], r.hs.byName[v.HostName]
+	if rl != nil && !ownedRouter(rl) {
+		return foreign(rl, "router")
+	}
+	if hl != nil && !ownedHost(hl) {
+		return foreign(hl, "host")
+	}
+	if rl == nil {
+		if hl != nil {
+			return fmt.Errorf("host device %s exists without its router end", v.HostName)
+		}
+		if rl, hl, err = r.createVeth(v, rMaster, mtu); err != nil {
+			return fmt.Errorf("create: %w", err)
+		}
+	}
+	if err := r.converge(r.rc, r.rs, rl, linkWant{up: true, mtu: mtu, master: rMaster}); err != nil {
+		return err
+	}
+	if err := r.converge(r.hc, r.hs, hl, linkWant{up: true, mtu: mtu, master: hMaster}); err != nil {
+		return fmt.Errorf("host end %s: %w", v.HostName, err)
+	}
+	// Addresses go on after enslavement: enslaving to a VRF cycles the device, which drops
+	// IPv6 addresses.
+	if err := r.convergeAddrs(r.rc, rl, v.RouterAddrs, true); err != nil {
+		return err
+	}
+	if err := r.convergeAddrs(r.hc, hl, v.HostAddrs, true); err != nil {
+		return fmt.Errorf("host end %s: %w", v.HostName, err)
+	}
+	return nil
+}
+
+// createVeth creates both ends directly in their namespaces, up, with distinct ifindexes.
+func (r *run) createVeth(v plan.Veth, master, mtu int) (*link, *link, error) {
+	var err error
+	for range 3 {
+		ri, hi := r.allocIndex(), r.allocIndex()
+		req, msg := r.rc.linkMsg(ri, true)
+		setUp(msg, true)
+		req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(v.RouterName)))
+		req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
+		if mtu > 0 {
+			req.AddData(nl.NewRtAttr(unix.IFLA_MTU, u32(uint32(mtu))))
+		}
+		if master != 0 {
+			req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, u32(uint32(master))))
+		}
+		li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+		li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("veth"))
+		peer := li.AddRtAttr(nl.IFLA_INFO_DATA, nil).AddRtAttr(nl.VETH_INFO_PEER, nil)
+		pm := nl.NewIfInfomsgChild(peer, unix.AF_UNSPEC)
+		pm.Index = int32(hi)
+		// The peer cannot be created up (veth_open fails with ENOTCONN until the pair is
+		// linked); converge brings it up together with its master.
+		peer.AddRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(v.HostName))
+		peer.AddRtAttr(unix.IFLA_GROUP, u32(OwnedGroup))
+		peer.AddRtAttr(unix.IFLA_NET_NS_FD, u32(uint32(r.hns)))
+		if mtu > 0 {
+			peer.AddRtAttr(unix.IFLA_MTU, u32(uint32(mtu)))
+		}
+		req.AddData(li)
+		err = r.rc.write(req)
+		if errors.Is(err, unix.EBUSY) || errors.Is(err, unix.EEXIST) {
+			// Someone else took one of the indexes (names were checked); skip ahead.
+			r.nextIndex += 64
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		r.res.Created += 2
+		rl := &link{index: ri, name: v.RouterName, kind: "veth", up: true, mtu: mtu, master: master, group: OwnedGroup, peer: hi, peerNS: true, genMode: -1, learning: -1, neighSuppress: -1}
+		hl := &link{index: hi, name: v.HostName, kind: "veth", mtu: mtu, group: OwnedGroup, peer: ri, peerNS: true, genMode: -1, learning: -1, neighSuppress: -1}
+		r.rs.add(rl)
+		r.hs.add(hl)
+		return rl, hl, nil
+	}
+	return nil, nil, err
+}
+
+// create sends a create request built for a fresh ifindex, retrying with another index when
+// someone else took it meanwhile (the request carries NLM_F_EXCL, so an existing device is
+// never modified by mistake).
+func (r *run) create(c *conn, build func(idx int) *nl.NetlinkRequest) (int, error) {
+	var err error
+	for range 3 {
+		idx := r.allocIndex()
+		err = c.write(build(idx))
+		if errors.Is(err, unix.EBUSY) || errors.Is(err, unix.EEXIST) {
+			r.nextIndex += 64
+			continue
+		}
+		return idx, err
+	}
+	return 0, err
+}
+
+func (r *run) masterIndex(st *nsState, name string) (int, error) {
+	if name == "" {
+		return 0, nil
+	}
+	l := st.byName[name]
+	if l == nil {
+		return 0, fmt.Errorf("master %s does not exist", name)
+	}
+	return l.index, nil
+}
