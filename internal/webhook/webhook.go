@@ -24,7 +24,7 @@ import (
 // +kubebuilder:webhook:path=/validate-network-weft-dev-v1alpha1-l2vni,mutating=false,failurePolicy=fail,sideEffects=None,groups=network.weft.dev,resources=l2vnis,verbs=create;update,versions=v1alpha1,name=vl2vni.network.weft.dev,admissionReviewVersions=v1
 // +kubebuilder:webhook:path=/validate-network-weft-dev-v1alpha1-l3passthrough,mutating=false,failurePolicy=fail,sideEffects=None,groups=network.weft.dev,resources=l3passthroughs,verbs=create;update,versions=v1alpha1,name=vl3passthrough.network.weft.dev,admissionReviewVersions=v1
 
-// +kubebuilder:rbac:groups=network.weft.dev,resources=underlays;l3vnis;l2vnis;l3passthroughs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=network.weft.dev,namespace=weft-system,resources=underlays;l3vnis;l2vnis;l3passthroughs,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
 
 // Validator admits Underlays, L3VNIs, L2VNIs and L3Passthroughs.

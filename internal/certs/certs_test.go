@@ -1,0 +1,122 @@
+package certs
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/weftnet/weft/internal/testenv"
+)
+
+var cp testenv.ControlPlane
+
+func TestMain(m *testing.M) { testenv.Main(m, &cp, testenv.Options{}) }
+
+// TestEnsure issues, reuses, renews and shares the webhook certificate against the real API
+// server.
+func TestEnsure(t *testing.T) {
+	c := cp.Client(t)
+	ctx := context.Background()
+	none := admissionv1.SideEffectClassNone
+	cfg := &admissionv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "weft-validating-webhook-configuration"},
+		Webhooks: []admissionv1.ValidatingWebhook{{
+			Name:                    "vl2vni.network.weft.dev",
+			ClientConfig:            admissionv1.WebhookClientConfig{Service: &admissionv1.ServiceReference{Namespace: testenv.Namespace, Name: "weft-webhook", Path: ptr.To("/x")}},
+			SideEffects:             &none,
+			AdmissionReviewVersions: []string{"v1"},
+			// Matches nothing, so the unreachable service never answers a real request.
+			Rules: []admissionv1.RuleWithOperations{{Operations: []admissionv1.OperationType{admissionv1.Create},
+				Rule: admissionv1.Rule{APIGroups: []string{"example.invalid"}, APIVersions: []string{"v1"}, Resources: []string{"nothing"}}}},
+		}},
+	}
+	if err := c.Create(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	m := &Manager{
+		Client: c, Namespace: testenv.Namespace, SecretName: "weft-webhook-cert",
+		DNSNames:      []string{"weft-webhook.weft-system.svc", "weft-webhook.weft-system.svc.cluster.local"},
+		CertDir:       t.TempDir(),
+		WebhookConfig: cfg.Name,
+		Log:           slog.New(slog.DiscardHandler),
+		Now:           func() time.Time { return now },
+	}
+	if err := m.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sec := &corev1.Secret{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: m.Namespace, Name: m.SecretName}, sec); err != nil {
+		t.Fatal(err)
+	}
+	ca := parse(t, sec.Data[keyCACert])
+	served := parse(t, read(t, m.CertDir, keyTLSCert))
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	if _, err := served.Verify(x509.VerifyOptions{Roots: pool, DNSName: "weft-webhook.weft-system.svc", CurrentTime: now}); err != nil {
+		t.Fatalf("served certificate does not verify against the Secret's CA: %v", err)
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(cfg), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if string(cfg.Webhooks[0].ClientConfig.CABundle) != string(sec.Data[keyCACert]) {
+		t.Fatal("caBundle is not the Secret's CA")
+	}
+
+	// A second replica (or a restart) adopts the same certificate.
+	other := *m
+	other.CertDir = t.TempDir()
+	if err := other.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if string(read(t, other.CertDir, keyTLSCert)) != string(read(t, m.CertDir, keyTLSCert)) {
+		t.Error("a second replica issued its own certificate")
+	}
+
+	// Close to expiry the serving certificate is renewed under the same CA.
+	later := now.Add(servingLifetime - renewBefore/2)
+	m.Now = func() time.Time { return later }
+	if err := m.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	renewed := parse(t, read(t, m.CertDir, keyTLSCert))
+	if renewed.SerialNumber.Cmp(served.SerialNumber) == 0 {
+		t.Error("certificate not renewed before expiry")
+	}
+	if err := renewed.CheckSignatureFrom(ca); err != nil {
+		t.Errorf("renewed certificate is not signed by the same CA: %v", err)
+	}
+}
+
+func read(t *testing.T, dir, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func parse(t *testing.T, b []byte) *x509.Certificate {
+	t.Helper()
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatal("no PEM block")
+	}
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
