@@ -13,6 +13,8 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/weftnet/weft/internal/plan"
 )
 
 // Refresher keeps the neighbour entries of silent workloads alive on gateway bridges.
@@ -183,4 +185,16 @@ func staleNeighbour(b []byte) (int, netip.Addr, bool) {
 		}
 	})
 	return int(binary.NativeEndian.Uint32(b[4:8])), ip, ip.IsValid()
+}
+
+// GatewayBridges lists the bridges of kp whose neighbours a Refresher should keep alive: the
+// L2VNI bridges that are anycast gateways in a VRF.
+func GatewayBridges(kp plan.KernelPlan) []string {
+	var out []string
+	for _, v := range kp.L2VNIs {
+		if v.VRF != "" && len(v.GatewayIPs) > 0 {
+			out = append(out, v.Bridge)
+		}
+	}
+	return out
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/weftnet/weft/internal/plan"
 )
 
 // TestRefresherProbesStaleNeighbours: a STALE neighbour on a watched bridge is probed and,
@@ -116,4 +118,12 @@ func neighState(t *testing.T, h *netlink.Handle, bridge string, ip netip.Addr) i
 		}
 	}
 	return 0
+}
+
+func TestGatewayBridges(t *testing.T) {
+	kp := fullPlan("nic0")
+	got := GatewayBridges(kp)
+	if len(got) != 1 || got[0] != plan.BridgeName(50) {
+		t.Fatalf("GatewayBridges = %v, want [%s]", got, plan.BridgeName(50))
+	}
 }
