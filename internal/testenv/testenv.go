@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -174,7 +175,7 @@ func (cp *ControlPlane) doStop() {
 		}
 		cp.env = nil
 	}
-	if cp.wrapDir != "" {
+	if cp.wrapDir != "" && cp.wrapDir != os.Getenv("KUBEBUILDER_ASSETS") {
 		_ = os.RemoveAll(cp.wrapDir)
 		cp.wrapDir = ""
 	}
@@ -184,6 +185,12 @@ func (cp *ControlPlane) doStop() {
 // signal: if the test binary dies without running TestMain's cleanup (a panic, a -timeout),
 // the kernel kills kube-apiserver and etcd instead of leaving them behind.
 func wrapAssets(assets string) (string, error) {
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		// Without util-linux's setpriv the binaries run unwrapped: only the signal handler
+		// and TestMain's cleanup stop them.
+		return assets, nil
+	}
 	dir, err := os.MkdirTemp("", "weft-envtest-bin-")
 	if err != nil {
 		return "", err
@@ -193,7 +200,7 @@ func wrapAssets(assets string) (string, error) {
 		if _, err := os.Stat(real); err != nil {
 			return "", fmt.Errorf("KUBEBUILDER_ASSETS=%s: %w", assets, err)
 		}
-		script := fmt.Sprintf("#!/bin/sh\nexec setpriv --pdeathsig KILL -- %q \"$@\"\n", real)
+		script := fmt.Sprintf("#!/bin/sh\nexec %q --pdeathsig KILL -- %q \"$@\"\n", setpriv, real)
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
 			return "", err
 		}
