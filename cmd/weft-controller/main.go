@@ -127,7 +127,7 @@ func newManager(cfg *rest.Config, opts ctrl.Options, namespace string, log *slog
 	if err := (&nodeindex.Allocator{Client: mgr.GetClient(), Log: log.With("controller", "nodeindex")}).SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
-	if err := (&status.Aggregator{Client: mgr.GetClient(), Namespace: namespace, Log: log.With("controller", "status")}).SetupWithManager(mgr); err != nil {
+	if err := (&status.Aggregator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Namespace: namespace, Log: log.With("controller", "status")}).SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
 	if cm != nil {

@@ -78,7 +78,7 @@ func startAgent(t *testing.T, node string, logs *strings.Builder) (*KubeSource, 
 	var mu sync.Mutex
 	log := slog.New(RedactHandler{Handler: slog.NewTextHandler(lockedWriter{&mu, logs}, &slog.HandlerOptions{Level: slog.LevelDebug}), Source: src})
 	f := &fakeFRR{}
-	w := &StatusWriter{Client: cp.Client(t), Namespace: ns, NodeName: node, Source: src, Log: log}
+	w := &StatusWriter{Client: cp.Client(t), Namespace: ns, NodeName: node, Source: src, Log: log, Refresh: time.Nanosecond}
 	a := &Agent{Node: plan.Node{Name: node}, Source: src, FRR: f, Kernel: fakeKernel{}, Log: log, AfterReconcile: w.Write}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx, src.Triggers(), time.Minute) }()
@@ -247,6 +247,21 @@ func TestKubernetesMode(t *testing.T) {
 			}
 		}
 		return fmt.Errorf("failed resources %+v", st.Status.FailedResources)
+	})
+
+	// A deleted RouterNodeStatus comes back with the next pass (here: a label change).
+	if err := c.Delete(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, client.ObjectKey{Name: "node-a"}, node); err != nil {
+		t.Fatal(err)
+	}
+	node.Labels["touched"] = "yes"
+	if err := c.Update(ctx, node); err != nil {
+		t.Fatal(err)
+	}
+	st = nodeStatus(t, c, "node-a", "status rewritten after deletion", func(st *v1alpha1.RouterNodeStatus) error {
+		return cond(st, v1alpha1.ConditionDegraded, metav1.ConditionTrue)
 	})
 
 	// Passwords never reach status or logs.

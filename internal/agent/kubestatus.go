@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -37,9 +38,13 @@ type StatusWriter struct {
 	// Source describes the objects each report was built from.
 	Source *KubeSource
 	Log    *slog.Logger
+	// Refresh is how long an unchanged status goes without being compared with the API
+	// server's copy (which someone may have deleted or edited); default 5 minutes.
+	Refresh time.Duration
 
-	mu   sync.Mutex
-	last *v1alpha1.RouterNodeStatusStatus
+	mu        sync.Mutex
+	last      *v1alpha1.RouterNodeStatusStatus
+	lastWrite time.Time
 }
 
 // Write is an Agent.AfterReconcile hook; failures are logged and retried on the next pass.
@@ -61,7 +66,8 @@ func (w *StatusWriter) write(ctx context.Context, r Report) error {
 	defer w.mu.Unlock()
 	snap := w.Source.Last()
 	want := NodeStatus(r, snap)
-	if w.last != nil && sameStatus(*w.last, want) {
+	refresh := cmp.Or(w.Refresh, 5*time.Minute)
+	if w.last != nil && sameStatus(*w.last, want) && time.Since(w.lastWrite) < refresh {
 		return nil
 	}
 	cur := &v1alpha1.RouterNodeStatus{}
@@ -78,6 +84,10 @@ func (w *StatusWriter) write(ctx context.Context, r Report) error {
 	} else if err != nil {
 		return fmt.Errorf("get routernodestatus %s: %w", w.NodeName, err)
 	}
+	if sameStatus(cur.Status, want) {
+		w.last, w.lastWrite = want.DeepCopy(), time.Now()
+		return nil
+	}
 	before := cur.DeepCopy()
 	// Keep the transition times of conditions whose status did not change.
 	conds := cur.Status.Conditions
@@ -89,7 +99,7 @@ func (w *StatusWriter) write(ctx context.Context, r Report) error {
 	if err := w.Client.Status().Patch(ctx, cur, client.MergeFrom(before)); err != nil {
 		return fmt.Errorf("patch routernodestatus %s: %w", w.NodeName, err)
 	}
-	w.last = want.DeepCopy()
+	w.last, w.lastWrite = want.DeepCopy(), time.Now()
 	return nil
 }
 

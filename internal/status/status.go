@@ -52,6 +52,10 @@ const maxListed = 3
 type Aggregator struct {
 	// Client reads from the manager's cache and writes status and deletions.
 	Client client.Client
+	// APIReader, when set, confirms with the API server that a Node is gone before its
+	// report is deleted: a Node created a moment ago may not be in the cache yet while its
+	// agent already reported.
+	APIReader client.Reader
 	// Namespace holds the weft objects and the RouterNodeStatuses.
 	Namespace string
 	Log       *slog.Logger
@@ -109,6 +113,17 @@ func (a *Aggregator) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 		r := &reports.Items[i]
 		if exists[r.Name] {
 			continue
+		}
+		if a.APIReader != nil {
+			node := &metav1.PartialObjectMetadata{}
+			node.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Node"))
+			err := a.APIReader.Get(ctx, client.ObjectKey{Name: r.Name}, node)
+			if err == nil {
+				continue
+			}
+			if !apierrors.IsNotFound(err) {
+				return ctrl.Result{}, fmt.Errorf("confirm node %s is gone: %w", r.Name, err)
+			}
 		}
 		if err := a.Client.Delete(ctx, r, client.Preconditions{UID: &r.UID}); err != nil && !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, fmt.Errorf("delete status of deleted node %s: %w", r.Name, err)

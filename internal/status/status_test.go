@@ -36,7 +36,7 @@ func startAggregator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &Aggregator{Client: mgr.GetClient(), Namespace: ns, Log: slog.New(slog.DiscardHandler)}
+	a := &Aggregator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Namespace: ns, Log: slog.New(slog.DiscardHandler)}
 	if err := a.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
