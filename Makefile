@@ -7,9 +7,11 @@ BIN_DIR ?= $(HOME)/.cache/weft/bin
 CONTROLLER_GEN := $(BIN_DIR)/controller-gen
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 FUZZ_TIME ?= 60s
-GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases
+GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases \
+	config/rbac/controller config/rbac/agent config/webhook/manifests.yaml \
+	charts/weft/crds charts/weft/files config/manager/controller.yaml config/manager/agent.yaml
 
-.PHONY: all deps build generate verify-generated vet test unit fuzz bench demo clean
+.PHONY: all deps build generate verify-generated vet envtest test unit fuzz bench demo clean
 
 all: build
 
@@ -23,6 +25,9 @@ build:
 generate: deps
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	# --- deployment manifests (issue 5): RBAC and webhook configuration from the markers, the
+	# --- chart's copies of them and of the CRDs, config/manager rendered from the chart.
+	CONTROLLER_GEN=$(CONTROLLER_GEN) WEFT_BIN_DIR=$(BIN_DIR) hack/generate-deploy.sh
 
 ## verify-generated: fails when generated files were stale (they are regenerated; commit them).
 verify-generated: deps
@@ -40,8 +45,14 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null || true); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 
-## test: everything, for real: unit and golden tests, FRR, kernel (native + UML), e2e.
-test: deps verify-generated vet
+## envtest: kube-apiserver, etcd and kubectl built from Go modules (cached outside the repo).
+envtest:
+	@hack/envtest-assets.sh
+
+## test: everything, for real: unit and golden tests, FRR, kernel (native + UML), the
+## Kubernetes control plane, e2e.
+test: deps verify-generated vet envtest
+	export KUBEBUILDER_ASSETS=$$(hack/envtest-assets.sh | sed -n 's/^KUBEBUILDER_ASSETS=//p'); \
 	CI=$${CI:-} go test $(GO_TEST_FLAGS) ./...
 
 ## unit: the pure packages only (no root, no FRR).
@@ -55,6 +66,11 @@ fuzz:
 ## bench: the core and kernel benchmarks, printing figures.
 bench:
 	go test -run '^$$' -bench . -benchmem ./internal/plan ./internal/frr ./internal/hostnet
+
+## demo: the README's main command: a real EVPN fabric in network namespaces, scripted checks,
+## a results table, and everything removed again.
+demo: deps build
+	bin/weft lab demo
 
 clean:
 	rm -rf bin

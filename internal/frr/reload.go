@@ -92,6 +92,14 @@ func (r *Reloader) Apply(ctx context.Context, text string) (changed bool, err er
 	return true, nil
 }
 
+// Invalidate forgets the last applied configuration, so the next Apply reloads even an
+// identical text: a restarted FRR starts from its startup file, not from what was pushed.
+func (r *Reloader) Invalidate() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.applied = false
+}
+
 // rollback reloads the last applied configuration and restores ConfigPath, which the failed
 // reload's "write" may have overwritten with a half-applied configuration.
 func (r *Reloader) rollback(ctx context.Context) error {

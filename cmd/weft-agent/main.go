@@ -1,0 +1,202 @@
+// Command weft-agent reconciles one node: FRR in the router namespace and the kernel objects
+// around it, from YAML files (host mode) or the API server (Kubernetes mode).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/weftnet/weft/api/v1alpha1"
+	"github.com/weftnet/weft/internal/agent"
+	"github.com/weftnet/weft/internal/frr"
+	"github.com/weftnet/weft/internal/hostnet"
+	"github.com/weftnet/weft/internal/plan"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "weft-agent:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		mode         = flag.String("mode", "host", "where the desired state comes from: host (YAML files) or kubernetes")
+		nodeName     = flag.String("node-name", os.Getenv("NODE_NAME"), "this node's name (required; default $NODE_NAME)")
+		namespace    = flag.String("namespace", envOr("POD_NAMESPACE", "weft-system"), "namespace of weft's objects (Kubernetes mode)")
+		nodeIndex    = flag.Int("node-index", -1, "this node's index, from which its addresses derive (required in host mode)")
+		nodeLabels   = flag.String("node-labels", "", "this node's labels, k=v,k=v (host mode)")
+		configDir    = flag.String("config-dir", "/etc/weft", "directory of YAML files of the API kinds (host mode)")
+		routerNetns  = flag.String("router-netns", "weft", "name of the router network namespace")
+		frrPathspace = flag.String("frr-pathspace", "", "FRR pathspace (-N) of the router's FRR; default: the router namespace name")
+		frrConfig    = flag.String("frr-config", "", "frr.conf path the agent writes; default /etc/frr/<pathspace>/frr.conf")
+		statusAddr   = flag.String("status-addr", "127.0.0.1:9489", "listen address of /healthz, /readyz, /status and /metrics")
+		stateDir     = flag.String("state-dir", hostnet.DefaultStateDir, "where the agent remembers moved NICs")
+		resync       = flag.Duration("resync", time.Minute, "period of full reconciles without events")
+		logLevel     = flag.String("log-level", "info", "debug, info, warn or error")
+	)
+	flag.Parse()
+
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	slog.SetDefault(log)
+
+	switch *mode {
+	case "host":
+		if *nodeName == "" || *nodeIndex < 0 {
+			return errors.New("--node-name and --node-index are required in host mode")
+		}
+	case "kubernetes":
+		// Labels and index come from the Node object (the controller allocates the index).
+		if *nodeName == "" {
+			return errors.New("--node-name (or $NODE_NAME) is required in kubernetes mode")
+		}
+	default:
+		return fmt.Errorf("--mode %q: want host or kubernetes", *mode)
+	}
+	labels, err := parseLabels(*nodeLabels)
+	if err != nil {
+		return fmt.Errorf("--node-labels: %w", err)
+	}
+	if _, ok := labels["kubernetes.io/hostname"]; !ok {
+		labels["kubernetes.io/hostname"] = *nodeName
+	}
+	pathspace := *frrPathspace
+	if pathspace == "" {
+		pathspace = *routerNetns
+	}
+	confPath := *frrConfig
+	if confPath == "" {
+		confPath = "/etc/frr/" + pathspace + "/frr.conf"
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var (
+		src            agent.Source
+		triggers       <-chan struct{}
+		afterReconcile func(context.Context, agent.Report)
+	)
+	if *mode == "kubernetes" {
+		ks, writer, err := kubernetesSource(ctx, *nodeName, *namespace, log)
+		if err != nil {
+			return err
+		}
+		// Passwords come from Secrets here: keep them out of every log line.
+		log = slog.New(agent.RedactHandler{Handler: log.Handler(), Source: ks})
+		slog.SetDefault(log)
+		writer.Log = log
+		src, triggers, afterReconcile = ks, ks.Triggers(), writer.Write
+	} else {
+		fs := &agent.FileSource{Dir: *configDir, Log: log}
+		if triggers, err = fs.Watch(ctx); err != nil {
+			return err
+		}
+		src = fs
+	}
+	reloader := &frr.Reloader{Pathspace: pathspace, ConfigPath: confPath}
+	a := &agent.Agent{
+		Node:    plan.Node{Name: *nodeName, Labels: labels, Index: *nodeIndex},
+		Source:  src,
+		FRR:     reloader,
+		Kernel:  &hostnet.Applier{StateDir: *stateDir, Log: log},
+		Router:  hostnet.Namespace{Name: *routerNetns},
+		Log:     log,
+		Metrics: agent.NewMetrics(reg),
+
+		AfterReconcile: afterReconcile,
+	}
+
+	frrRestarts := agent.WatchFRR(ctx, pathspace, reloader, log)
+	merged := agent.Merge(ctx, triggers, frrRestarts)
+
+	srv := &http.Server{Addr: *statusAddr, Handler: a.Handler(reg), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("status server", "error", err)
+			stop()
+		}
+	}()
+	log.Info("weft-agent started", "mode", *mode, "node", *nodeName, "index", *nodeIndex, "configDir", *configDir, "routerNetns", *routerNetns, "frrPathspace", pathspace)
+	err = a.Run(ctx, merged, *resync)
+	shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdown)
+	// Leave FRR and the kernel as they are: the data plane keeps forwarding while the agent
+	// is away, and the next agent reconciles from there.
+	log.Info("weft-agent stopped; data plane left intact")
+	return err
+}
+
+func parseLabels(s string) (map[string]string, error) {
+	out := map[string]string{}
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%q is not key=value", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// kubernetesSource starts the node-scoped cache and returns the source with the writer of the
+// node's RouterNodeStatus.
+func kubernetesSource(ctx context.Context, node, namespace string, log *slog.Logger) (*agent.KubeSource, *agent.StatusWriter, error) {
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, nil, err
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return nil, nil, err
+	}
+	ks, err := agent.NewKubeSource(cfg, scheme, node, namespace, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ks.Start(ctx); err != nil {
+		return nil, nil, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ks, &agent.StatusWriter{Client: c, Namespace: namespace, NodeName: node, Source: ks}, nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

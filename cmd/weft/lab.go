@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weftnet/weft/internal/lab"
+)
+
+func labCmd() *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "A real EVPN fabric in network namespaces on this machine (root, no Docker)",
+	}
+	cmd.PersistentFlags().StringVar(&name, "name", "lab", "lab name; prefixes every namespace and link it creates")
+	cmd.AddCommand(labUpCmd(&name), labDownCmd(&name), labStatusCmd(&name), labExecCmd(&name), labProbeCmd(&name), labMigrateCmd(&name), labDemoCmd(&name))
+	return cmd
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// agentBinary finds weft-agent next to this executable, then on PATH.
+func agentBinary(flagValue string) (string, error) {
+	if flagValue != "" {
+		return filepath.Abs(flagValue)
+	}
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), "weft-agent")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath("weft-agent")
+	if err != nil {
+		return "", fmt.Errorf("weft-agent not found next to weft nor on PATH (make build puts both in bin/); or pass --agent-bin")
+	}
+	return p, nil
+}
+
+func labUpCmd(name *string) *cobra.Command {
+	var nodes int
+	var agent string
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Start the lab: spine route reflector, weft nodes with their agents, workloads",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			bin, err := agentBinary(agent)
+			if err != nil {
+				return err
+			}
+			t0 := time.Now()
+			st, err := lab.Up(ctx, lab.Options{Name: *name, Nodes: nodes, AgentBinary: bin})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "lab %s is up in %.1f s: %d nodes, %d workloads (weft lab status --name %s)\n",
+				st.Name, time.Since(t0).Seconds(), len(st.Nodes), len(st.Workloads), st.Name)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&nodes, "nodes", 3, "number of weft nodes (2..9)")
+	cmd.Flags().StringVar(&agent, "agent-bin", "", "weft-agent binary (default: next to weft, then PATH)")
+	return cmd
+}
+
+func labDownCmd(name *string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "down",
+		Short: "Stop every process of the lab and remove its namespaces, links and files",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := lab.Down(context.Background(), *name); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "lab %s is down\n", *name)
+			return nil
+		},
+	}
+}
+
+func labStatusCmd(name *string) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the lab's nodes, workloads and external hosts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := lab.Load(*name)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if output == "json" {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NODE\tNETNS\tROUTER NETNS\tVTEP")
+			for _, n := range st.Nodes {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Name, n.Netns, n.RouterNetns, n.VTEP)
+			}
+			fmt.Fprintln(tw, "\nWORKLOAD\tNETNS\tNODE\tVNI\tIP\tMAC")
+			for _, w := range st.Workloads {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", w.Name, w.Netns, w.Node, w.VNI, w.IP, w.MAC)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func labExecCmd(name *string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "exec TARGET -- CMD...",
+		Short: "Run a command in a node, router (NODE-rt), workload, external host or the spine",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := lab.Load(*name)
+			if err != nil {
+				return err
+			}
+			ns, err := st.Target(args[0])
+			if err != nil {
+				return err
+			}
+			c := exec.Command("ip", append([]string{"netns", "exec", ns}, args[1:]...)...)
+			c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if err := c.Run(); err != nil {
+				if ee, ok := err.(*exec.ExitError); ok {
+					return &exitError{ee.ExitCode(), fmt.Errorf("")}
+				}
+				return err
+			}
+			return nil
+		},
+	}
+}
+
+func labProbeCmd(name *string) *cobra.Command {
+	var from, to string
+	var interval, duration time.Duration
+	cmd := &cobra.Command{
+		Use:   "probe --from TARGET --to IP",
+		Short: "Probe an IP with ICMP on a strict schedule; print sent, lost and the longest outage",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := lab.Load(*name)
+			if err != nil {
+				return err
+			}
+			ns, err := st.Target(from)
+			if err != nil {
+				return err
+			}
+			dst, err := netip.ParseAddr(to)
+			if err != nil {
+				return fmt.Errorf("--to %q: %w", to, err)
+			}
+			if interval <= 0 || duration < interval {
+				return fmt.Errorf("--interval must be positive and --duration at least one interval")
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			r, err := lab.Probe(ctx, ns, dst, interval, duration)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), r)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "lab target to probe from")
+	cmd.Flags().StringVar(&to, "to", "", "IPv4 address to probe")
+	cmd.Flags().DurationVar(&interval, "interval", 10*time.Millisecond, "time between probes")
+	cmd.Flags().DurationVar(&duration, "duration", 5*time.Second, "how long to probe")
+	_ = cmd.MarkFlagRequired("from")
+	_ = cmd.MarkFlagRequired("to")
+	return cmd
+}
+
+func labMigrateCmd(name *string) *cobra.Command {
+	var to string
+	var interval time.Duration
+	cmd := &cobra.Command{
+		Use:   "migrate WORKLOAD --to NODE",
+		Short: "Move a workload to another node keeping MAC and IP, and print the outage seen from a third node",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := lab.Load(*name)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			r, err := lab.Migrate(ctx, st, args[0], to, interval)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "migrated %s %s → %s; probed from %s: %s\n", r.Workload, r.From, r.To, r.Pinger, r.Probe)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "destination node")
+	cmd.Flags().DurationVar(&interval, "interval", 10*time.Millisecond, "probe interval")
+	_ = cmd.MarkFlagRequired("to")
+	return cmd
+}
+
+func labDemoCmd(name *string) *cobra.Command {
+	var nodes int
+	var agent string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Bring a lab up, run scripted checks, print the results table, take it down",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			bin, err := agentBinary(agent)
+			if err != nil {
+				return err
+			}
+			return lab.Demo(ctx, lab.Options{Name: *name, Nodes: nodes, AgentBinary: bin}, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().IntVar(&nodes, "nodes", 3, "number of weft nodes (2..9)")
+	cmd.Flags().StringVar(&agent, "agent-bin", "", "weft-agent binary (default: next to weft, then PATH)")
+	return cmd
+}

@@ -1,0 +1,255 @@
+// Package agent is weft's node-local, level-triggered reconcile loop: read the desired state
+// (YAML files in host mode, the API server in Kubernetes mode), build the node's plan, drive
+// FRR first and then the kernel, and report status. Every pass recomputes the whole plan;
+// what makes a pass cheap is that FRR and the kernel layer skip work that is already done.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/weftnet/weft/internal/frr"
+	"github.com/weftnet/weft/internal/hostnet"
+	"github.com/weftnet/weft/internal/plan"
+)
+
+// Source yields the desired state. Load is called once per reconcile.
+type Source interface {
+	Load(ctx context.Context) (Desired, error)
+}
+
+// Desired is what a Source read: the resources plus documents that could not be decoded.
+type Desired struct {
+	Resources plan.Resources
+	Invalid   []plan.ResourceError
+	// Node, when set, replaces Agent.Node for this pass: in Kubernetes mode the labels and
+	// the index come from the Node object and may change.
+	Node *plan.Node
+}
+
+// FRR applies a rendered configuration to the node's FRR and reads its BGP sessions.
+type FRR interface {
+	// Apply loads text into FRR; changed is false when it was already applied.
+	Apply(ctx context.Context, text string) (changed bool, err error)
+	// Sessions lists the BGP sessions and their states.
+	Sessions(ctx context.Context) ([]frr.Session, error)
+}
+
+// Kernel converges the kernel to a kernel plan.
+type Kernel interface {
+	Apply(ctx context.Context, kp plan.KernelPlan, router, host hostnet.Namespace) (hostnet.Result, error)
+}
+
+// Agent reconciles one node.
+type Agent struct {
+	Node   plan.Node
+	Source Source
+	FRR    FRR
+	Kernel Kernel
+	// Router and Host are the router namespace and the host namespace.
+	Router, Host hostnet.Namespace
+	Log          *slog.Logger
+	Metrics      *Metrics
+	// AfterReconcile, when set, is called with every report (Kubernetes mode writes the
+	// node's RouterNodeStatus from it).
+	AfterReconcile func(ctx context.Context, r Report)
+
+	mu   sync.Mutex
+	last Report
+}
+
+// Report is the outcome of one reconcile; it is what /status serves.
+type Report struct {
+	Time     time.Time     `json:"time"`
+	Duration time.Duration `json:"durationNanoseconds"`
+	// Error is the reason the pass did not converge, empty when it did.
+	Error string `json:"error,omitempty"`
+	// Applied lists the resources in the plan; Failed the ones left out or not programmed.
+	Applied []plan.Ref           `json:"applied"`
+	Failed  []plan.ResourceError `json:"failed"`
+	// FRRChanged says whether FRR's configuration was reloaded in this pass.
+	FRRChanged bool `json:"frrChanged"`
+	// Kernel is what the kernel layer did.
+	Kernel   hostnet.Result `json:"kernel"`
+	Sessions []frr.Session  `json:"sessions"`
+	// Generation counts reconciles since start.
+	Generation int64 `json:"generation"`
+}
+
+// Last returns the latest report; its Generation is 0 before the first reconcile ends.
+func (a *Agent) Last() Report {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.last
+}
+
+func (a *Agent) log() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}
+
+// Reconcile runs one pass: load, plan, FRR, kernel, status. A resource that is invalid or
+// fails in the kernel is reported and never blocks the others; a failed FRR reload keeps the
+// running configuration and skips the kernel step (kernel objects must not appear before FRR
+// is configured for them).
+func (a *Agent) Reconcile(ctx context.Context) Report {
+	start := time.Now()
+	r := a.reconcile(ctx)
+	r.Time = start
+	r.Duration = time.Since(start)
+	a.mu.Lock()
+	r.Generation = a.last.Generation + 1
+	a.last = r
+	a.mu.Unlock()
+	a.Metrics.observe(r)
+	if r.Error != "" {
+		a.log().Error("reconcile failed", "error", r.Error, "duration", r.Duration)
+	} else {
+		a.log().Info("reconciled", "applied", len(r.Applied), "failed", len(r.Failed), "frrChanged", r.FRRChanged,
+			"kernelWrites", r.Kernel.Writes, "duration", r.Duration)
+	}
+	if a.AfterReconcile != nil {
+		a.AfterReconcile(ctx, r)
+	}
+	return r
+}
+
+func (a *Agent) reconcile(ctx context.Context) Report {
+	var r Report
+	desired, err := a.Source.Load(ctx)
+	if err != nil {
+		r.Error = fmt.Sprintf("load desired state: %v", err)
+		return r
+	}
+	node := a.Node
+	if desired.Node != nil {
+		node = *desired.Node
+	}
+	p, errs := plan.Build(desired.Resources, node)
+	r.Failed = append(desired.Invalid, errs...)
+	r.Applied = p.Applied
+
+	conf := ""
+	if p.HasUnderlay {
+		conf, err = frr.Render(&p.FRR, plan.Passwords(desired.Resources.Secrets))
+		if err != nil {
+			r.Error = fmt.Sprintf("render frr.conf: %v", err)
+			return r
+		}
+	} else {
+		// No Underlay: FRR runs with an empty configuration and the kernel loses every
+		// weft-owned object, as the plan says.
+		a.log().Warn("no valid Underlay selects this node; applying an empty plan", "node", node.Name)
+	}
+	changed, err := a.FRR.Apply(ctx, conf)
+	r.FRRChanged = changed
+	if err != nil {
+		r.Error = fmt.Sprintf("apply frr config (the running config is kept): %v", err)
+		return r
+	}
+	res, err := a.Kernel.Apply(ctx, p.Kernel, a.Router, a.Host)
+	r.Kernel = res
+	if err != nil {
+		r.Error = fmt.Sprintf("apply kernel plan: %v", err)
+	}
+	r.Failed = append(r.Failed, kernelFailures(res, desired, p)...)
+	if len(res.Failures) > 0 {
+		r.Applied = withoutFailed(r.Applied, r.Failed)
+	}
+	if s, err := a.FRR.Sessions(ctx); err == nil {
+		r.Sessions = s
+	} else {
+		a.log().Warn("read BGP sessions", "error", err)
+	}
+	return r
+}
+
+// kernelFailures maps the kernel layer's per-object failures back to the resources that
+// asked for them.
+func kernelFailures(res hostnet.Result, desired Desired, p plan.NodePlan) []plan.ResourceError {
+	var out []plan.ResourceError
+	byVNI := map[uint32]plan.Ref{}
+	for _, x := range desired.Resources.L2VNIs {
+		byVNI[uint32(x.Spec.VNI)] = plan.Ref{Kind: "L2VNI", Name: x.Name}
+	}
+	for _, x := range desired.Resources.L3VNIs {
+		byVNI[uint32(x.Spec.VNI)] = plan.Ref{Kind: "L3VNI", Name: x.Name}
+	}
+	for _, f := range res.Failures {
+		ref := plan.Ref{Kind: f.Kind}
+		switch {
+		case f.VNI != 0:
+			ref = byVNI[f.VNI]
+		case f.Kind == "Underlay" || f.Kind == "Passthrough":
+			for _, a := range p.Applied {
+				if (f.Kind == "Underlay" && a.Kind == "Underlay") || (f.Kind == "Passthrough" && a.Kind == "L3Passthrough") {
+					ref = a
+				}
+			}
+		}
+		out = append(out, plan.ResourceError{Kind: ref.Kind, Name: ref.Name, Reason: "KernelError", Message: f.Err.Error()})
+	}
+	return out
+}
+
+func withoutFailed(applied []plan.Ref, failed []plan.ResourceError) []plan.Ref {
+	bad := map[plan.Ref]bool{}
+	for _, f := range failed {
+		bad[plan.Ref{Kind: f.Kind, Name: f.Name}] = true
+	}
+	var out []plan.Ref
+	for _, a := range applied {
+		if !bad[a] {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Run reconciles at start, on every trigger, and every resync period; after a failed pass it
+// retries with exponential backoff (up to the resync period). It returns when ctx ends,
+// leaving FRR and the kernel as they are: the data plane keeps forwarding without the agent.
+func (a *Agent) Run(ctx context.Context, triggers <-chan struct{}, resync time.Duration) error {
+	const minBackoff = 500 * time.Millisecond
+	backoff := minBackoff
+	for {
+		r := a.Reconcile(ctx)
+		wait := resync
+		if r.Error != "" {
+			wait = min(backoff, resync)
+			backoff = min(backoff*2, resync)
+		} else {
+			backoff = minBackoff
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return nil
+			}
+			return ctx.Err()
+		case <-triggers:
+			t.Stop()
+			// Coalesce a burst of triggers (an editor writing several files) into one pass.
+			drain(triggers)
+		case <-t.C:
+		}
+	}
+}
+
+func drain(ch <-chan struct{}) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+}

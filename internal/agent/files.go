@@ -1,0 +1,84 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/weftnet/weft/internal/manifest"
+)
+
+// FileSource reads the desired state from a directory of YAML files (host mode).
+type FileSource struct {
+	Dir string
+	Log *slog.Logger
+}
+
+// Load reads every file of the directory. A file that is not YAML fails the whole load (the
+// previous state stays applied); a document that does not decode is reported as invalid.
+func (s *FileSource) Load(context.Context) (Desired, error) {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return Desired{}, err
+	}
+	res, err := manifest.Load(s.Dir)
+	if err != nil {
+		return Desired{}, err
+	}
+	for _, ig := range res.Ignored {
+		s.log().Debug("ignoring a document of another kind", "document", ig)
+	}
+	return Desired{Resources: res.Resources, Invalid: res.Invalid}, nil
+}
+
+func (s *FileSource) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+// Watch sends on the returned channel whenever a file of the directory changes, until ctx
+// ends.
+func (s *FileSource) Watch(ctx context.Context) (<-chan struct{}, error) {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: %w", s.Dir, err)
+	}
+	if err := w.Add(s.Dir); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("watch %s: %w", s.Dir, err)
+	}
+	ch := make(chan struct{}, 1)
+	go func() {
+		defer w.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-w.Events:
+				if !ok {
+					return
+				}
+				if ev.Op == fsnotify.Chmod {
+					continue
+				}
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+			case err, ok := <-w.Errors:
+				if !ok {
+					return
+				}
+				s.log().Warn("watch config dir", "error", err)
+			}
+		}
+	}()
+	return ch, nil
+}

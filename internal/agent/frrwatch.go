@@ -1,0 +1,83 @@
+package agent
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// FRRRunDir is where FRR daemons started with -N <pathspace> keep their pid files.
+const FRRRunDir = "/var/run/frr"
+
+// Invalidator forgets the last applied FRR configuration, so the next Apply reloads even if
+// the text did not change (FRR restarted and lost it).
+type Invalidator interface {
+	Invalidate()
+}
+
+// WatchFRR polls the pid files of the FRR instance and sends on the returned channel when a
+// daemon restarted (a new pid), after invalidating the applied configuration: a restarted
+// bgpd starts from its startup file, not from what the agent last pushed.
+func WatchFRR(ctx context.Context, pathspace string, inv Invalidator, log *slog.Logger) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	dir := filepath.Join(FRRRunDir, pathspace)
+	read := func() string {
+		var b strings.Builder
+		for _, d := range []string{"zebra", "bgpd", "bfdd"} {
+			data, _ := os.ReadFile(filepath.Join(dir, d+".pid"))
+			b.WriteString(d + "=" + strings.TrimSpace(string(data)) + ";")
+		}
+		return b.String()
+	}
+	go func() {
+		last := read()
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			cur := read()
+			if cur == last {
+				continue
+			}
+			log.Info("FRR daemons changed; re-applying the configuration", "before", last, "now", cur)
+			last = cur
+			inv.Invalidate()
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return ch
+}
+
+// Merge forwards every signal of the inputs to one channel until ctx ends.
+func Merge(ctx context.Context, ins ...<-chan struct{}) <-chan struct{} {
+	out := make(chan struct{}, 1)
+	for _, in := range ins {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case _, ok := <-in:
+					if !ok {
+						return
+					}
+					select {
+					case out <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	return out
+}

@@ -1,0 +1,157 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	frrDaemonDir = "/usr/lib/frr"
+	frrRunDir    = "/var/run/frr"
+	frrEtcDir    = "/etc/frr"
+)
+
+// frrDaemons are started in every FRR instance of the lab.
+var frrDaemons = []string{"zebra", "bgpd", "bfdd"}
+
+// startFRR starts FRR in namespace ns with pathspace ns and the given integrated config
+// (empty for weft nodes: their agent pushes the config). It waits until vtysh answers.
+func startFRR(ctx context.Context, ns, config string) error {
+	run := filepath.Join(frrRunDir, ns)
+	etc := filepath.Join(frrEtcDir, ns)
+	for _, d := range []string{run, etc} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		if err := chownFRR(d); err != nil {
+			return err
+		}
+	}
+	conf := filepath.Join(etc, "frr.conf")
+	if err := os.WriteFile(conf, []byte(config), 0o640); err != nil {
+		return err
+	}
+	if err := chownFRR(conf); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(etc, "vtysh.conf"), nil, 0o640); err != nil {
+		return err
+	}
+	for _, d := range frrDaemons {
+		args := []string{"netns", "exec", ns, filepath.Join(frrDaemonDir, d), "-d", "-N", ns, "-P", "0", "-f", conf}
+		if d == "bfdd" {
+			// bfdd listens on its own control socket per pathspace.
+			args = append(args, "--bfdctl", filepath.Join(run, "bfdd.sock"))
+		}
+		if _, err := runCmd(ctx, "ip", args...); err != nil {
+			return fmt.Errorf("start %s in %s: %w", d, ns, err)
+		}
+	}
+	return poll(ctx, 10*time.Second, func() error {
+		_, err := runCmd(ctx, "vtysh", "-N", ns, "-c", "show version")
+		return err
+	})
+}
+
+func runCmd(ctx context.Context, name string, args ...string) (string, error) {
+	return run(ctx, name, args...)
+}
+
+// stopFRR kills the daemons of pathspace ns and waits for them to exit.
+func stopFRR(ns string) error {
+	var errs []error
+	for _, d := range frrDaemons {
+		pidFile := filepath.Join(frrRunDir, ns, d+".pid")
+		if err := killPidFile(pidFile); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	_ = os.RemoveAll(filepath.Join(frrRunDir, ns))
+	_ = os.RemoveAll(filepath.Join(frrEtcDir, ns))
+	return errors.Join(errs...)
+}
+
+// killPidFile terminates the process named by a pid file, if it runs, and waits for it.
+func killPidFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 1 {
+		return nil
+	}
+	return killPid(pid)
+}
+
+// killPid sends SIGTERM, then SIGKILL after 5 s, and waits until the process is gone.
+func killPid(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return nil
+	}
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		return nil // already gone
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if p.Signal(syscall.Signal(0)) != nil || isZombie(pid) {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = p.Signal(syscall.SIGKILL)
+	deadline = time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if p.Signal(syscall.Signal(0)) != nil || isZombie(pid) {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("process %d does not exit", pid)
+}
+
+func isZombie(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	f := strings.Fields(string(data))
+	return len(f) > 2 && f[2] == "Z"
+}
+
+func chownFRR(path string) error {
+	_, err := exec.LookPath("chown")
+	if err != nil {
+		return err
+	}
+	_, err = run(context.Background(), "chown", "frr:frr", path)
+	return err
+}
+
+// poll calls f until it succeeds or the timeout passes; it returns f's last error.
+func poll(ctx context.Context, timeout time.Duration, f func() error) error {
+	deadline := time.Now().Add(timeout)
+	var err error
+	for {
+		if err = f(); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("still failing after %v: %w", timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

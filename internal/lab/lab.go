@@ -1,0 +1,457 @@
+// Package lab builds a real EVPN fabric in network namespaces on one Linux machine, with no
+// containers: an FRR route reflector acting as the top-of-rack, weft nodes (a host namespace
+// and a router namespace each, with FRR driven by a weft-agent in host mode) and workloads
+// (namespaces standing in for pods and VMs) on the nodes' host bridges. The README's demo
+// and the end-to-end tests run on it.
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// StateRoot holds one directory per running lab: its state file, agent configs and logs.
+const StateRoot = "/run/weft-lab"
+
+// Fabric addressing: the spine's loopback and ASN, the point-to-point links to the nodes
+// (10.0.<i>.0/31 on the spine, .1 on node i) and the VTEP network the agents take their
+// addresses from (node index i-1 → 10.255.1.<i>).
+const (
+	fabricASN  = 65000
+	spineLo    = "10.255.0.1"
+	vtepCIDR   = "10.255.1.0/24"
+	agentPort  = 9489
+	spineName  = "spine"
+	uplinkName = "eth1"
+)
+
+var namePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,5}$`)
+
+// Options shape a lab.
+type Options struct {
+	Name  string
+	Nodes int
+	// AgentBinary is the weft-agent executable the nodes run.
+	AgentBinary string
+}
+
+// State is what `weft lab status -o json` prints and what `down` reads.
+type State struct {
+	Name      string     `json:"name"`
+	Nodes     []Node     `json:"nodes"`
+	Workloads []Workload `json:"workloads"`
+	External  []External `json:"external"`
+	// Spine is the route reflector's namespace.
+	Spine string `json:"spine"`
+}
+
+// Node is one weft node of the lab.
+type Node struct {
+	Name string `json:"name"`
+	// Netns is the node's host namespace; RouterNetns the router namespace weft programs.
+	Netns       string `json:"netns"`
+	RouterNetns string `json:"routerNetns"`
+	VTEP        string `json:"vtep"`
+	Index       int    `json:"index"`
+	AgentPID    int    `json:"agentPID"`
+	ConfigDir   string `json:"configDir"`
+}
+
+// Workload is a namespace standing in for a pod or VM, attached to a node's host bridge.
+type Workload struct {
+	Name  string `json:"name"`
+	Netns string `json:"netns"`
+	Node  string `json:"node"`
+	VNI   int    `json:"vni"`
+	IP    string `json:"ip"`
+	MAC   string `json:"mac"`
+	// Port is the workload veth's end on the node (enslaved to the host bridge).
+	Port string `json:"port"`
+}
+
+// External is a host outside the cluster, behind the fabric.
+type External struct {
+	Name  string `json:"name"`
+	Netns string `json:"netns"`
+	IP    string `json:"ip"`
+}
+
+// Dir is the state directory of lab name.
+func Dir(name string) string { return filepath.Join(StateRoot, name) }
+
+func statePath(name string) string { return filepath.Join(Dir(name), "state.json") }
+
+// Load reads the state of a running lab.
+func Load(name string) (*State, error) {
+	data, err := os.ReadFile(statePath(name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no lab named %q is running", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("read lab state: %w", err)
+	}
+	return &s, nil
+}
+
+func (s *State) save() error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := statePath(s.Name) + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, statePath(s.Name))
+}
+
+func (s *State) ns(suffix string) string { return s.Name + "-" + suffix }
+
+// Node returns the node called name.
+func (s *State) Node(name string) (*Node, error) {
+	for i := range s.Nodes {
+		if s.Nodes[i].Name == name {
+			return &s.Nodes[i], nil
+		}
+	}
+	return nil, fmt.Errorf("lab %s has no node %q", s.Name, name)
+}
+
+// Workload returns the workload called name.
+func (s *State) Workload(name string) (*Workload, error) {
+	for i := range s.Workloads {
+		if s.Workloads[i].Name == name {
+			return &s.Workloads[i], nil
+		}
+	}
+	return nil, fmt.Errorf("lab %s has no workload %q", s.Name, name)
+}
+
+// Target resolves a node, workload, external host or "spine" to its namespace.
+func (s *State) Target(name string) (string, error) {
+	if name == spineName {
+		return s.Spine, nil
+	}
+	if n, err := s.Node(name); err == nil {
+		return n.Netns, nil
+	}
+	if strings.HasSuffix(name, "-rt") {
+		if n, err := s.Node(strings.TrimSuffix(name, "-rt")); err == nil {
+			return n.RouterNetns, nil
+		}
+	}
+	if w, err := s.Workload(name); err == nil {
+		return w.Netns, nil
+	}
+	for _, e := range s.External {
+		if e.Name == name {
+			return e.Netns, nil
+		}
+	}
+	return "", fmt.Errorf("lab %s has no node, workload or external host %q", s.Name, name)
+}
+
+// Up builds the lab. It refuses to touch a lab of the same name that is running; on failure
+// it removes what it created.
+func Up(ctx context.Context, o Options) (st *State, err error) {
+	if !namePattern.MatchString(o.Name) {
+		return nil, fmt.Errorf("lab name %q must match %s (it prefixes interface and namespace names)", o.Name, namePattern)
+	}
+	if o.Nodes < 2 || o.Nodes > 9 {
+		return nil, fmt.Errorf("--nodes %d: must be 2..9", o.Nodes)
+	}
+	if _, err := os.Stat(statePath(o.Name)); err == nil {
+		return nil, fmt.Errorf("lab %q is already running (weft lab down --name %s first)", o.Name, o.Name)
+	}
+	if left := leftovers(ctx, o.Name); len(left) > 0 {
+		return nil, fmt.Errorf("namespaces of lab %q exist (%s); weft lab down --name %s removes them", o.Name, strings.Join(left, " "), o.Name)
+	}
+	if _, err := exec.LookPath(filepath.Join(frrDaemonDir, "bgpd")); err != nil {
+		return nil, fmt.Errorf("FRR is not installed (apt-get install frr frr-pythontools): %w", err)
+	}
+	if _, err := os.Stat(o.AgentBinary); err != nil {
+		return nil, fmt.Errorf("weft-agent binary: %w", err)
+	}
+	if err := os.MkdirAll(Dir(o.Name), 0o755); err != nil {
+		return nil, err
+	}
+	st = &State{Name: o.Name, Spine: o.Name + "-" + spineName}
+	defer func() {
+		if err != nil {
+			_ = st.save()
+			_ = Down(context.Background(), o.Name)
+		}
+	}()
+	if err := st.buildFabric(ctx, o); err != nil {
+		return st, err
+	}
+	if err := st.save(); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+func (s *State) buildFabric(ctx context.Context, o Options) error {
+	if err := addNS(ctx, s.Spine); err != nil {
+		return err
+	}
+	if err := ip(ctx, "-n", s.Spine, "addr", "add", spineLo+"/32", "dev", "lo"); err != nil {
+		return err
+	}
+	if _, err := inNS(ctx, s.Spine, "sysctl", "-qw", "net.ipv4.ip_forward=1"); err != nil {
+		return err
+	}
+	for i := 1; i <= o.Nodes; i++ {
+		n := Node{
+			Name:        fmt.Sprintf("node%d", i),
+			Netns:       s.ns(fmt.Sprintf("node%d", i)),
+			RouterNetns: s.ns(fmt.Sprintf("node%d-rt", i)),
+			Index:       i - 1,
+			VTEP:        fmt.Sprintf("10.255.1.%d", i),
+			ConfigDir:   filepath.Join(Dir(s.Name), fmt.Sprintf("node%d", i), "config"),
+		}
+		for _, ns := range []string{n.Netns, n.RouterNetns} {
+			if err := addNS(ctx, ns); err != nil {
+				return err
+			}
+		}
+		// The node's uplink NIC: a veth whose other end is the spine's port. weft moves it
+		// into the router namespace (Underlay.spec.interfaces), keeping its address.
+		port := fmt.Sprintf("n%d", i)
+		if err := ip(ctx, "link", "add", port, "netns", s.Spine, "mtu", "9000", "type", "veth", "peer", "name", uplinkName, "netns", n.Netns, "mtu", "9000"); err != nil {
+			return err
+		}
+		if err := ip(ctx, "-n", s.Spine, "addr", "add", fmt.Sprintf("10.0.%d.0/31", i), "dev", port); err != nil {
+			return err
+		}
+		if err := ip(ctx, "-n", s.Spine, "link", "set", port, "up"); err != nil {
+			return err
+		}
+		if err := ip(ctx, "-n", n.Netns, "addr", "add", fmt.Sprintf("10.0.%d.1/31", i), "dev", uplinkName); err != nil {
+			return err
+		}
+		if err := ip(ctx, "-n", n.Netns, "link", "set", uplinkName, "up"); err != nil {
+			return err
+		}
+		s.Nodes = append(s.Nodes, n)
+	}
+	if err := s.save(); err != nil {
+		return err
+	}
+	if err := startFRR(ctx, s.Spine, spineConfig(len(s.Nodes))); err != nil {
+		return err
+	}
+	for i := range s.Nodes {
+		n := &s.Nodes[i]
+		if err := startFRR(ctx, n.RouterNetns, ""); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(n.ConfigDir, 0o755); err != nil {
+			return err
+		}
+		if err := writeNodeConfig(n.ConfigDir, len(s.Nodes)); err != nil {
+			return err
+		}
+		pid, err := startAgent(o.AgentBinary, s, n)
+		if err != nil {
+			return err
+		}
+		n.AgentPID = pid
+		if err := s.save(); err != nil {
+			return err
+		}
+	}
+	// Workloads: two on the L2VNI "web" (VNI 110), one per node, plus one more on node 3
+	// when there is a third node (it pings the others during migrations).
+	for i := range s.Nodes {
+		n := &s.Nodes[i]
+		w := Workload{
+			Name: fmt.Sprintf("web%d", i+1), Netns: s.ns(fmt.Sprintf("web%d", i+1)), Node: n.Name, VNI: 110,
+			IP: fmt.Sprintf("192.168.110.%d/24", 10+i+1), MAC: fmt.Sprintf("02:00:00:00:6e:%02x", i+1),
+		}
+		if err := s.attach(ctx, &w, n); err != nil {
+			return err
+		}
+		s.Workloads = append(s.Workloads, w)
+		if err := s.save(); err != nil {
+			return err
+		}
+	}
+	return s.waitConverged(ctx)
+}
+
+// waitConverged waits until every node has established its session to the spine and every
+// workload can reach the first one.
+func (s *State) waitConverged(ctx context.Context) error {
+	for _, n := range s.Nodes {
+		if err := poll(ctx, 60*time.Second, func() error {
+			out, err := inNS(ctx, n.RouterNetns, "vtysh", "-N", n.RouterNetns, "-c", "show bgp summary")
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(out, "10.0.") || strings.Contains(out, "Active") || strings.Contains(out, "Connect") || strings.Contains(out, "Idle") {
+				return fmt.Errorf("node %s: BGP not established:\n%s", n.Name, out)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	first := s.Workloads[0]
+	for _, w := range s.Workloads[1:] {
+		if err := poll(ctx, 30*time.Second, func() error {
+			_, err := inNS(ctx, w.Netns, "ping", "-c1", "-W1", strings.Split(first.IP, "/")[0])
+			return err
+		}); err != nil {
+			return fmt.Errorf("workload %s cannot reach %s: %w", w.Name, first.Name, err)
+		}
+	}
+	return nil
+}
+
+// attach creates workload w's namespace and plugs it into its L2VNI's host bridge on node n.
+// The two veth ends get different ifindexes: equal ones make a carrier change a non-urgent
+// linkwatch event, which holds the workload's queue down for up to a second.
+func (s *State) attach(ctx context.Context, w *Workload, n *Node) error {
+	if err := ensureNS(ctx, w.Netns); err != nil {
+		return err
+	}
+	bridge := fmt.Sprintf("br-hs-%d", w.VNI)
+	if err := poll(ctx, 30*time.Second, func() error { return ip(ctx, "-n", n.Netns, "link", "show", bridge) }); err != nil {
+		return fmt.Errorf("host bridge %s on %s: %w", bridge, n.Name, err)
+	}
+	w.Port = "p-" + w.Name
+	if len(w.Port) > 15 {
+		w.Port = w.Port[:15]
+	}
+	// Workload ends take ifindexes from 60000 up, far above anything a node's counter
+	// reaches, so the two ends never share one.
+	var idx int
+	fmt.Sscanf(strings.TrimLeft(w.Name, "abcdefghijklmnopqrstuvwxyz"), "%d", &idx)
+	if err := ip(ctx, "link", "add", "eth0", "index", fmt.Sprint(60000+idx), "netns", w.Netns, "address", w.MAC, "type", "veth", "peer", "name", w.Port, "netns", n.Netns); err != nil {
+		return err
+	}
+	if err := ip(ctx, "-n", n.Netns, "link", "set", w.Port, "master", bridge, "up"); err != nil {
+		return err
+	}
+	if _, err := inNS(ctx, w.Netns, "ip", "addr", "add", w.IP, "dev", "eth0"); err != nil && !strings.Contains(err.Error(), "exists") {
+		return err
+	}
+	if err := ip(ctx, "-n", w.Netns, "link", "set", "eth0", "up"); err != nil {
+		return err
+	}
+	w.Node = n.Name
+	// Announce the workload at once (what a VM does after a live migration).
+	_, _ = inNS(ctx, w.Netns, "arping", "-q", "-U", "-c", "1", "-I", "eth0", strings.Split(w.IP, "/")[0])
+	return nil
+}
+
+func addNS(ctx context.Context, ns string) error {
+	if err := ip(ctx, "netns", "add", ns); err != nil {
+		return err
+	}
+	return ip(ctx, "-n", ns, "link", "set", "lo", "up")
+}
+
+func ensureNS(ctx context.Context, ns string) error {
+	if _, err := os.Stat(filepath.Join("/run/netns", ns)); err == nil {
+		return nil
+	}
+	return addNS(ctx, ns)
+}
+
+// leftovers lists namespaces carrying the lab's prefix.
+func leftovers(ctx context.Context, name string) []string {
+	out, _ := run(ctx, "ip", "netns", "list")
+	var left []string
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) > 0 && strings.HasPrefix(f[0], name+"-") {
+			left = append(left, f[0])
+		}
+	}
+	return left
+}
+
+func startAgent(bin string, s *State, n *Node) (int, error) {
+	logPath := filepath.Join(Dir(s.Name), n.Name, "agent.log")
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return 0, err
+	}
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	defer logf.Close()
+	cmd := exec.Command("ip", "netns", "exec", n.Netns, bin,
+		"--mode", "host",
+		"--node-name", n.Name,
+		"--node-index", fmt.Sprint(n.Index),
+		"--config-dir", n.ConfigDir,
+		"--router-netns", n.RouterNetns,
+		"--frr-pathspace", n.RouterNetns,
+		"--frr-config", filepath.Join(frrEtcDir, n.RouterNetns, "frr.conf"),
+		"--state-dir", filepath.Join(Dir(s.Name), n.Name, "state"),
+		"--status-addr", fmt.Sprintf("127.0.0.1:%d", agentPort),
+		"--resync", "30s",
+	)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own session: the agent outlives `weft lab up` and a Ctrl-C in the terminal.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("start agent on %s: %w", n.Name, err)
+	}
+	pid := cmd.Process.Pid
+	_ = cmd.Process.Release()
+	return pid, nil
+}
+
+// Down stops every process of the lab and removes its namespaces and files. It is safe to
+// run on a half-built lab or twice.
+func Down(ctx context.Context, name string) error {
+	var errs []error
+	st, err := Load(name)
+	if err == nil {
+		for _, n := range st.Nodes {
+			if n.AgentPID > 0 {
+				if err := killPid(n.AgentPID); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	for _, ns := range leftovers(ctx, name) {
+		if err := stopFRR(ns); err != nil {
+			errs = append(errs, err)
+		}
+		// Processes still inside the namespace (a workload's prober, a stray daemon) go too.
+		if out, _ := run(ctx, "ip", "netns", "pids", ns); strings.TrimSpace(out) != "" {
+			for _, f := range strings.Fields(out) {
+				var pid int
+				if _, err := fmt.Sscan(f, &pid); err == nil {
+					_ = killPid(pid)
+				}
+			}
+		}
+		if err := ip(ctx, "netns", "del", ns); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(Dir(name)); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

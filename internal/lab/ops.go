@@ -1,0 +1,114 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// RestartAgent stops a node's agent gracefully (the data plane stays as it is) and starts a
+// new one.
+func RestartAgent(ctx context.Context, s *State, node, agentBinary string) error {
+	n, err := s.Node(node)
+	if err != nil {
+		return err
+	}
+	if err := killPid(n.AgentPID); err != nil {
+		return err
+	}
+	pid, err := startAgent(agentBinary, s, n)
+	if err != nil {
+		return err
+	}
+	n.AgentPID = pid
+	return s.save()
+}
+
+// KillFRR kills a node's FRR daemons with SIGKILL, as a crash would.
+func KillFRR(s *State, node string) error {
+	n, err := s.Node(node)
+	if err != nil {
+		return err
+	}
+	for _, d := range frrDaemons {
+		data, err := os.ReadFile(filepath.Join(frrRunDir, n.RouterNetns, d+".pid"))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || pid <= 1 {
+			continue
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		if err := killPid(pid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StartFRR starts a node's FRR daemons again with an empty startup configuration, as a
+// supervisor would after a crash; the node's agent restores the configuration.
+func StartFRR(ctx context.Context, s *State, node string) error {
+	n, err := s.Node(node)
+	if err != nil {
+		return err
+	}
+	for _, d := range frrDaemons {
+		_ = os.Remove(filepath.Join(frrRunDir, n.RouterNetns, d+".pid"))
+	}
+	return startFRR(ctx, n.RouterNetns, "")
+}
+
+// Vtysh runs a vtysh command against a node's FRR.
+func Vtysh(ctx context.Context, s *State, node, command string) (string, error) {
+	n, err := s.Node(node)
+	if err != nil {
+		return "", err
+	}
+	return inNS(ctx, n.RouterNetns, "vtysh", "-N", n.RouterNetns, "-c", command)
+}
+
+// WriteConfig writes (or, with an empty body, removes) a file in every node's config dir.
+func WriteConfig(s *State, file, body string) error {
+	if filepath.Base(file) != file {
+		return fmt.Errorf("%q must be a plain file name", file)
+	}
+	for _, n := range s.Nodes {
+		p := filepath.Join(n.ConfigDir, file)
+		var err error
+		if body == "" {
+			err = os.Remove(p)
+			if os.IsNotExist(err) {
+				err = nil
+			}
+		} else {
+			tmp := p + ".tmp"
+			if err = os.WriteFile(tmp, []byte(body), 0o644); err == nil {
+				err = os.Rename(tmp, p)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Reattach plugs a workload back into its node's host bridge (after the bridge was removed
+// and recreated, as a CNI plugin would on the next pod start).
+func Reattach(ctx context.Context, s *State, workload string) error {
+	w, err := s.Workload(workload)
+	if err != nil {
+		return err
+	}
+	n, err := s.Node(w.Node)
+	if err != nil {
+		return err
+	}
+	return ip(ctx, "-n", n.Netns, "link", "set", w.Port, "master", fmt.Sprintf("br-hs-%d", w.VNI), "up")
+}
