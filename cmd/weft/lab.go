@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/weftnet/weft/internal/hostnet"
 	"github.com/weftnet/weft/internal/lab"
 )
 
@@ -54,6 +55,7 @@ func agentBinary(flagValue string) (string, error) {
 func labUpCmd(name *string) *cobra.Command {
 	var nodes int
 	var agent string
+	var l3 bool
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start the lab: spine route reflector, weft nodes with their agents, workloads",
@@ -65,8 +67,14 @@ func labUpCmd(name *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if !cmd.Flags().Changed("l3") {
+				l3 = hostnet.HasVRF()
+				if !l3 {
+					fmt.Fprintln(cmd.ErrOrStderr(), "this kernel has no VRF devices: starting the layer-2 lab only (weft lab demo runs the L3 part in user-mode-linux)")
+				}
+			}
 			t0 := time.Now()
-			st, err := lab.Up(ctx, lab.Options{Name: *name, Nodes: nodes, AgentBinary: bin})
+			st, err := lab.Up(ctx, lab.Options{Name: *name, Nodes: nodes, AgentBinary: bin, L3: l3})
 			if err != nil {
 				return err
 			}
@@ -77,6 +85,7 @@ func labUpCmd(name *string) *cobra.Command {
 	}
 	cmd.Flags().IntVar(&nodes, "nodes", 3, "number of weft nodes (2..9)")
 	cmd.Flags().StringVar(&agent, "agent-bin", "", "weft-agent binary (default: next to weft, then PATH)")
+	cmd.Flags().BoolVar(&l3, "l3", false, "add tenant VRFs, external hosts and a host session (default: when the kernel has VRF)")
 	return cmd
 }
 
@@ -228,6 +237,7 @@ func labMigrateCmd(name *string) *cobra.Command {
 func labDemoCmd(name *string) *cobra.Command {
 	var nodes int
 	var agent string
+	var l3 bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Bring a lab up, run scripted checks, print the results table, take it down",
@@ -239,10 +249,11 @@ func labDemoCmd(name *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return lab.Demo(ctx, lab.Options{Name: *name, Nodes: nodes, AgentBinary: bin}, cmd.OutOrStdout())
+			return lab.Demo(ctx, lab.Options{Name: *name, Nodes: nodes, AgentBinary: bin, L3: l3}, cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().IntVar(&nodes, "nodes", 3, "number of weft nodes (2..9)")
 	cmd.Flags().StringVar(&agent, "agent-bin", "", "weft-agent binary (default: next to weft, then PATH)")
+	cmd.Flags().BoolVar(&l3, "l3", false, "only the lab with tenant VRFs, here (needs a kernel with VRF; without --l3 the demo picks)")
 	return cmd
 }

@@ -7,15 +7,63 @@ import (
 	"strings"
 )
 
+// Tenants of the L3 lab: VRF red (L3VNI 100) and blue (L3VNI 200), each reachable from an
+// external host behind the spine, which doubles as the fabric's border VTEP.
+type tenant struct {
+	vrf       string
+	vni       int
+	table     int
+	extNet    string // the external host's subnet behind the spine, as a.b.c
+	spinePort string
+}
+
+var tenants = []tenant{
+	{vrf: "red", vni: 100, table: 100, extNet: "172.16.100", spinePort: "x-red"},
+	{vrf: "blue", vni: 200, table: 200, extNet: "172.16.200", spinePort: "x-blue"},
+}
+
+// segment is one L2VNI of the lab; vrf is empty for a pure layer-2 segment.
+type segment struct {
+	name string
+	vni  int
+	vrf  string
+}
+
+// segments are the L2VNIs: web (stretched over every node) is all the L2-only lab has; the
+// L3 lab routes web and db in VRF red (symmetric IRB between them) and iso in VRF blue.
+func segments(l3 bool) []segment {
+	if !l3 {
+		return []segment{{name: "web", vni: 110}}
+	}
+	return []segment{{name: "web", vni: 110, vrf: "red"}, {name: "db", vni: 120, vrf: "red"}, {name: "iso", vni: 130, vrf: "blue"}}
+}
+
+// Host session of VRF red: the node's host runs a BGP speaker (AS hostASN) that announces
+// hostPrefix to the fabric and learns the tenant's routes.
+const (
+	hostASN       = 64600
+	hostLocalCIDR = "192.169.10.0/24"
+	hostRouterIP  = "192.169.10.1"
+	hostPrefix    = "10.10.1.0/24"
+	hostPrefixIP  = "10.10.1.1"
+)
+
 // spineConfig is the route reflector's FRR configuration: iBGP with every node, reflecting
-// EVPN routes unchanged and underlay routes with itself as next hop.
-func spineConfig(nodes int) string {
+// EVPN routes unchanged and underlay routes with itself as next hop. In the L3 lab it is
+// also the border VTEP of the tenant VRFs (type-5 routes for the external hosts' subnets).
+func spineConfig(nodes int, l3 bool) string {
 	var b strings.Builder
+	if l3 {
+		for _, t := range tenants {
+			fmt.Fprintf(&b, "vrf %s\n vni %d\nexit-vrf\n!\n", t.vrf, t.vni)
+		}
+	}
 	fmt.Fprintf(&b, `frr defaults datacenter
 !
 router bgp %d
  bgp router-id %s
  bgp cluster-id %s
+ bgp graceful-restart
  no bgp default ipv4-unicast
  neighbor NODES peer-group
  neighbor NODES remote-as %d
@@ -36,25 +84,98 @@ router bgp %d
  address-family l2vpn evpn
   neighbor NODES activate
   neighbor NODES route-reflector-client
+`, spineLo)
+	if l3 {
+		b.WriteString("  advertise-all-vni\n")
+	}
+	b.WriteString(" exit-address-family\nexit\n!\n")
+	if l3 {
+		for _, t := range tenants {
+			fmt.Fprintf(&b, `router bgp %d vrf %s
+ bgp router-id %s
+ address-family ipv4 unicast
+  redistribute connected
+ exit-address-family
+ address-family l2vpn evpn
+  advertise ipv4 unicast
  exit-address-family
 exit
 !
-`, spineLo)
+`, fabricASN, t.vrf, spineLo)
+		}
+	}
 	return b.String()
+}
+
+// hostFRRConfig is the configuration of the BGP speaker on a node's host: it peers with the
+// router side of the VRF red veth (the same address on every node) and announces hostPrefix.
+func hostFRRConfig() string {
+	return fmt.Sprintf(`frr defaults datacenter
+!
+router bgp %d
+ bgp router-id %s
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ neighbor %s remote-as %d
+ neighbor %s timers 3 9
+ neighbor %s timers connect 2
+ !
+ address-family ipv4 unicast
+  network %s
+  neighbor %s activate
+ exit-address-family
+exit
+!
+`, hostASN, hostPrefixIP, hostRouterIP, fabricASN, hostRouterIP, hostRouterIP, hostPrefix, hostRouterIP)
 }
 
 // nodeFiles are the API resources of the lab, one file per resource as a user would keep
 // them. Every node gets all of them, as in a cluster: each Underlay selects its node by
-// hostname (each node has its own link to the top-of-rack), the L2VNIs select every node.
-func nodeFiles(nodes int) map[string]string {
-	files := map[string]string{
-		"l2vni-web.yaml": `apiVersion: network.weft.dev/v1alpha1
+// hostname (each node has its own link to the top-of-rack), the VNIs select every node.
+func nodeFiles(nodes int, l3 bool) map[string]string {
+	files := map[string]string{}
+	for _, s := range segments(l3) {
+		body := fmt.Sprintf(`apiVersion: network.weft.dev/v1alpha1
 kind: L2VNI
 metadata:
-  name: web
+  name: %s
 spec:
-  vni: 110
-`,
+  vni: %d
+`, s.name, s.vni)
+		if s.vrf != "" {
+			body += fmt.Sprintf(`  routingDomain:
+    l3vni: %s
+  gatewayIPs: [%s]
+`, s.vrf, gatewayOf(s.vni)+"/24")
+		}
+		files["l2vni-"+s.name+".yaml"] = body
+	}
+	if l3 {
+		for _, t := range tenants {
+			body := fmt.Sprintf(`apiVersion: network.weft.dev/v1alpha1
+kind: L3VNI
+metadata:
+  name: %s
+spec:
+  vrf: %s
+  vni: %d
+  importRouteTargets: ["%d:%d"]
+  exportRouteTargets: ["%d:%d"]
+`, t.vrf, t.vrf, t.vni, fabricASN, t.vni, fabricASN, t.vni)
+			if t.vrf == "red" {
+				body += fmt.Sprintf(`  hostSession:
+    hostASN: %d
+    localCIDR:
+      ipv4: %s
+    toReceive:
+      mode: Filtered
+      prefixes:
+        - prefix: 10.10.0.0/16
+          le: 24
+`, hostASN, hostLocalCIDR)
+			}
+			files["l3vni-"+t.vrf+".yaml"] = body
+		}
 	}
 	for i := 1; i <= nodes; i++ {
 		files[fmt.Sprintf("underlay-node%d.yaml", i)] = fmt.Sprintf(`apiVersion: network.weft.dev/v1alpha1
@@ -78,13 +199,20 @@ spec:
       connectTimeSeconds: 2
   tunnelEndpoint:
     cidrs: [%s]
+  # A peer that keeps routes across a restart (EVPN is not among them with FRR 8.4 as the
+  # reflector, see docs/design.md) keeps them while this node's FRR restarts.
+  gracefulRestart:
+    restartTimeSeconds: 120
 `, i, i, fabricASN, uplinkName, i, vtepCIDR)
 	}
 	return files
 }
 
-func writeNodeConfig(dir string, nodes int) error {
-	for name, body := range nodeFiles(nodes) {
+// gatewayOf is the anycast gateway address of an L2VNI of the lab: 192.168.<vni>.1.
+func gatewayOf(vni int) string { return fmt.Sprintf("192.168.%d.1", vni) }
+
+func writeNodeConfig(dir string, nodes int, l3 bool) error {
+	for name, body := range nodeFiles(nodes, l3) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			return err
 		}

@@ -23,8 +23,12 @@ const (
 var frrDaemons = []string{"zebra", "bgpd", "bfdd"}
 
 // startFRR starts FRR in namespace ns with pathspace ns and the given integrated config
-// (empty for weft nodes: their agent pushes the config). It waits until vtysh answers.
-func startFRR(ctx context.Context, ns, config string) error {
+// (empty for weft nodes: their agent pushes the config). It starts the given daemons, all of
+// frrDaemons when none are given, and waits until vtysh answers.
+func startFRR(ctx context.Context, ns, config string, daemons ...string) error {
+	if len(daemons) == 0 {
+		daemons = frrDaemons
+	}
 	run := filepath.Join(frrRunDir, ns)
 	etc := filepath.Join(frrEtcDir, ns)
 	for _, d := range []string{run, etc} {
@@ -45,7 +49,7 @@ func startFRR(ctx context.Context, ns, config string) error {
 	if err := os.WriteFile(filepath.Join(etc, "vtysh.conf"), nil, 0o640); err != nil {
 		return err
 	}
-	for _, d := range frrDaemons {
+	for _, d := range daemons {
 		args := []string{"netns", "exec", ns, filepath.Join(frrDaemonDir, d), "-d", "-N", ns, "-P", "0", "-f", conf}
 		if d == "bfdd" {
 			// bfdd listens on its own control socket per pathspace.

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/weftnet/weft/internal/hostnet"
 )
 
 // StateRoot holds one directory per running lab: its state file, agent configs and logs.
@@ -42,6 +44,10 @@ type Options struct {
 	Nodes int
 	// AgentBinary is the weft-agent executable the nodes run.
 	AgentBinary string
+	// L3 adds the routed parts: tenant VRFs red and blue (L3VNIs), L2VNIs routed by them
+	// with anycast gateways, external hosts behind the spine and a BGP speaker on the first
+	// node's host. It needs a kernel with VRF (see hostnet.HasVRF).
+	L3 bool
 }
 
 // State is what `weft lab status -o json` prints and what `down` reads.
@@ -52,6 +58,8 @@ type State struct {
 	External  []External `json:"external"`
 	// Spine is the route reflector's namespace.
 	Spine string `json:"spine"`
+	// L3 says whether the lab has the routed parts (Options.L3).
+	L3 bool `json:"l3"`
 }
 
 // Node is one weft node of the lab.
@@ -74,6 +82,8 @@ type Workload struct {
 	VNI   int    `json:"vni"`
 	IP    string `json:"ip"`
 	MAC   string `json:"mac"`
+	// Gateway is the workload's default gateway (its L2VNI's anycast gateway), if routed.
+	Gateway string `json:"gateway,omitempty"`
 	// Port is the workload veth's end on the node (enslaved to the host bridge).
 	Port string `json:"port"`
 }
@@ -83,6 +93,8 @@ type External struct {
 	Name  string `json:"name"`
 	Netns string `json:"netns"`
 	IP    string `json:"ip"`
+	// VRF is the tenant whose network the host is on.
+	VRF string `json:"vrf"`
 }
 
 // Dir is the state directory of lab name.
@@ -188,9 +200,14 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	if err := os.MkdirAll(Dir(o.Name), 0o755); err != nil {
 		return nil, err
 	}
-	st = &State{Name: o.Name, Spine: o.Name + "-" + spineName}
+	if o.L3 && !hostnet.HasVRF() {
+		return nil, errors.New("the L3 lab needs VRF devices, which this kernel lacks; `weft lab demo` runs the L3 part inside user-mode-linux")
+	}
+	st = &State{Name: o.Name, Spine: o.Name + "-" + spineName, L3: o.L3}
 	defer func() {
 		if err != nil {
+			// The logs go with the lab's directory: keep their ends in the error.
+			err = fmt.Errorf("%w%s", err, LogTails(o.Name, 15))
 			_ = st.save()
 			_ = Down(context.Background(), o.Name)
 		}
@@ -251,7 +268,12 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 	if err := s.save(); err != nil {
 		return err
 	}
-	if err := startFRR(ctx, s.Spine, spineConfig(len(s.Nodes))); err != nil {
+	if s.L3 {
+		if err := s.buildBorder(ctx); err != nil {
+			return err
+		}
+	}
+	if err := startFRR(ctx, s.Spine, spineConfig(len(s.Nodes), s.L3)); err != nil {
 		return err
 	}
 	for i := range s.Nodes {
@@ -262,7 +284,7 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 		if err := os.MkdirAll(n.ConfigDir, 0o755); err != nil {
 			return err
 		}
-		if err := writeNodeConfig(n.ConfigDir, len(s.Nodes)); err != nil {
+		if err := writeNodeConfig(n.ConfigDir, len(s.Nodes), s.L3); err != nil {
 			return err
 		}
 		pid, err := startAgent(o.AgentBinary, s, n)
@@ -274,13 +296,10 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	// Workloads: two on the L2VNI "web" (VNI 110), one per node, plus one more on node 3
-	// when there is a third node (it pings the others during migrations).
-	for i := range s.Nodes {
-		n := &s.Nodes[i]
-		w := Workload{
-			Name: fmt.Sprintf("web%d", i+1), Netns: s.ns(fmt.Sprintf("web%d", i+1)), Node: n.Name, VNI: 110,
-			IP: fmt.Sprintf("192.168.110.%d/24", 10+i+1), MAC: fmt.Sprintf("02:00:00:00:6e:%02x", i+1),
+	for _, w := range s.plannedWorkloads() {
+		n, err := s.Node(w.Node)
+		if err != nil {
+			return err
 		}
 		if err := s.attach(ctx, &w, n); err != nil {
 			return err
@@ -290,7 +309,98 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 			return err
 		}
 	}
+	if s.L3 {
+		if err := s.startHostSpeaker(ctx, &s.Nodes[0]); err != nil {
+			return err
+		}
+	}
 	return s.waitConverged(ctx)
+}
+
+// plannedWorkloads are the lab's workloads: one per node on the L2VNI "web" (VNI 110), and in
+// the L3 lab db2 on VNI 120 (same VRF, another segment) and iso1 on VNI 130 (VRF blue).
+func (s *State) plannedWorkloads() []Workload {
+	mk := func(name string, vni, node int) Workload {
+		w := Workload{
+			Name: name, Netns: s.ns(name), Node: fmt.Sprintf("node%d", node), VNI: vni,
+			IP:  fmt.Sprintf("192.168.%d.%d/24", vni, 10+node),
+			MAC: fmt.Sprintf("02:00:00:00:%02x:%02x", vni, node),
+		}
+		if s.L3 {
+			w.Gateway = gatewayOf(vni)
+		}
+		return w
+	}
+	var ws []Workload
+	for i := range s.Nodes {
+		ws = append(ws, mk(fmt.Sprintf("web%d", i+1), 110, i+1))
+	}
+	if s.L3 {
+		ws = append(ws, mk("db2", 120, 2), mk("iso1", 130, 1))
+	}
+	return ws
+}
+
+// buildBorder makes the spine the border VTEP of the tenant VRFs: per tenant a VRF, an L3VNI
+// bridge and VXLAN device, and an external host on a subnet of the VRF.
+func (s *State) buildBorder(ctx context.Context) error {
+	sp := s.Spine
+	steps := [][]string{}
+	for _, t := range tenants {
+		br, vx := fmt.Sprintf("br-%d", t.vni), fmt.Sprintf("vx-%d", t.vni)
+		steps = append(steps,
+			[]string{"-n", sp, "link", "add", t.vrf, "type", "vrf", "table", fmt.Sprint(t.table)},
+			[]string{"-n", sp, "link", "set", t.vrf, "up"},
+			[]string{"-n", sp, "link", "add", br, "type", "bridge"},
+			[]string{"-n", sp, "link", "set", br, "master", t.vrf, "addrgenmode", "none"},
+			[]string{"-n", sp, "link", "add", vx, "type", "vxlan", "id", fmt.Sprint(t.vni), "local", spineLo, "dstport", "4789", "nolearning"},
+			[]string{"-n", sp, "link", "set", vx, "master", br, "addrgenmode", "none"},
+			[]string{"-n", sp, "link", "set", vx, "type", "bridge_slave", "neigh_suppress", "on", "learning", "off"},
+			[]string{"-n", sp, "link", "set", vx, "up"},
+			[]string{"-n", sp, "link", "set", br, "up"},
+		)
+		e := External{Name: "ext-" + t.vrf, Netns: s.ns("ext-" + t.vrf), IP: t.extNet + ".10/24", VRF: t.vrf}
+		if err := addNS(ctx, e.Netns); err != nil {
+			return err
+		}
+		s.External = append(s.External, e)
+		if err := s.save(); err != nil {
+			return err
+		}
+		steps = append(steps,
+			[]string{"link", "add", t.spinePort, "netns", sp, "type", "veth", "peer", "name", "eth0", "netns", e.Netns},
+			[]string{"-n", sp, "link", "set", t.spinePort, "master", t.vrf},
+			[]string{"-n", sp, "addr", "add", t.extNet + ".1/24", "dev", t.spinePort},
+			[]string{"-n", sp, "link", "set", t.spinePort, "up"},
+			[]string{"-n", e.Netns, "addr", "add", e.IP, "dev", "eth0"},
+			[]string{"-n", e.Netns, "link", "set", "eth0", "up"},
+			[]string{"-n", e.Netns, "route", "add", "default", "via", t.extNet + ".1"},
+		)
+	}
+	for _, args := range steps {
+		if err := ip(ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startHostSpeaker runs a BGP speaker on node n's host (FRR with pathspace = the node's
+// namespace) once weft has given the host its end of VRF red's veth.
+func (s *State) startHostSpeaker(ctx context.Context, n *Node) error {
+	if err := ip(ctx, "-n", n.Netns, "addr", "add", hostPrefixIP+"/24", "dev", "lo"); err != nil {
+		return err
+	}
+	if err := poll(ctx, 30*time.Second, func() error {
+		out, err := run(ctx, "ip", "-n", n.Netns, "-br", "addr", "show", "dev", "host-100")
+		if err == nil && !strings.Contains(out, "192.169.10.") {
+			err = fmt.Errorf("no address yet: %s", out)
+		}
+		return err
+	}); err != nil {
+		return fmt.Errorf("host side of VRF red's veth on %s: %w", n.Name, err)
+	}
+	return startFRR(ctx, n.Netns, hostFRRConfig(), "zebra", "bgpd")
 }
 
 // waitConverged waits until every node has established its session to the spine and every
@@ -312,6 +422,9 @@ func (s *State) waitConverged(ctx context.Context) error {
 	}
 	first := s.Workloads[0]
 	for _, w := range s.Workloads[1:] {
+		if w.VNI != first.VNI {
+			continue
+		}
 		if err := poll(ctx, 30*time.Second, func() error {
 			_, err := inNS(ctx, w.Netns, "ping", "-c1", "-W1", strings.Split(first.IP, "/")[0])
 			return err
@@ -353,6 +466,11 @@ func (s *State) attach(ctx context.Context, w *Workload, n *Node) error {
 	if err := ip(ctx, "-n", w.Netns, "link", "set", "eth0", "up"); err != nil {
 		return err
 	}
+	if w.Gateway != "" {
+		if err := ip(ctx, "-n", w.Netns, "route", "replace", "default", "via", w.Gateway); err != nil {
+			return err
+		}
+	}
 	w.Node = n.Name
 	// Announce the workload at once (what a VM does after a live migration).
 	_, _ = inNS(ctx, w.Netns, "arping", "-q", "-U", "-c", "1", "-I", "eth0", strings.Split(w.IP, "/")[0])
@@ -384,6 +502,24 @@ func leftovers(ctx context.Context, name string) []string {
 		}
 	}
 	return left
+}
+
+// LogTails returns the last n lines of every agent log of lab name, for error reports.
+func LogTails(name string, n int) string {
+	paths, _ := filepath.Glob(filepath.Join(Dir(name), "*", "agent.log"))
+	var b strings.Builder
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(lines) > n {
+			lines = lines[len(lines)-n:]
+		}
+		fmt.Fprintf(&b, "\n--- %s (last %d lines) ---\n%s", p, len(lines), strings.Join(lines, "\n"))
+	}
+	return b.String()
 }
 
 func startAgent(bin string, s *State, n *Node) (int, error) {

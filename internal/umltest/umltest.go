@@ -247,7 +247,7 @@ func Need(t *testing.T, have func() bool, modules ...string) bool {
 	}
 	args := []string{exe, "-test.run", runPattern(t.Name()), "-test.v", "-test.count=1"}
 	start := time.Now()
-	out, err := Run(t.Context(), Config{Modules: modules}, args...)
+	out, err := Run(t.Context(), Config{Modules: modules, Env: ForwardedEnv(), MemoryMB: 1024}, args...)
 	if err != nil {
 		t.Fatalf("run %s in UML: %v", t.Name(), err)
 	}
@@ -265,6 +265,19 @@ func Need(t *testing.T, have func() bool, modules ...string) bool {
 		t.Logf("in UML:\n%s", text)
 	}
 	return false
+}
+
+// ForwardedEnv is the part of this process's environment a guest inherits: CI (so a guest
+// fails instead of skipping where the host would) and every WEFT_* variable. The guest
+// starts from a clean environment otherwise.
+func ForwardedEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "CI=") || strings.HasPrefix(kv, "WEFT_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // runPattern matches exactly one (sub)test name in -test.run syntax.

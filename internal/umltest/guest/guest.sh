@@ -4,6 +4,9 @@
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 D=@DIR@
 mount -t tmpfs tmpfs /run
+# A UML kernel boots with the hostname "(none)", which FRR copies into its running config
+# and then refuses to parse back (frr-reload.py fails on it).
+hostname weft-uml
 mkdir -p /run/out
 if mount -t hostfs none /run/out -o "$D/out"; then
   sh "$D/job.sh" >/run/out/output 2>&1

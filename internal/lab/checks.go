@@ -1,0 +1,168 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The checks below are what the demo prints and what the end-to-end suite asserts. Each
+// returns nil when the lab behaves as it should, or an error saying what it saw instead.
+// Positive checks poll for up to convergeTimeout (routes take a moment to reach the
+// kernel); negative ones run after a positive control has shown the path is converged.
+
+const convergeTimeout = 30 * time.Second
+
+// CheckSession checks that node's BGP session to the spine is established.
+func CheckSession(ctx context.Context, s *State, node string) error {
+	return poll(ctx, convergeTimeout, func() error {
+		out, err := Vtysh(ctx, s, node, "show bgp summary")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, "10.0.") || strings.Contains(out, "Active") || strings.Contains(out, "Connect") || strings.Contains(out, "Idle") {
+			return fmt.Errorf("%s: BGP not established:\n%s", node, out)
+		}
+		return nil
+	})
+}
+
+// CheckPing checks that from reaches ip.
+func CheckPing(ctx context.Context, s *State, from, ip string) error {
+	return poll(ctx, convergeTimeout, func() error { return pingOnce(ctx, s, from, ip) })
+}
+
+// CheckNoPing checks that from does not reach ip (two probes, one second each).
+func CheckNoPing(ctx context.Context, s *State, from, ip string) error {
+	ns, err := s.Target(from)
+	if err != nil {
+		return err
+	}
+	if _, err := inNS(ctx, ns, "ping", "-c", "2", "-i", "0.2", "-W", "1", ip); err == nil {
+		return fmt.Errorf("%s reaches %s: it must not", from, ip)
+	}
+	return nil
+}
+
+func pingOnce(ctx context.Context, s *State, from, ip string) error {
+	ns, err := s.Target(from)
+	if err != nil {
+		return err
+	}
+	_, err = inNS(ctx, ns, "ping", "-c", "1", "-W", "1", ip)
+	return err
+}
+
+// CheckType2Routes checks that node's FRR has an EVPN type-2 route for the MAC of every
+// workload of vni.
+func CheckType2Routes(ctx context.Context, s *State, node string, vni int) error {
+	return poll(ctx, convergeTimeout, func() error {
+		out, err := Vtysh(ctx, s, node, "show bgp l2vpn evpn route type macip")
+		if err != nil {
+			return err
+		}
+		for _, w := range s.Workloads {
+			if w.VNI == vni && !strings.Contains(out, w.MAC) {
+				return fmt.Errorf("no type-2 route for %s (%s) on %s", w.Name, w.MAC, node)
+			}
+		}
+		return nil
+	})
+}
+
+// CheckHostSessionLearns checks that the BGP speaker on node's host learned the external
+// subnet of VRF red from weft and installed it towards the router namespace.
+func CheckHostSessionLearns(ctx context.Context, s *State, node string) error {
+	n, err := s.Node(node)
+	if err != nil {
+		return err
+	}
+	ext := tenants[0].extNet + ".0/24"
+	return poll(ctx, convergeTimeout, func() error {
+		out, err := run(ctx, "ip", "-n", n.Netns, "route", "show", ext)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, "via "+hostRouterIP) {
+			return fmt.Errorf("host of %s has no route to %s via %s: %q", node, ext, hostRouterIP, out)
+		}
+		return nil
+	})
+}
+
+// CheckHostPrefixInFabric checks that the prefix the host speaker announces reached the
+// border's VRF red, and that the external host reaches an address in it.
+func CheckHostPrefixInFabric(ctx context.Context, s *State) error {
+	err := poll(ctx, convergeTimeout, func() error {
+		out, err := inNS(ctx, s.Spine, "vtysh", "-N", s.Spine, "-c", "show bgp vrf red ipv4 unicast "+hostPrefix)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, "best") {
+			return fmt.Errorf("border has no best path to %s in vrf red:\n%s", hostPrefix, out)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return CheckPing(ctx, s, "ext-red", hostPrefixIP)
+}
+
+// tenantPrefixes are the first octets of every tenant address of the lab.
+var tenantPrefixes = []string{"192.168.", "172.16.", "10.10."}
+
+// CheckMainTableClean checks that no tenant route leaked into the main routing table of any
+// router namespace, nor of the host of a node without a host speaker.
+func CheckMainTableClean(ctx context.Context, s *State) error {
+	var errs []error
+	look := func(ns string) {
+		out, err := run(ctx, "ip", "-n", ns, "route", "show", "table", "main")
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		for _, l := range strings.Split(out, "\n") {
+			for _, p := range tenantPrefixes {
+				if strings.HasPrefix(l, p) {
+					errs = append(errs, fmt.Errorf("%s: tenant route in the main table: %s", ns, l))
+				}
+			}
+		}
+	}
+	for i, n := range s.Nodes {
+		look(n.RouterNetns)
+		if i > 0 {
+			look(n.Netns)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// CheckIsolation checks that VRF blue and VRF red do not reach each other: iso1 (blue) and
+// ext-blue cannot reach web1 (red), ext-red cannot reach iso1. ext-blue reaching iso1 first
+// shows that blue is converged, so the negative results mean isolation, not slowness.
+func CheckIsolation(ctx context.Context, s *State) error {
+	iso, err := s.Workload("iso1")
+	if err != nil {
+		return err
+	}
+	web, err := s.Workload("web1")
+	if err != nil {
+		return err
+	}
+	if err := CheckPing(ctx, s, "ext-blue", addrOf(iso.IP)); err != nil {
+		return fmt.Errorf("positive control: %w", err)
+	}
+	if err := CheckPing(ctx, s, "ext-red", addrOf(web.IP)); err != nil {
+		return fmt.Errorf("positive control: %w", err)
+	}
+	return errors.Join(
+		CheckNoPing(ctx, s, "iso1", addrOf(web.IP)),
+		CheckNoPing(ctx, s, "ext-blue", addrOf(web.IP)),
+		CheckNoPing(ctx, s, "ext-red", addrOf(iso.IP)),
+		CheckMainTableClean(ctx, s),
+	)
+}
