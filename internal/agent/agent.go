@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,11 +39,15 @@ type FRR interface {
 	Apply(ctx context.Context, text string) (changed bool, err error)
 	// Sessions lists the BGP sessions and their states.
 	Sessions(ctx context.Context) ([]frr.Session, error)
+	// InterfaceAddrs lists the addresses FRR (zebra) knows, per interface.
+	InterfaceAddrs(ctx context.Context) (map[string][]netip.Prefix, error)
 }
 
 // Kernel converges the kernel to a kernel plan.
 type Kernel interface {
 	Apply(ctx context.Context, kp plan.KernelPlan, router, host hostnet.Namespace) (hostnet.Result, error)
+	// Reannounce makes the kernel notify listeners of addresses again (remove, add back).
+	Reannounce(ctx context.Context, router hostnet.Namespace, addrs map[string][]netip.Prefix) (hostnet.Result, error)
 }
 
 // Agent reconciles one node.
@@ -60,6 +66,8 @@ type Agent struct {
 
 	mu   sync.Mutex
 	last Report
+	// zebraUnsynced is set while zebra lacks addresses weft programmed.
+	zebraUnsynced bool
 }
 
 // Report is the outcome of one reconcile; it is what /status serves.
@@ -158,6 +166,11 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	if err != nil {
 		r.Error = fmt.Sprintf("apply kernel plan: %v", err)
 	}
+	if err == nil && (res.Created > 0 || a.zebraUnsynced) {
+		if serr := a.syncZebra(ctx, p.Kernel); serr != nil {
+			r.Error = serr.Error()
+		}
+	}
 	r.Failed = append(r.Failed, kernelFailures(res, desired, p)...)
 	if len(res.Failures) > 0 {
 		r.Applied = withoutFailed(r.Applied, r.Failed)
@@ -168,6 +181,66 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 		a.log().Warn("read BGP sessions", "error", err)
 	}
 	return r
+}
+
+// zebraWait bounds how long syncZebra waits for zebra to catch up with netlink events.
+const zebraWait = 3 * time.Second
+
+// syncZebra checks that zebra knows every address weft put in the router namespace, after a
+// pass that created something. zebra processes netlink events asynchronously, so it waits a
+// little; what is still missing then was dropped (FRR 8.4 reads address and link events on
+// separate sockets and drops an address whose device it has not learned yet), and the
+// kernel announces it again.
+func (a *Agent) syncZebra(ctx context.Context, kp plan.KernelPlan) error {
+	want := kp.RouterAddrs()
+	missing, err := a.waitZebra(ctx, want)
+	if err != nil {
+		a.zebraUnsynced = true
+		return fmt.Errorf("read zebra's interfaces: %w", err)
+	}
+	if len(missing) == 0 {
+		a.zebraUnsynced = false
+		return nil
+	}
+	a.log().Warn("zebra missed addresses; announcing them again", "missing", fmt.Sprint(missing))
+	if _, err := a.Kernel.Reannounce(ctx, a.Router, missing); err != nil {
+		a.zebraUnsynced = true
+		return fmt.Errorf("announce addresses to zebra again: %w", err)
+	}
+	if missing, err = a.waitZebra(ctx, want); err != nil || len(missing) > 0 {
+		a.zebraUnsynced = true
+		return fmt.Errorf("zebra still lacks addresses %v (err %v); retrying", missing, err)
+	}
+	a.zebraUnsynced = false
+	return nil
+}
+
+// waitZebra polls zebra's addresses until none of want is missing or zebraWait passed, and
+// returns what is still missing.
+func (a *Agent) waitZebra(ctx context.Context, want map[string][]netip.Prefix) (map[string][]netip.Prefix, error) {
+	deadline := time.Now().Add(zebraWait)
+	for {
+		have, err := a.FRR.InterfaceAddrs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		missing := map[string][]netip.Prefix{}
+		for dev, ps := range want {
+			for _, p := range ps {
+				if !slices.Contains(have[dev], p) {
+					missing[dev] = append(missing[dev], p)
+				}
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			return missing, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // kernelFailures maps the kernel layer's per-object failures back to the resources that

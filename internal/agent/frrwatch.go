@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -19,8 +20,11 @@ type Invalidator interface {
 }
 
 // WatchFRR polls the pid files of the FRR instance and sends on the returned channel when a
-// daemon restarted (a new pid), after invalidating the applied configuration: a restarted
-// bgpd starts from its startup file, not from what the agent last pushed.
+// daemon died or restarted (its process is gone, or a new pid), after invalidating the
+// applied configuration: a restarted bgpd starts from its startup file, not from what the
+// agent last pushed. A daemon killed with SIGKILL leaves its pid file behind, so the
+// process itself is checked where the agent can see it (same pid namespace); elsewhere only
+// a new pid shows a restart.
 func WatchFRR(ctx context.Context, pathspace string, inv Invalidator, log *slog.Logger) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	dir := filepath.Join(FRRRunDir, pathspace)
@@ -28,7 +32,15 @@ func WatchFRR(ctx context.Context, pathspace string, inv Invalidator, log *slog.
 		var b strings.Builder
 		for _, d := range []string{"zebra", "bgpd", "bfdd"} {
 			data, _ := os.ReadFile(filepath.Join(dir, d+".pid"))
-			b.WriteString(d + "=" + strings.TrimSpace(string(data)) + ";")
+			pid := strings.TrimSpace(string(data))
+			if n, err := strconv.Atoi(pid); err != nil || n <= 0 {
+				pid = ""
+			}
+			comm, _ := os.ReadFile("/proc/" + pid + "/comm")
+			if pid != "" && strings.TrimSpace(string(comm)) != d {
+				pid += "(not running here)"
+			}
+			b.WriteString(d + "=" + pid + ";")
 		}
 		return b.String()
 	}

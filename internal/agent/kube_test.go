@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -49,6 +50,10 @@ func (f *fakeFRR) Sessions(context.Context) ([]frr.Session, error) {
 	return []frr.Session{{VRF: "default", Neighbor: "192.168.11.1", State: "Established"}}, nil
 }
 
+func (f *fakeFRR) InterfaceAddrs(context.Context) (map[string][]netip.Prefix, error) {
+	return nil, nil
+}
+
 func (f *fakeFRR) config() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -59,6 +64,10 @@ func (f *fakeFRR) config() string {
 type fakeKernel struct{}
 
 func (fakeKernel) Apply(context.Context, plan.KernelPlan, hostnet.Namespace, hostnet.Namespace) (hostnet.Result, error) {
+	return hostnet.Result{}, nil
+}
+
+func (fakeKernel) Reannounce(context.Context, hostnet.Namespace, map[string][]netip.Prefix) (hostnet.Result, error) {
 	return hostnet.Result{}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -235,5 +236,63 @@ func parseSessions(data []byte) ([]Session, error) {
 	slices.SortFunc(out, func(a, b Session) int {
 		return cmp.Or(cmp.Compare(a.VRF, b.VRF), cmp.Compare(a.Neighbor, b.Neighbor))
 	})
+	return out, nil
+}
+
+// InterfaceAddrs lists the addresses zebra knows per interface, in every VRF.
+func (r *Reloader) InterfaceAddrs(ctx context.Context) (map[string][]netip.Prefix, error) {
+	var out, errOut bytes.Buffer
+	args := []string{"-c", "show interface vrf all brief json"}
+	if r.Pathspace != "" {
+		args = append([]string{"-N", r.Pathspace}, args...)
+	}
+	cmd := exec.CommandContext(ctx, cmp.Or(r.Vtysh, DefaultVtysh), args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("vtysh show interface vrf all brief json: %w: %s", err, tail(append(out.Bytes(), errOut.Bytes()...), 500))
+	}
+	return parseInterfaceAddrs(out.Bytes())
+}
+
+// parseInterfaceAddrs reads "show interface vrf all brief json": an object per interface
+// with its addresses (with several VRFs, FRR may group the interfaces in an object per VRF).
+func parseInterfaceAddrs(data []byte) (map[string][]netip.Prefix, error) {
+	type iface struct {
+		Addresses *[]string `json:"addresses"`
+	}
+	out := map[string][]netip.Prefix{}
+	var walk func(raw json.RawMessage, depth int) error
+	walk = func(raw json.RawMessage, depth int) error {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return err
+		}
+		for name, v := range m {
+			if len(v) == 0 || v[0] != '{' {
+				continue
+			}
+			var i iface
+			if err := json.Unmarshal(v, &i); err != nil {
+				return fmt.Errorf("interface %s: %w", name, err)
+			}
+			if i.Addresses == nil {
+				if depth == 0 {
+					if err := walk(v, 1); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			for _, a := range *i.Addresses {
+				if p, err := netip.ParsePrefix(a); err == nil {
+					out[name] = append(out[name], p)
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(data, 0); err != nil {
+		return nil, fmt.Errorf("parse interfaces json: %w: %s", err, tail(data, 200))
+	}
 	return out, nil
 }

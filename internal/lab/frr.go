@@ -51,6 +51,10 @@ func startFRR(ctx context.Context, ns, config string, daemons ...string) error {
 	}
 	for _, d := range daemons {
 		args := []string{"netns", "exec", ns, filepath.Join(frrDaemonDir, d), "-d", "-N", ns, "-P", "0", "-f", conf}
+		if dir := os.Getenv("WEFT_LAB_FRR_LOG"); dir != "" {
+			// Debugging the lab: every daemon logs to <dir>/<namespace>-<daemon>.log.
+			args = append(args, "--log", "file:"+filepath.Join(dir, ns+"-"+d+".log"), "--log-level", "debug")
+		}
 		if d == "bfdd" {
 			// bfdd listens on its own control socket per pathspace.
 			args = append(args, "--bfdctl", filepath.Join(run, "bfdd.sock"))

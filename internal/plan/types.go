@@ -154,3 +154,30 @@ type Veth struct {
 type Passthrough struct {
 	Veth Veth `json:"veth"`
 }
+
+// RouterAddrs lists, per device, the addresses weft puts in the router namespace: VTEPs on
+// lo, anycast gateways on L2VNI bridges and the router ends of host veths. FRR's zebra must
+// know each of them (connected routes, type-5 routes of gateway subnets).
+func (kp KernelPlan) RouterAddrs() map[string][]netip.Prefix {
+	out := map[string][]netip.Prefix{}
+	add := func(dev string, ps []netip.Prefix) {
+		if len(ps) > 0 {
+			out[dev] = append(out[dev], ps...)
+		}
+	}
+	add("lo", kp.Underlay.VTEPs)
+	for _, v := range kp.L3VNIs {
+		if v.HostVeth != nil {
+			add(v.HostVeth.RouterName, v.HostVeth.RouterAddrs)
+		}
+	}
+	for _, v := range kp.L2VNIs {
+		if v.VRF != "" {
+			add(v.Bridge, v.GatewayIPs)
+		}
+	}
+	if kp.Passthrough != nil {
+		add(kp.Passthrough.Veth.RouterName, kp.Passthrough.Veth.RouterAddrs)
+	}
+	return out
+}

@@ -1,0 +1,183 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftnet/weft/internal/lab"
+)
+
+// The lab benchmarks (make bench-lab) measure what users feel: the outage of a migration, of
+// an agent restart and of an FRR crash, and how long the agent takes to program many VNIs.
+// Each benchmark does its own fixed number of runs (b.N is ignored beyond the first) and
+// reports medians: one run of these takes seconds, and single runs are noisy on 2 cores.
+
+const benchRuns = 5
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func BenchmarkMigrationOutage(b *testing.B) {
+	ctx := context.Background()
+	var outages []float64
+	for i := range benchRuns {
+		w, _ := st.Workload("web1")
+		to := "node2"
+		if w.Node == "node2" {
+			to = "node1"
+		}
+		r, err := lab.Migrate(ctx, st, "web1", to, 10*time.Millisecond)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r.Pinger != "web3" {
+			b.Fatalf("want the pinger on the third node, got %s", r.Pinger)
+		}
+		ms := float64(r.Probe.Outage.Microseconds()) / 1000
+		outages = append(outages, ms)
+		b.Logf("run %d: web1 %s → %s, probed from %s: %s", i+1, r.From, r.To, r.Pinger, r.Probe)
+	}
+	b.ReportMetric(median(outages), "outage-ms-median")
+	b.ReportMetric(slices.Max(outages), "outage-ms-max")
+}
+
+func BenchmarkAgentRestartLoss(b *testing.B) {
+	var lost []float64
+	for i := range benchRuns {
+		w1, w3 := st.Workloads[0], st.Workloads[2]
+		r := probeDuring(b, &w3, &w1, 3*time.Second, func() error {
+			return lab.RestartAgent(context.Background(), st, w1.Node, agentBin)
+		})
+		lost = append(lost, float64(r.Lost))
+		b.Logf("run %d: agent restart on %s, %s → %s: %s", i+1, w1.Node, w3.Name, w1.Name, r)
+	}
+	b.ReportMetric(median(lost), "lost-median")
+	b.ReportMetric(slices.Max(lost), "lost-max")
+}
+
+func BenchmarkFRRKillLoss(b *testing.B) {
+	ctx := context.Background()
+	var lost, outage []float64
+	for i := range benchRuns {
+		w1, w3 := st.Workloads[0], st.Workloads[2]
+		r := probeDuring(b, &w3, &w1, 10*time.Second, func() error {
+			if err := lab.KillFRR(st, w1.Node); err != nil {
+				return err
+			}
+			// A supervisor restarts FRR at once; the agent gives it its configuration back.
+			if err := lab.StartFRR(ctx, st, w1.Node); err != nil {
+				return err
+			}
+			if err := lab.CheckSession(ctx, st, w1.Node); err != nil {
+				return err
+			}
+			return lab.CheckPing(ctx, st, w3.Name, addr(w1.IP))
+		})
+		lost = append(lost, float64(r.Lost))
+		outage = append(outage, float64(r.Outage.Microseconds())/1000)
+		b.Logf("run %d: FRR kill -9 + restart on %s, %s → %s: %s", i+1, w1.Node, w3.Name, w1.Name, r)
+	}
+	b.ReportMetric(median(lost), "lost-median")
+	b.ReportMetric(median(outage), "outage-ms-median")
+}
+
+// BenchmarkAgentApply1000L2VNIs gives node1's agent 1000 more L2VNIs (Managed host bridges)
+// and measures until its /status reports them applied, then +1 on top, then the removal.
+func BenchmarkAgentApply1000L2VNIs(b *testing.B) {
+	ctx := context.Background()
+	const base, count = 2000, 1000
+	file := func(from, n int) string {
+		var s strings.Builder
+		for v := from; v < from+n; v++ {
+			fmt.Fprintf(&s, "apiVersion: network.weft.dev/v1alpha1\nkind: L2VNI\nmetadata:\n  name: bench-%d\nspec:\n  nodeSelector:\n    matchLabels:\n      kubernetes.io/hostname: node1\n  vni: %d\n---\n", v, v)
+		}
+		return s.String()
+	}
+	b.Cleanup(func() {
+		_ = lab.WriteConfig(st, "bench-1000.yaml", "")
+		_ = lab.WriteConfig(st, "bench-1.yaml", "")
+	})
+	cold := applyAndWait(b, ctx, "bench-1000.yaml", file(base, count), func(n int) bool { return n >= count })
+	b.Logf("cold apply of %d L2VNIs on node1 through the agent: %.2f s", count, cold.Seconds())
+	plus := applyAndWait(b, ctx, "bench-1.yaml", file(base+count, 1), func(n int) bool { return n >= count+1 })
+	b.Logf("+1 L2VNI on top of %d: %.3f s", count, plus.Seconds())
+	t0 := time.Now()
+	if err := lab.WriteConfig(st, "bench-1000.yaml", ""); err != nil {
+		b.Fatal(err)
+	}
+	if err := lab.WriteConfig(st, "bench-1.yaml", ""); err != nil {
+		b.Fatal(err)
+	}
+	n, _ := st.Node("node1")
+	pollB(b, 5*time.Minute, "bench devices removed", func() error {
+		out, _ := exec.Command("ip", "-n", n.RouterNetns, "-br", "link").Output()
+		if strings.Contains(string(out), "vni2") {
+			return fmt.Errorf("bench devices still present")
+		}
+		return nil
+	})
+	removal := time.Since(t0)
+	b.Logf("removal of %d L2VNIs: %.1f s", count+1, removal.Seconds())
+	b.ReportMetric(cold.Seconds(), "cold-1000-s")
+	b.ReportMetric(plus.Seconds()*1000, "plus1-ms")
+	b.ReportMetric(removal.Seconds(), "remove-1001-s")
+}
+
+// applyAndWait writes a config file and returns how long node1's agent took to report a
+// finished reconcile in which done(number of applied bench L2VNIs) holds.
+func applyAndWait(b *testing.B, ctx context.Context, name, body string, done func(int) bool) time.Duration {
+	b.Helper()
+	t0 := time.Now()
+	if err := lab.WriteConfig(st, name, body); err != nil {
+		b.Fatal(err)
+	}
+	var took time.Duration
+	pollB(b, 5*time.Minute, "agent applies "+name, func() error {
+		raw, err := lab.AgentStatus(ctx, st, "node1")
+		if err != nil {
+			return err
+		}
+		var s struct {
+			Time    time.Time
+			Error   string
+			Applied []struct{ Kind, Name string }
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		n := 0
+		for _, a := range s.Applied {
+			if a.Kind == "L2VNI" && strings.HasPrefix(a.Name, "bench-") {
+				n++
+			}
+		}
+		if !done(n) || s.Error != "" {
+			return fmt.Errorf("%d bench L2VNIs applied (error %q)", n, s.Error)
+		}
+		took = time.Since(t0)
+		return nil
+	})
+	return took
+}
+
+func pollB(b *testing.B, timeout time.Duration, what string, f func() error) {
+	b.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.Fatalf("%s: still failing after %v: %v", what, timeout, err)
+}
