@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -208,6 +209,53 @@ func TestReloaderSessions(t *testing.T) {
 		if !slices.Contains([]string{"Idle", "Connect", "Active"}, got[i].State) {
 			t.Errorf("session %+v: state %q, want Idle, Connect or Active", got[i], got[i].State)
 		}
+	}
+}
+
+// TestReloaderInterfaceAddrs reads a real zebra's view of the namespace's addresses.
+func TestReloaderInterfaceAddrs(t *testing.T) {
+	f := frrtest.Start(t, frrtest.Options{})
+	r := &Reloader{Pathspace: f.Pathspace(), ConfigPath: filepath.Join(f.ConfDir(), "frr.conf")}
+	p := netip.MustParsePrefix("10.255.0.42/32")
+	if out, err := exec.Command("ip", "-n", f.Netns(), "addr", "add", p.String(), "dev", "lo").CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := r.InterfaceAddrs(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(got["lo"], p) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("zebra never listed %s on lo: %v", p, got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestParseInterfaceAddrs(t *testing.T) {
+	flat := `{"lo":{"status":"up","vrfName":"default","addresses":["10.255.0.1/32","::1/128"]},
+		"br-pe-110":{"status":"up","vrfName":"red","addresses":[]},"pe-100":{"status":"up","vrfName":"red","addresses":["192.169.10.1/24"]}}`
+	perVRF := `{"default":{"lo":{"status":"up","addresses":["10.255.0.1/32","::1/128"]}},
+		"red":{"br-pe-110":{"status":"up","addresses":[]},"pe-100":{"status":"up","addresses":["192.169.10.1/24"]}}}`
+	want := map[string][]netip.Prefix{
+		"lo":     {netip.MustParsePrefix("10.255.0.1/32"), netip.MustParsePrefix("::1/128")},
+		"pe-100": {netip.MustParsePrefix("192.169.10.1/24")},
+	}
+	for name, in := range map[string]string{"flat": flat, "per VRF": perVRF} {
+		got, err := parseInterfaceAddrs([]byte(in))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(got) != len(want) || !slices.Equal(got["lo"], want["lo"]) || !slices.Equal(got["pe-100"], want["pe-100"]) {
+			t.Errorf("%s: got %v, want %v", name, got, want)
+		}
+	}
+	if _, err := parseInterfaceAddrs([]byte("% Unknown command")); err == nil {
+		t.Error("want an error for output that is not JSON")
 	}
 }
 

@@ -201,3 +201,34 @@ func TestOlderWins(t *testing.T) {
 		t.Fatalf("want the newer L2VNI to lose its VNI, got %v", errs)
 	}
 }
+
+func TestRouterAddrs(t *testing.T) {
+	p := func(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+	kp := KernelPlan{
+		Underlay: Underlay{VTEPs: []netip.Prefix{p("10.255.0.1/32")}},
+		L3VNIs: []L3VNI{
+			{VNI: 100, VRF: "red", HostVeth: &Veth{RouterName: "pe-100", RouterAddrs: []netip.Prefix{p("192.169.10.1/24")}, HostAddrs: []netip.Prefix{p("192.169.10.2/24")}}},
+			{VNI: 200, VRF: "blue"},
+		},
+		L2VNIs: []L2VNI{
+			{VNI: 110, Bridge: "br-pe-110", VRF: "red", GatewayIPs: []netip.Prefix{p("192.168.110.1/24")}},
+			{VNI: 120, Bridge: "br-pe-120"},
+		},
+		Passthrough: &Passthrough{Veth: Veth{RouterName: "pe-pt", RouterAddrs: []netip.Prefix{p("192.169.11.1/24")}}},
+	}
+	got := kp.RouterAddrs()
+	want := map[string][]netip.Prefix{
+		"lo":        {p("10.255.0.1/32")},
+		"pe-100":    {p("192.169.10.1/24")},
+		"br-pe-110": {p("192.168.110.1/24")},
+		"pe-pt":     {p("192.169.11.1/24")},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for dev, ps := range want {
+		if !slices.Equal(got[dev], ps) {
+			t.Errorf("%s: got %v, want %v", dev, got[dev], ps)
+		}
+	}
+}

@@ -1,0 +1,63 @@
+package hostnet
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/weftnet/weft/internal/plan"
+)
+
+// TestReannounceNotifiesAgainAndTouchesOnlyWeft checks that Reannounce makes the kernel send
+// a fresh RTM_DELADDR + RTM_NEWADDR for an address weft put on lo, leaves the address in
+// place, never touches a foreign device (even with a weft-like name) and never adds an
+// address that is not there.
+func TestReannounceNotifiesAgainAndTouchesOnlyWeft(t *testing.T) {
+	e := newEnv(t)
+	kp := plan.KernelPlan{Underlay: underlay()}
+	e.apply(t, kp)
+	foreignAddr := netip.MustParsePrefix("192.0.2.1/24")
+	foreign := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "pe-999"}, PeerName: "pe-999p"}
+	must(t, e.rh.LinkAdd(foreign))
+	must(t, e.rh.AddrAdd(mustLink(t, e.rh, "pe-999"), &netlink.Addr{IPNet: ipNet(foreignAddr)}))
+
+	vtep := netip.MustParsePrefix("10.255.0.1/32")
+	absent := netip.MustParsePrefix("10.255.0.77/32")
+	m := watch(t, e.router)
+	res, err := e.a.Reannounce(context.Background(), e.router, map[string][]netip.Prefix{
+		"lo":     {vtep, absent},
+		"pe-999": {foreignAddr},
+	})
+	if err == nil || !strings.Contains(err.Error(), "pe-999 is not weft's") {
+		t.Errorf("want an error naming the foreign device, got %v", err)
+	}
+	if res.Updated != 1 || res.Writes != 2 {
+		t.Errorf("want 1 address re-announced in 2 writes, got %+v", res)
+	}
+	must(t, e.rh.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "sentinel0"}}))
+	ev := m.eventsBefore(t, "sentinel0")
+	want := []string{"RTM_DELADDR " + vtep.String(), "RTM_NEWADDR " + vtep.String()}
+	var addrEvents []string
+	for _, x := range ev {
+		if strings.HasPrefix(x, "RTM_NEWADDR") || strings.HasPrefix(x, "RTM_DELADDR") {
+			addrEvents = append(addrEvents, x)
+		}
+	}
+	if !slices.Equal(addrEvents, want) {
+		t.Errorf("address events: got %q, want %q (all events: %q)", addrEvents, want, ev)
+	}
+	lo := mustLink(t, e.rh, "lo")
+	if !hasAddr(t, e.rh, lo, vtep) {
+		t.Errorf("%s is gone from lo", vtep)
+	}
+	if hasAddr(t, e.rh, lo, absent) {
+		t.Errorf("%s was added to lo; Reannounce must only repeat existing addresses", absent)
+	}
+	if !hasAddr(t, e.rh, mustLink(t, e.rh, "pe-999"), foreignAddr) {
+		t.Errorf("the foreign device lost its address")
+	}
+}
