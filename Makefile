@@ -59,9 +59,14 @@ test: deps verify-generated vet envtest
 unit:
 	go test $(GO_TEST_FLAGS) ./api/... ./internal/plan/... ./internal/ipam/... ./internal/manifest/...
 
-## fuzz: FuzzBuildRender for FUZZ_TIME; new corpus entries land in internal/plan/testdata/fuzz.
+## fuzz: FuzzBuildRender for FUZZ_TIME, then the corpus it built (in GOCACHE) is copied to
+## internal/plan/testdata/fuzz, where `go test` replays it and git keeps it: commit it.
 fuzz:
 	go test ./internal/plan -run '^$$' -fuzz '^FuzzBuildRender$$' -fuzztime $(FUZZ_TIME)
+	mkdir -p internal/plan/testdata/fuzz/FuzzBuildRender
+	cp -n "$$(go env GOCACHE)/fuzz/github.com/weftnet/weft/internal/plan/FuzzBuildRender/"* \
+	  internal/plan/testdata/fuzz/FuzzBuildRender/ 2>/dev/null || true
+	@echo "corpus: $$(ls internal/plan/testdata/fuzz/FuzzBuildRender | wc -l) entries in internal/plan/testdata/fuzz/FuzzBuildRender"
 
 ## bench: the core and kernel benchmarks, printing figures.
 bench:

@@ -66,8 +66,9 @@ type Agent struct {
 
 	mu   sync.Mutex
 	last Report
-	// zebraUnsynced is set while zebra lacks addresses weft programmed.
-	zebraUnsynced bool
+	// zebraPending holds addresses weft added that zebra had not learned at the end of the
+	// last pass; the next pass checks them again.
+	zebraPending map[string][]netip.Prefix
 }
 
 // Report is the outcome of one reconcile; it is what /status serves.
@@ -166,8 +167,8 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	if err != nil {
 		r.Error = fmt.Sprintf("apply kernel plan: %v", err)
 	}
-	if err == nil && (res.Created > 0 || a.zebraUnsynced) {
-		if serr := a.syncZebra(ctx, p.Kernel); serr != nil {
+	if err == nil && (len(res.AddedRouterAddrs) > 0 || len(a.zebraPending) > 0) {
+		if serr := a.syncZebra(ctx, res.AddedRouterAddrs, p.Kernel); serr != nil {
 			r.Error = serr.Error()
 		}
 	}
@@ -186,32 +187,49 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 // zebraWait bounds how long syncZebra waits for zebra to catch up with netlink events.
 const zebraWait = 3 * time.Second
 
-// syncZebra checks that zebra knows every address weft put in the router namespace, after a
-// pass that created something. zebra processes netlink events asynchronously, so it waits a
-// little; what is still missing then was dropped (FRR 8.4 reads address and link events on
-// separate sockets and drops an address whose device it has not learned yet), and the
-// kernel announces it again.
-func (a *Agent) syncZebra(ctx context.Context, kp plan.KernelPlan) error {
-	want := kp.RouterAddrs()
+// syncZebra checks that zebra learned the addresses a pass added in the router namespace
+// (and those still pending from earlier passes, as long as the plan has them). zebra
+// processes netlink events asynchronously, so it waits a little; what is still missing then
+// was dropped (FRR 8.4 reads address and link events on separate sockets and drops an address
+// whose device it has not learned yet), and the kernel announces it again.
+func (a *Agent) syncZebra(ctx context.Context, added map[string][]netip.Prefix, kp plan.KernelPlan) error {
+	planned := kp.RouterAddrs()
+	want := map[string][]netip.Prefix{}
+	for _, m := range []map[string][]netip.Prefix{added, a.zebraPending} {
+		for dev, ps := range m {
+			for _, p := range ps {
+				if slices.Contains(planned[dev], p) && !slices.Contains(want[dev], p) {
+					want[dev] = append(want[dev], p)
+				}
+			}
+		}
+	}
+	a.zebraPending = nil
+	if len(want) == 0 {
+		return nil
+	}
 	missing, err := a.waitZebra(ctx, want)
 	if err != nil {
-		a.zebraUnsynced = true
+		a.zebraPending = want
 		return fmt.Errorf("read zebra's interfaces: %w", err)
 	}
 	if len(missing) == 0 {
-		a.zebraUnsynced = false
 		return nil
 	}
 	a.log().Warn("zebra missed addresses; announcing them again", "missing", fmt.Sprint(missing))
 	if _, err := a.Kernel.Reannounce(ctx, a.Router, missing); err != nil {
-		a.zebraUnsynced = true
+		a.zebraPending = missing
 		return fmt.Errorf("announce addresses to zebra again: %w", err)
 	}
-	if missing, err = a.waitZebra(ctx, want); err != nil || len(missing) > 0 {
-		a.zebraUnsynced = true
-		return fmt.Errorf("zebra still lacks addresses %v (err %v); retrying", missing, err)
+	still, err := a.waitZebra(ctx, missing)
+	if err != nil {
+		a.zebraPending = missing
+		return fmt.Errorf("read zebra's interfaces: %w", err)
 	}
-	a.zebraUnsynced = false
+	if len(still) > 0 {
+		a.zebraPending = still
+		return fmt.Errorf("zebra still lacks addresses %v; retrying", still)
+	}
 	return nil
 }
 

@@ -125,6 +125,12 @@ func (r *run) convergeAddrs(c *conn, l *link, want []netip.Prefix, removeExtra b
 		}
 		r.res.Created++
 		l.addrs = append(l.addrs, p)
+		if c == r.rc {
+			if r.res.AddedRouterAddrs == nil {
+				r.res.AddedRouterAddrs = map[string][]netip.Prefix{}
+			}
+			r.res.AddedRouterAddrs[l.name] = append(r.res.AddedRouterAddrs[l.name], p)
+		}
 	}
 	if !removeExtra {
 		return nil

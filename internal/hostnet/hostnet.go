@@ -25,6 +25,7 @@ package hostnet
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 
 	"github.com/vishvananda/netns"
@@ -49,6 +50,9 @@ const DefaultStateDir = "/var/lib/weft/hostnet"
 type Result struct {
 	// Created, Updated and Deleted count kernel objects (links, addresses, moved NICs).
 	Created, Updated, Deleted int
+	// AddedRouterAddrs lists the addresses this Apply added in the router namespace, per
+	// device: the ones FRR's zebra must learn from the events that followed.
+	AddedRouterAddrs map[string][]netip.Prefix `json:",omitempty"`
 	// Writes counts netlink requests that change the kernel; 0 for a reconcile with nothing
 	// to do.
 	Writes int

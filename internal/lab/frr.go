@@ -117,7 +117,9 @@ func killPid(pid int) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	_ = p.Signal(syscall.SIGKILL)
-	deadline = time.Now().Add(5 * time.Second)
+	// A process inside a long netlink call (bulk deletion of devices holds the kernel for
+	// seconds) dies only when the call returns.
+	deadline = time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if p.Signal(syscall.Signal(0)) != nil || isZombie(pid) {
 			return nil

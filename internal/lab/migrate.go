@@ -3,9 +3,12 @@ package lab
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/vishvananda/netlink"
 )
 
 // MigrationResult is what `weft lab migrate` prints.
@@ -43,6 +46,11 @@ func Migrate(ctx context.Context, s *State, workload, to string, interval time.D
 	target := netip.MustParsePrefix(w.IP).Addr()
 	res := MigrationResult{Workload: workload, From: src.Name, To: to, Pinger: pinger.Name}
 
+	// Like a live migration, the destination port exists before the switchover: the
+	// outage is the switchover and EVPN's convergence, not the lab's plumbing.
+	if err := s.prepareMove(ctx, w, dst); err != nil {
+		return res, fmt.Errorf("prepare %s on %s: %w", workload, to, err)
+	}
 	const lead, tail = time.Second, 2 * time.Second
 	type probeOut struct {
 		r   ProbeResult
@@ -58,11 +66,8 @@ func Migrate(ctx context.Context, s *State, workload, to string, interval time.D
 		return res, ctx.Err()
 	case <-time.After(lead):
 	}
-	if err := ip(ctx, "-n", src.Netns, "link", "del", w.Port); err != nil {
-		return res, fmt.Errorf("remove %s from %s: %w", workload, src.Name, err)
-	}
-	if err := s.attach(ctx, w, dst); err != nil {
-		return res, fmt.Errorf("attach %s to %s: %w", workload, to, err)
+	if err := s.switchover(ctx, w, src, dst); err != nil {
+		return res, fmt.Errorf("move %s to %s: %w", workload, to, err)
 	}
 	if err := s.save(); err != nil {
 		return res, err
@@ -73,6 +78,68 @@ func Migrate(ctx context.Context, s *State, workload, to string, interval time.D
 	}
 	res.Probe = p.r
 	return res, nil
+}
+
+// nextPort is the name of a workload's interface on the destination before the switchover.
+const nextPort = "eth1"
+
+// prepareMove creates the workload's future port: a veth whose node end is already in the
+// destination's host bridge and up, and whose workload end (nextPort, the workload's MAC)
+// waits down in the workload's namespace.
+func (s *State) prepareMove(ctx context.Context, w *Workload, dst *Node) error {
+	bridge := fmt.Sprintf("br-hs-%d", w.VNI)
+	if err := ip(ctx, "link", "add", nextPort, "netns", w.Netns, "address", w.MAC, "type", "veth", "peer", "name", w.Port, "netns", dst.Netns); err != nil {
+		return err
+	}
+	return ip(ctx, "-n", dst.Netns, "link", "set", w.Port, "master", bridge, "up")
+}
+
+// switchover is the moment of the move, done in-process over netlink (each `ip` command
+// would add milliseconds): the old port goes, the prepared one becomes eth0 with the
+// workload's address and route, and the workload announces itself with a gratuitous ARP.
+func (s *State) switchover(ctx context.Context, w *Workload, src, dst *Node) error {
+	hs, err := handleIn(src.Netns)
+	if err != nil {
+		return err
+	}
+	defer hs.Close()
+	hw, err := handleIn(w.Netns)
+	if err != nil {
+		return err
+	}
+	defer hw.Close()
+	old, err := hs.LinkByName(w.Port)
+	if err != nil {
+		return err
+	}
+	if err := hs.LinkDel(old); err != nil {
+		return fmt.Errorf("remove the old port: %w", err)
+	}
+	l, err := hw.LinkByName(nextPort)
+	if err != nil {
+		return err
+	}
+	if err := hw.LinkSetName(l, "eth0"); err != nil {
+		return err
+	}
+	addr, err := netlink.ParseAddr(w.IP)
+	if err != nil {
+		return err
+	}
+	if err := hw.AddrAdd(l, addr); err != nil {
+		return err
+	}
+	if err := hw.LinkSetUp(l); err != nil {
+		return err
+	}
+	if w.Gateway != "" {
+		if err := hw.RouteReplace(&netlink.Route{LinkIndex: l.Attrs().Index, Gw: net.ParseIP(w.Gateway)}); err != nil {
+			return err
+		}
+	}
+	w.Node = dst.Name
+	_, _ = inNS(ctx, w.Netns, "arping", "-q", "-U", "-c", "1", "-I", "eth0", addrOf(w.IP))
+	return nil
 }
 
 // pickPinger prefers a workload of the same VNI on a node that is neither the source nor the

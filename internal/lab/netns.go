@@ -4,8 +4,20 @@ import (
 	"fmt"
 	"runtime"
 
+	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
+
+// handleIn opens a route netlink handle in namespace ns.
+func handleIn(ns string) (*netlink.Handle, error) {
+	h, err := netns.GetFromName(ns)
+	if err != nil {
+		return nil, fmt.Errorf("netns %s: %w", ns, err)
+	}
+	defer h.Close()
+	return netlink.NewHandleAt(h, unix.NETLINK_ROUTE)
+}
 
 // doIn runs f on a fresh OS thread inside namespace ns. Sockets f opens stay in ns. If the
 // thread cannot return to its namespace it stays locked, so the runtime retires it instead

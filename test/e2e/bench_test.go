@@ -119,9 +119,11 @@ func BenchmarkAgentApply1000L2VNIs(b *testing.B) {
 	}
 	n, _ := st.Node("node1")
 	pollB(b, 5*time.Minute, "bench devices removed", func() error {
-		out, _ := exec.Command("ip", "-n", n.RouterNetns, "-br", "link").Output()
-		if strings.Contains(string(out), "vni2") {
-			return fmt.Errorf("bench devices still present")
+		for _, ns := range []string{n.RouterNetns, n.Netns} {
+			out, _ := exec.Command("ip", "-n", ns, "-br", "link").Output()
+			if strings.Contains(string(out), "vni2") || strings.Contains(string(out), "br-hs-2") {
+				return fmt.Errorf("bench devices still present in %s", ns)
+			}
 		}
 		return nil
 	})
