@@ -26,7 +26,7 @@ func labCmd() *cobra.Command {
 		Short: "A real EVPN fabric in network namespaces on this machine (root, no Docker)",
 	}
 	cmd.PersistentFlags().StringVar(&name, "name", "lab", "lab name; prefixes every namespace and link it creates")
-	cmd.AddCommand(labUpCmd(&name), labDownCmd(&name), labStatusCmd(&name), labExecCmd(&name), labProbeCmd(&name), labMigrateCmd(&name), labDemoCmd(&name))
+	cmd.AddCommand(labUpCmd(&name), labDownCmd(&name), labStatusCmd(&name), labExecCmd(&name), labProbeCmd(&name), labMigrateCmd(&name), labDemoCmd(&name), labKubectlCmd(&name))
 	return cmd
 }
 
@@ -36,18 +36,24 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 // agentBinary finds weft-agent next to this executable, then on PATH.
 func agentBinary(flagValue string) (string, error) {
+	return siblingBinary("weft-agent", flagValue, "--agent-bin")
+}
+
+// siblingBinary finds the program name: flagValue if given, else next to this executable
+// (make build puts them all in bin/), else on PATH.
+func siblingBinary(name, flagValue, flagName string) (string, error) {
 	if flagValue != "" {
 		return filepath.Abs(flagValue)
 	}
 	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), "weft-agent")
+		p := filepath.Join(filepath.Dir(self), name)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 	}
-	p, err := exec.LookPath("weft-agent")
+	p, err := exec.LookPath(name)
 	if err != nil {
-		return "", fmt.Errorf("weft-agent not found next to weft nor on PATH (make build puts both in bin/); or pass --agent-bin")
+		return "", fmt.Errorf("%s not found next to weft nor on PATH (make build puts them in bin/); or pass %s", name, flagName)
 	}
 	return p, nil
 }
@@ -55,7 +61,8 @@ func agentBinary(flagValue string) (string, error) {
 func labUpCmd(name *string) *cobra.Command {
 	var nodes int
 	var agent string
-	var l3 bool
+	var l3, kube bool
+	var controller, assets string
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start the lab: spine route reflector, weft nodes with their agents, workloads",
@@ -73,19 +80,31 @@ func labUpCmd(name *string) *cobra.Command {
 					fmt.Fprintln(cmd.ErrOrStderr(), "this kernel has no VRF devices: starting the layer-2 lab only (weft lab demo runs the L3 part in user-mode-linux)")
 				}
 			}
+			o := lab.Options{Name: *name, Nodes: nodes, AgentBinary: bin, L3: l3, Kubernetes: kube, KubeAssets: assets}
+			if kube {
+				if o.ControllerBinary, err = siblingBinary("weft-controller", controller, "--controller-bin"); err != nil {
+					return err
+				}
+			}
 			t0 := time.Now()
-			st, err := lab.Up(ctx, lab.Options{Name: *name, Nodes: nodes, AgentBinary: bin, L3: l3})
+			st, err := lab.Up(ctx, o)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "lab %s is up in %.1f s: %d nodes, %d workloads (weft lab status --name %s)\n",
 				st.Name, time.Since(t0).Seconds(), len(st.Nodes), len(st.Workloads), st.Name)
+			if st.Kubernetes {
+				fmt.Fprintf(cmd.OutOrStdout(), "kubeconfig: %s (weft lab kubectl --name %s -- get l2vni -o wide)\n", st.Kubeconfig, st.Name)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().IntVar(&nodes, "nodes", 3, "number of weft nodes (2..9)")
 	cmd.Flags().StringVar(&agent, "agent-bin", "", "weft-agent binary (default: next to weft, then PATH)")
 	cmd.Flags().BoolVar(&l3, "l3", false, "add tenant VRFs, external hosts and a host session (default: when the kernel has VRF)")
+	cmd.Flags().BoolVar(&kube, "kubernetes", false, "run the lab as a cluster: its own API server, weft-controller, agents in Kubernetes mode")
+	cmd.Flags().StringVar(&controller, "controller-bin", "", "weft-controller binary for --kubernetes (default: next to weft, then PATH)")
+	cmd.Flags().StringVar(&assets, "kube-assets", os.Getenv("KUBEBUILDER_ASSETS"), "directory with kube-apiserver, etcd and kubectl for --kubernetes (hack/envtest-assets.sh prints it)")
 	return cmd
 }
 
@@ -129,6 +148,12 @@ func labStatusCmd(name *string) *cobra.Command {
 			fmt.Fprintln(tw, "\nWORKLOAD\tNETNS\tNODE\tVNI\tIP\tMAC")
 			for _, w := range st.Workloads {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", w.Name, w.Netns, w.Node, w.VNI, w.IP, w.MAC)
+			}
+			if st.Kubernetes {
+				fmt.Fprintf(tw, "\nKUBECONFIG\t%s\n", st.Kubeconfig)
+				if st.ControlPlane != nil {
+					fmt.Fprintf(tw, "API SERVER\t%s\n", st.ControlPlane.Server)
+				}
 			}
 			return tw.Flush()
 		},
@@ -256,4 +281,34 @@ func labDemoCmd(name *string) *cobra.Command {
 	cmd.Flags().StringVar(&agent, "agent-bin", "", "weft-agent binary (default: next to weft, then PATH)")
 	cmd.Flags().BoolVar(&l3, "l3", false, "only the lab with tenant VRFs, here (needs a kernel with VRF; without --l3 the demo picks)")
 	return cmd
+}
+
+func labKubectlCmd(name *string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "kubectl -- ARGS...",
+		Short: "Run kubectl against a Kubernetes-mode lab (its kubeconfig, namespace weft-system)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := lab.Load(*name)
+			if err != nil {
+				return err
+			}
+			if !st.Kubernetes {
+				return fmt.Errorf("lab %s does not run in Kubernetes mode (weft lab up --kubernetes)", st.Name)
+			}
+			kubectl, err := st.Kubectl()
+			if err != nil {
+				return err
+			}
+			c := exec.Command(kubectl, append([]string{"--kubeconfig", st.Kubeconfig}, args...)...)
+			c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if err := c.Run(); err != nil {
+				if ee, ok := err.(*exec.ExitError); ok {
+					return &exitError{ee.ExitCode(), fmt.Errorf("")}
+				}
+				return err
+			}
+			return nil
+		},
+	}
 }

@@ -48,6 +48,12 @@ type Options struct {
 	// with anycast gateways, external hosts behind the spine and a BGP speaker on the first
 	// node's host. It needs a kernel with VRF (see hostnet.HasVRF).
 	L3 bool
+	// Kubernetes runs the lab as a cluster (kube.go): its own API server, weft-controller
+	// (ControllerBinary) and agents in Kubernetes mode. KubeAssets is the directory with
+	// kube-apiserver, etcd and kubectl (KUBEBUILDER_ASSETS, see hack/envtest-assets.sh).
+	Kubernetes       bool
+	ControllerBinary string
+	KubeAssets       string
 }
 
 // State is what `weft lab status -o json` prints and what `down` reads.
@@ -60,6 +66,11 @@ type State struct {
 	Spine string `json:"spine"`
 	// L3 says whether the lab has the routed parts (Options.L3).
 	L3 bool `json:"l3"`
+	// Kubernetes says whether the lab runs in Kubernetes mode (Options.Kubernetes), with the
+	// admin kubeconfig of its API server at Kubeconfig.
+	Kubernetes   bool          `json:"kubernetes"`
+	Kubeconfig   string        `json:"kubeconfig,omitempty"`
+	ControlPlane *ControlPlane `json:"controlPlane,omitempty"`
 }
 
 // Node is one weft node of the lab.
@@ -197,6 +208,11 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	if _, err := os.Stat(o.AgentBinary); err != nil {
 		return nil, fmt.Errorf("weft-agent binary: %w", err)
 	}
+	if o.Kubernetes {
+		if err := checkKubeOptions(o); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(Dir(o.Name), 0o755); err != nil {
 		return nil, err
 	}
@@ -268,6 +284,11 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 	if err := s.save(); err != nil {
 		return err
 	}
+	if o.Kubernetes {
+		if err := s.startKubernetes(ctx, o); err != nil {
+			return err
+		}
+	}
 	if s.L3 {
 		if err := s.buildBorder(ctx); err != nil {
 			return err
@@ -281,11 +302,13 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 		if err := startFRR(ctx, n.RouterNetns, ""); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(n.ConfigDir, 0o755); err != nil {
-			return err
-		}
-		if err := writeNodeConfig(n.ConfigDir, len(s.Nodes), s.L3); err != nil {
-			return err
+		if !s.Kubernetes {
+			if err := os.MkdirAll(n.ConfigDir, 0o755); err != nil {
+				return err
+			}
+			if err := writeNodeConfig(n.ConfigDir, len(s.Nodes), s.L3); err != nil {
+				return err
+			}
 		}
 		pid, err := startAgent(o.AgentBinary, s, n)
 		if err != nil {
@@ -507,6 +530,8 @@ func leftovers(ctx context.Context, name string) []string {
 // LogTails returns the last n lines of every agent log of lab name, for error reports.
 func LogTails(name string, n int) string {
 	paths, _ := filepath.Glob(filepath.Join(Dir(name), "*", "agent.log"))
+	kube, _ := filepath.Glob(filepath.Join(Dir(name), kubeDir, "*.log"))
+	paths = append(paths, kube...)
 	var b strings.Builder
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
@@ -532,18 +557,21 @@ func startAgent(bin string, s *State, n *Node) (int, error) {
 		return 0, err
 	}
 	defer logf.Close()
-	cmd := exec.Command("ip", "netns", "exec", n.Netns, bin,
-		"--mode", "host",
-		"--node-name", n.Name,
-		"--node-index", fmt.Sprint(n.Index),
-		"--config-dir", n.ConfigDir,
+	source := []string{"--mode", "host", "--node-name", n.Name, "--node-index", fmt.Sprint(n.Index), "--config-dir", n.ConfigDir}
+	if s.Kubernetes {
+		source = kubeAgentArgs(n)
+	}
+	cmd := exec.Command("ip", append(append([]string{"netns", "exec", n.Netns, bin}, source...),
 		"--router-netns", n.RouterNetns,
 		"--frr-pathspace", n.RouterNetns,
 		"--frr-config", filepath.Join(frrEtcDir, n.RouterNetns, "frr.conf"),
 		"--state-dir", filepath.Join(Dir(s.Name), n.Name, "state"),
 		"--status-addr", fmt.Sprintf("127.0.0.1:%d", agentPort),
 		"--resync", "30s",
-	)
+	)...)
+	if s.Kubernetes {
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: the agent outlives `weft lab up` and a Ctrl-C in the terminal.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -568,6 +596,9 @@ func Down(ctx context.Context, name string) error {
 				}
 			}
 		}
+	}
+	if err := downKubernetes(ctx, name, st); err != nil {
+		errs = append(errs, err)
 	}
 	for _, ns := range leftovers(ctx, name) {
 		if err := stopFRR(ns); err != nil {

@@ -78,6 +78,9 @@ func WriteConfig(s *State, file, body string) error {
 	if filepath.Base(file) != file {
 		return fmt.Errorf("%q must be a plain file name", file)
 	}
+	if s.Kubernetes {
+		return fmt.Errorf("lab %s runs in Kubernetes mode: its objects are in the API server (weft lab kubectl)", s.Name)
+	}
 	for _, n := range s.Nodes {
 		p := filepath.Join(n.ConfigDir, file)
 		var err error

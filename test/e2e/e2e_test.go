@@ -20,16 +20,18 @@ import (
 	"github.com/weftnet/weft/internal/umltest"
 )
 
-// Lab names: the shared layer-2 lab, the L3 lab of TestL3 and the CLI's lab.
+// Lab names: the shared layer-2 lab, the L3 lab of TestL3, the CLI's lab and the
+// Kubernetes-mode lab of TestKubernetesMode.
 const (
-	labName    = "e2e"
-	l3LabName  = "e2e3"
-	cliLabName = "e2ecli"
+	labName     = "e2e"
+	l3LabName   = "e2e3"
+	cliLabName  = "e2ecli"
+	kubeLabName = "e2ek"
 )
 
 var (
-	st                *lab.State
-	agentBin, weftBin string
+	st                               *lab.State
+	agentBin, weftBin, controllerBin string
 )
 
 func TestMain(m *testing.M) {
@@ -60,7 +62,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
-	for _, c := range []string{"weft-agent", "weft"} {
+	for _, c := range []string{"weft-agent", "weft", "weft-controller"} {
 		build := exec.Command("go", "build", "-o", filepath.Join(tmp, c), "github.com/weftnet/weft/cmd/"+c)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
@@ -68,12 +70,12 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
-	agentBin, weftBin = filepath.Join(tmp, "weft-agent"), filepath.Join(tmp, "weft")
+	agentBin, weftBin, controllerBin = filepath.Join(tmp, "weft-agent"), filepath.Join(tmp, "weft"), filepath.Join(tmp, "weft-controller")
 	os.Setenv(agentEnv, agentBin)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	// A lab left by a killed earlier run would make Up refuse; it is ours to remove.
-	for _, name := range []string{labName, l3LabName, cliLabName} {
+	for _, name := range []string{labName, l3LabName, cliLabName, kubeLabName} {
 		_ = lab.Down(ctx, name)
 	}
 	t0 := time.Now()
@@ -103,7 +105,7 @@ func leftovers() string {
 	var left []string
 	out, _ := exec.Command("ip", "netns", "list").Output()
 	for _, l := range strings.Split(string(out), "\n") {
-		for _, name := range []string{labName, l3LabName, cliLabName} {
+		for _, name := range []string{labName, l3LabName, cliLabName, kubeLabName} {
 			if strings.HasPrefix(l, name+"-") {
 				left = append(left, strings.Fields(l)[0])
 			}

@@ -1,0 +1,276 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/weftnet/weft/internal/lab"
+)
+
+// TestKubernetesMode runs the lab as a cluster (weft lab up --kubernetes): a real API server,
+// weft-controller allocating node indexes and aggregating status, agents in Kubernetes mode.
+// Then a user's loop with the real kubectl: apply the objects, read the Applied column, delete
+// the L2VNI and watch connectivity, devices and status go, apply again and get it all back.
+func TestKubernetesMode(t *testing.T) {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	kubectlBin := filepath.Join(assets, "kubectl")
+	if _, err := os.Stat(kubectlBin); assets == "" || err != nil {
+		reason := fmt.Sprintf("KUBEBUILDER_ASSETS=%q has no kube-apiserver, etcd and kubectl (make test sets it; hack/envtest-assets.sh prints it)", assets)
+		if os.Getenv("CI") != "" {
+			t.Fatal(reason)
+		}
+		t.Skip(reason)
+	}
+	ctx := context.Background()
+	var ks *lab.State
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(lab.LogTails(kubeLabName, 40))
+		}
+		if err := lab.Down(context.Background(), kubeLabName); err != nil {
+			t.Errorf("lab down: %v", err)
+		}
+		if left := kubeLeftovers(ks); left != "" {
+			t.Errorf("left behind by lab down: %s", left)
+		}
+	})
+	t0 := time.Now()
+	ks, err := lab.Up(ctx, lab.Options{
+		Name: kubeLabName, Nodes: 2, AgentBinary: agentBin,
+		Kubernetes: true, ControllerBinary: controllerBin, KubeAssets: assets,
+	})
+	if err != nil {
+		t.Fatalf("lab up --kubernetes: %v", err)
+	}
+	t.Logf("lab up --kubernetes in %.1f s (API server %s)", time.Since(t0).Seconds(), ks.ControlPlane.Server)
+
+	kubectl := func(args ...string) (string, error) {
+		out, err := exec.CommandContext(ctx, kubectlBin, append([]string{"--kubeconfig", ks.Kubeconfig}, args...)...).CombinedOutput()
+		if err != nil {
+			return string(out), fmt.Errorf("kubectl %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out), nil
+	}
+	mustKubectl := func(args ...string) string {
+		t.Helper()
+		out, err := kubectl(args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	ping := func(from, to string) error {
+		w, err := ks.Workload(to)
+		if err != nil {
+			return err
+		}
+		_, err = lab.Exec(ctx, ks, from, []string{"ping", "-c", "1", "-W", "1", addr(w.IP)})
+		return err
+	}
+	pingBothWays := func(what string) {
+		t.Helper()
+		poll(t, 30*time.Second, what, func() error {
+			if err := ping("web1", "web2"); err != nil {
+				return err
+			}
+			return ping("web2", "web1")
+		})
+	}
+
+	// The controller gave the nodes their indexes: distinct, and the agents use them.
+	seen := map[string]bool{}
+	for _, n := range ks.Nodes {
+		idx := mustKubectl("get", "node", n.Name, "-o", `jsonpath={.metadata.annotations.network\.weft\.dev/node-index}`)
+		if idx == "" || seen[idx] || idx != fmt.Sprint(n.Index) {
+			t.Fatalf("node %s: index annotation %q (state says %d, seen %v)", n.Name, idx, n.Index, seen)
+		}
+		seen[idx] = true
+	}
+	w1, w2 := workload2(t, ks, "web1"), workload2(t, ks, "web2")
+	if w1.Node == w2.Node {
+		t.Fatalf("web1 and web2 must be on different nodes")
+	}
+	pingBothWays("web1 ↔ web2 across nodes")
+
+	// `kubectl apply -f`: the lab's own objects (the examples/ target another fabric), which
+	// the lab applied server-side: a user's server-side apply of the same files is a no-op.
+	out := mustKubectl("apply", "--server-side", "-f", ks.ControlPlane.Manifests)
+	if !strings.Contains(out, "l2vni.network.weft.dev/web serverside-applied") {
+		t.Errorf("kubectl apply of the lab's manifests:\n%s", out)
+	}
+	// The examples are accepted by the real API server's schemas (dry run: not this fabric).
+	mustKubectl("apply", "--dry-run=server", "-f", filepath.Join("..", "..", "examples"))
+
+	applied := regexp.MustCompile(`(?m)^web\s+110\s+True\s+applied on 2/2 nodes\b`)
+	poll(t, 30*time.Second, "kubectl get l2vni -o wide shows Applied True", func() error {
+		out, err := kubectl("get", "l2vni", "-o", "wide")
+		if err != nil {
+			return err
+		}
+		if !applied.MatchString(out) {
+			return fmt.Errorf("no Applied=True row for web:\n%s", out)
+		}
+		return nil
+	})
+	cond := mustKubectl("get", "l2vni", "web", "-o", `jsonpath={.status.conditions[?(@.type=="Applied")].reason} {.status.conditions[?(@.type=="Applied")].observedGeneration} {.metadata.generation}`)
+	if f := strings.Fields(cond); len(f) != 3 || f[0] != "Applied" || f[1] != f[2] {
+		t.Errorf("Applied condition of web: reason, observedGeneration, generation = %q", cond)
+	}
+	// The CLI's view of the same lab.
+	if out, err := exec.Command(weftBin, "lab", "status", "--name", kubeLabName).CombinedOutput(); err != nil || !strings.Contains(string(out), ks.Kubeconfig) {
+		t.Errorf("weft lab status does not show the kubeconfig %s (err %v):\n%s", ks.Kubeconfig, err, out)
+	}
+	if out, err := exec.Command(weftBin, "lab", "kubectl", "--name", kubeLabName, "--", "get", "routernodestatus").CombinedOutput(); err != nil ||
+		!regexp.MustCompile(`(?m)^node1\s+True\s+False`).Match(out) || !regexp.MustCompile(`(?m)^node2\s+True\s+False`).Match(out) {
+		t.Errorf("weft lab kubectl get routernodestatus: want node1 and node2 Ready (err %v):\n%s", err, out)
+	}
+
+	t1 := time.Now()
+	mustKubectl("delete", "l2vni", "web")
+	for _, n := range ks.Nodes {
+		poll(t, 30*time.Second, "devices of VNI 110 removed on "+n.Name, func() error {
+			out, _ := exec.Command("ip", "-n", n.RouterNetns, "-br", "link").CombinedOutput()
+			if strings.Contains(string(out), "vni110") || strings.Contains(string(out), "br-pe-110") {
+				return fmt.Errorf("still present in %s:\n%s", n.RouterNetns, out)
+			}
+			out, _ = exec.Command("ip", "-n", n.Netns, "-br", "link").CombinedOutput()
+			if strings.Contains(string(out), "br-hs-110") {
+				return fmt.Errorf("host bridge still present in %s:\n%s", n.Netns, out)
+			}
+			return nil
+		})
+	}
+	poll(t, 10*time.Second, "web1 no longer reaches web2", func() error {
+		if ping("web1", "web2") == nil {
+			return fmt.Errorf("web1 still reaches web2")
+		}
+		return nil
+	})
+	poll(t, 30*time.Second, "node reports no longer list L2VNI web", func() error {
+		for _, n := range ks.Nodes {
+			out, err := kubectl("get", "routernodestatus", n.Name, "-o", "json")
+			if err != nil {
+				return err
+			}
+			var rns struct {
+				Status struct {
+					AppliedResources []struct{ Kind, Name string }
+					AppliedVNIs      []int64
+				}
+			}
+			if err := json.Unmarshal([]byte(out), &rns); err != nil {
+				return err
+			}
+			for _, a := range rns.Status.AppliedResources {
+				if a.Kind == "L2VNI" && a.Name == "web" {
+					return fmt.Errorf("RouterNodeStatus %s still lists L2VNI web: %s", n.Name, out)
+				}
+			}
+			if slices.Contains(rns.Status.AppliedVNIs, 110) {
+				return fmt.Errorf("RouterNodeStatus %s still lists VNI 110: %s", n.Name, out)
+			}
+			raw, err := lab.AgentStatus(ctx, ks, n.Name)
+			if err != nil {
+				return err
+			}
+			var report struct{ Applied []struct{ Kind, Name string } }
+			if err := json.Unmarshal(raw, &report); err != nil {
+				return err
+			}
+			for _, a := range report.Applied {
+				if a.Kind == "L2VNI" && a.Name == "web" {
+					return fmt.Errorf("agent of %s still reports L2VNI web applied: %s", n.Name, raw)
+				}
+			}
+		}
+		return nil
+	})
+	if out := mustKubectl("get", "l2vni"); strings.Contains(out, "web") {
+		t.Errorf("kubectl get l2vni after the delete:\n%s", out)
+	}
+	t.Logf("kubectl delete l2vni web → devices, connectivity and status gone in %.1f s", time.Since(t1).Seconds())
+
+	t2 := time.Now()
+	mustKubectl("apply", "--server-side", "-f", ks.ControlPlane.Manifests)
+	for _, w := range ks.Workloads {
+		// The bridge came back empty: plug the workload in again, as a CNI plugin would.
+		poll(t, 30*time.Second, "host bridge back for "+w.Name, func() error { return lab.Reattach(ctx, ks, w.Name) })
+	}
+	pingBothWays("web1 ↔ web2 after applying the L2VNI again")
+	poll(t, 30*time.Second, "Applied True again", func() error {
+		out, err := kubectl("get", "l2vni", "-o", "wide")
+		if err != nil {
+			return err
+		}
+		if !applied.MatchString(out) {
+			return fmt.Errorf("no Applied=True row for web:\n%s", out)
+		}
+		return nil
+	})
+	t.Logf("kubectl apply → connectivity and Applied=True back in %.1f s", time.Since(t2).Seconds())
+}
+
+func workload2(t *testing.T, s *lab.State, name string) *lab.Workload {
+	t.Helper()
+	w, err := s.Workload(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// kubeLeftovers lists what of the Kubernetes-mode lab outlived lab.Down: namespaces, host
+// links, its directory and the control plane's processes.
+func kubeLeftovers(s *lab.State) string {
+	var left []string
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, kubeLabName+"-") {
+			left = append(left, "netns "+strings.Fields(l)[0])
+		}
+	}
+	out, _ = exec.Command("ip", "-br", "link").Output()
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, kubeLabName+"-") {
+			left = append(left, "link "+strings.Fields(l)[0])
+		}
+	}
+	if _, err := os.Stat(lab.Dir(kubeLabName)); !os.IsNotExist(err) {
+		left = append(left, "directory "+lab.Dir(kubeLabName))
+	}
+	if s != nil && s.ControlPlane != nil {
+		for name, pid := range map[string]int{"etcd": s.ControlPlane.EtcdPID, "kube-apiserver": s.ControlPlane.APIServerPID, "weft-controller": s.ControlPlane.ControllerPID} {
+			if pid > 0 && syscall.Kill(pid, 0) == nil && !zombie(pid) {
+				left = append(left, fmt.Sprintf("%s (pid %d)", name, pid))
+			}
+		}
+		for _, n := range s.Nodes {
+			if n.AgentPID > 0 && syscall.Kill(n.AgentPID, 0) == nil && !zombie(n.AgentPID) {
+				left = append(left, fmt.Sprintf("agent of %s (pid %d)", n.Name, n.AgentPID))
+			}
+		}
+	}
+	return strings.Join(left, ", ")
+}
+
+// zombie: an exited process its parent has not reaped yet (Down's children are reaped by init).
+func zombie(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name in parentheses, which may itself contain spaces.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
