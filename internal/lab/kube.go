@@ -355,9 +355,10 @@ func startDaemon(dir, name string, env []string, bin string, args ...string) (in
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("start %s: %w", name, err)
 	}
-	pid := cmd.Process.Pid
-	_ = cmd.Process.Release()
-	return pid, nil
+	// Reap it when it exits while this process still runs (the demo, the e2e suite), so no
+	// zombie waits for us; after `weft lab up` exits, init does.
+	go func() { _ = cmd.Wait() }()
+	return cmd.Process.Pid, nil
 }
 
 // waitReady polls the API server's /readyz until it answers ok, failing early if the process

@@ -578,9 +578,10 @@ func startAgent(bin string, s *State, n *Node) (int, error) {
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("start agent on %s: %w", n.Name, err)
 	}
-	pid := cmd.Process.Pid
-	_ = cmd.Process.Release()
-	return pid, nil
+	// Reap it when it exits while this process still runs (the demo, the e2e suite), so no
+	// zombie waits for us; after `weft lab up` exits, init does.
+	go func() { _ = cmd.Wait() }()
+	return cmd.Process.Pid, nil
 }
 
 // Down stops every process of the lab and removes its namespaces and files. It is safe to
