@@ -42,7 +42,8 @@ type Reloader struct {
 	SkipTest bool
 
 	mu sync.Mutex
-	// last is the text FRR runs, valid when applied is true.
+	// last is the text FRR runs while applied is true; after Invalidate it is the text FRR
+	// last accepted.
 	last    string
 	applied bool
 }
@@ -67,7 +68,9 @@ func (r *Reloader) Apply(ctx context.Context, text string) (changed bool, err er
 	}
 	defer os.Remove(tmp)
 
-	if !r.SkipTest {
+	// A text FRR accepted before needs no separate test: after an FRR restart (Invalidate)
+	// this saves ~0.4 s of the time the node's routes are missing from the fabric.
+	if !r.SkipTest && text != r.last {
 		if err := r.reload(ctx, "--test", tmp); err != nil {
 			return false, fmt.Errorf("frr-reload.py --test rejected the configuration (running configuration unchanged): %w", err)
 		}

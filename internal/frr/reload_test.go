@@ -178,6 +178,42 @@ func TestReloaderSkipTest(t *testing.T) {
 	}
 }
 
+// TestReloaderInvalidate: a Reloader skips a text it applied, even when FRR lost it; after
+// Invalidate (what the agent does when FRR restarted) the same text is loaded again.
+func TestReloaderInvalidate(t *testing.T) {
+	frrtest.Require(t, frrtest.ReloadScript)
+	f := frrtest.Start(t, frrtest.Options{})
+	ctx := context.Background()
+	r := &Reloader{Pathspace: f.Pathspace(), ConfigPath: filepath.Join(f.ConfDir(), "frr.conf")}
+	text := mustRender(t, reloadConfig(0))
+	if _, err := r.Apply(ctx, text); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Reset(); err != nil { // FRR forgets its configuration, as after a restart
+		t.Fatal(err)
+	}
+	running := func() string {
+		rc, err := f.RunningConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rc
+	}
+	if changed, err := r.Apply(ctx, text); err != nil || changed {
+		t.Fatalf("same text: changed %v, err %v; want a skipped apply", changed, err)
+	}
+	if strings.Contains(running(), "router bgp") {
+		t.Fatal("control: the reset did not clear FRR's configuration")
+	}
+	r.Invalidate()
+	if changed, err := r.Apply(ctx, text); err != nil || !changed {
+		t.Fatalf("after Invalidate: changed %v, err %v; want a reload", changed, err)
+	}
+	if !strings.Contains(running(), "router bgp") {
+		t.Errorf("after Invalidate the configuration is not back:\n%s", running())
+	}
+}
+
 func TestReloaderSessions(t *testing.T) {
 	frrtest.Require(t, frrtest.ReloadScript)
 	f := frrtest.Start(t, frrtest.Options{})
