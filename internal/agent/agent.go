@@ -5,12 +5,14 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,7 +41,11 @@ type FRR interface {
 	Apply(ctx context.Context, text string) (changed bool, err error)
 	// Sessions lists the BGP sessions and their states.
 	Sessions(ctx context.Context) ([]frr.Session, error)
-	// InterfaceAddrs lists the addresses FRR (zebra) knows, per interface.
+}
+
+// ZebraAddrs is implemented by an FRR whose zebra can list the addresses it knows; the agent
+// then checks that zebra learned the ones weft added (see syncZebra).
+type ZebraAddrs interface {
 	InterfaceAddrs(ctx context.Context) (map[string][]netip.Prefix, error)
 }
 
@@ -69,6 +75,10 @@ type Agent struct {
 	// zebraPending holds addresses weft added that zebra had not learned at the end of the
 	// last pass; the next pass checks them again.
 	zebraPending map[string][]netip.Prefix
+	// zebraChecked is set once a pass checked every planned address.
+	zebraChecked bool
+	// zebraWait replaces defaultZebraWait when set (tests).
+	zebraWait time.Duration
 }
 
 // Report is the outcome of one reconcile; it is what /status serves.
@@ -167,9 +177,18 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	if err != nil {
 		r.Error = fmt.Sprintf("apply kernel plan: %v", err)
 	}
-	if err == nil && (len(res.AddedRouterAddrs) > 0 || len(a.zebraPending) > 0) {
-		if serr := a.syncZebra(ctx, res.AddedRouterAddrs, p.Kernel); serr != nil {
-			r.Error = serr.Error()
+	// Also after a partial failure: the objects that did converge may still miss in zebra.
+	// The first pass of an agent checks every planned address (a previous agent may have
+	// stopped between its Apply and its check).
+	added := res.AddedRouterAddrs
+	if !a.zebraChecked {
+		added = p.Kernel.RouterAddrs()
+	}
+	if z, ok := a.FRR.(ZebraAddrs); ok && ctx.Err() == nil && p.HasUnderlay && (len(added) > 0 || len(a.zebraPending) > 0) {
+		if serr := a.syncZebra(ctx, z, added, p.Kernel); serr != nil {
+			r.Error = strings.TrimPrefix(r.Error+"; "+serr.Error(), "; ")
+		} else {
+			a.zebraChecked = true
 		}
 	}
 	r.Failed = append(r.Failed, kernelFailures(res, desired, p)...)
@@ -184,15 +203,21 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	return r
 }
 
-// zebraWait bounds how long syncZebra waits for zebra to catch up with netlink events.
-const zebraWait = 3 * time.Second
+// passTimeout bounds one reconcile pass (cold-applying 1000 VNIs takes under 10 s here).
+const passTimeout = 5 * time.Minute
+
+// defaultZebraWait bounds how long syncZebra waits for zebra to catch up with netlink events.
+const defaultZebraWait = 3 * time.Second
+
+// The Reloader is what drives a real FRR; the zebra check must not be lost to a rename.
+var _ ZebraAddrs = (*frr.Reloader)(nil)
 
 // syncZebra checks that zebra learned the addresses a pass added in the router namespace
 // (and those still pending from earlier passes, as long as the plan has them). zebra
 // processes netlink events asynchronously, so it waits a little; what is still missing then
 // was dropped (FRR 8.4 reads address and link events on separate sockets and drops an address
 // whose device it has not learned yet), and the kernel announces it again.
-func (a *Agent) syncZebra(ctx context.Context, added map[string][]netip.Prefix, kp plan.KernelPlan) error {
+func (a *Agent) syncZebra(ctx context.Context, z ZebraAddrs, added map[string][]netip.Prefix, kp plan.KernelPlan) error {
 	planned := kp.RouterAddrs()
 	want := map[string][]netip.Prefix{}
 	for _, m := range []map[string][]netip.Prefix{added, a.zebraPending} {
@@ -208,7 +233,7 @@ func (a *Agent) syncZebra(ctx context.Context, added map[string][]netip.Prefix, 
 	if len(want) == 0 {
 		return nil
 	}
-	missing, err := a.waitZebra(ctx, want)
+	missing, err := a.waitZebra(ctx, z, want)
 	if err != nil {
 		a.zebraPending = want
 		return fmt.Errorf("read zebra's interfaces: %w", err)
@@ -221,7 +246,7 @@ func (a *Agent) syncZebra(ctx context.Context, added map[string][]netip.Prefix, 
 		a.zebraPending = missing
 		return fmt.Errorf("announce addresses to zebra again: %w", err)
 	}
-	still, err := a.waitZebra(ctx, missing)
+	still, err := a.waitZebra(ctx, z, missing)
 	if err != nil {
 		a.zebraPending = missing
 		return fmt.Errorf("read zebra's interfaces: %w", err)
@@ -235,10 +260,10 @@ func (a *Agent) syncZebra(ctx context.Context, added map[string][]netip.Prefix, 
 
 // waitZebra polls zebra's addresses until none of want is missing or zebraWait passed, and
 // returns what is still missing.
-func (a *Agent) waitZebra(ctx context.Context, want map[string][]netip.Prefix) (map[string][]netip.Prefix, error) {
-	deadline := time.Now().Add(zebraWait)
+func (a *Agent) waitZebra(ctx context.Context, z ZebraAddrs, want map[string][]netip.Prefix) (map[string][]netip.Prefix, error) {
+	deadline := time.Now().Add(cmp.Or(a.zebraWait, defaultZebraWait))
 	for {
-		have, err := a.FRR.InterfaceAddrs(ctx)
+		have, err := z.InterfaceAddrs(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -310,7 +335,11 @@ func (a *Agent) Run(ctx context.Context, triggers <-chan struct{}, resync time.D
 	const minBackoff = 500 * time.Millisecond
 	backoff := minBackoff
 	for {
-		r := a.Reconcile(ctx)
+		// A pass is not interrupted by shutdown (a frr-reload.py killed mid-reload would
+		// leave FRR half-configured); shutdown waits for it, within passTimeout.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), passTimeout)
+		r := a.Reconcile(pctx)
+		cancel()
 		wait := resync
 		if r.Error != "" {
 			wait = min(backoff, resync)

@@ -50,10 +50,6 @@ func (f *fakeFRR) Sessions(context.Context) ([]frr.Session, error) {
 	return []frr.Session{{VRF: "default", Neighbor: "192.168.11.1", State: "Established"}}, nil
 }
 
-func (f *fakeFRR) InterfaceAddrs(context.Context) (map[string][]netip.Prefix, error) {
-	return nil, nil
-}
-
 func (f *fakeFRR) config() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

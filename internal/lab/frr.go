@@ -78,7 +78,7 @@ func stopFRR(ns string) error {
 	var errs []error
 	for _, d := range frrDaemons {
 		pidFile := filepath.Join(frrRunDir, ns, d+".pid")
-		if err := killPidFile(pidFile); err != nil {
+		if err := killPidFile(pidFile, ns); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -87,8 +87,9 @@ func stopFRR(ns string) error {
 	return errors.Join(errs...)
 }
 
-// killPidFile terminates the process named by a pid file, if it runs, and waits for it.
-func killPidFile(path string) error {
+// killPidFile terminates the process named by a pid file, if it runs and its command line
+// or environment has mark, and waits for it.
+func killPidFile(path, mark string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil
@@ -97,11 +98,29 @@ func killPidFile(path string) error {
 	if err != nil || pid <= 1 {
 		return nil
 	}
-	return killPid(pid)
+	return killPid(pid, mark)
 }
 
-// killPid sends SIGTERM, then SIGKILL after 5 s, and waits until the process is gone.
-func killPid(pid int) error {
+// ours reports whether process pid is still the lab's: mark (a namespace or directory name
+// of the lab) is in its command line or environment. A recorded pid may have been reused by
+// an unrelated process since the lab's process died; that one must not be killed.
+func ours(pid int, mark string) bool {
+	for _, f := range []string{"cmdline", "environ"} {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, f))
+		if err == nil && strings.Contains(string(b), mark) {
+			return true
+		}
+	}
+	return false
+}
+
+// killPid sends SIGTERM, then SIGKILL after 5 s, and waits until the process is gone. It
+// leaves alone a process that is not the lab's any more (see ours); mark "" skips that check
+// (the process was found inside one of the lab's namespaces).
+func killPid(pid int, mark string) error {
+	if mark != "" && !ours(pid, mark) {
+		return nil
+	}
 	p, err := os.FindProcess(pid)
 	if err != nil {
 		return nil
@@ -134,8 +153,13 @@ func isZombie(pid int) bool {
 	if err != nil {
 		return true
 	}
-	f := strings.Fields(string(data))
-	return len(f) > 2 && f[2] == "Z"
+	// The command name (field 2) is in parentheses and may contain spaces.
+	rest := string(data)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	f := strings.Fields(rest)
+	return len(f) > 0 && f[0] == "Z"
 }
 
 func chownFRR(path string) error {

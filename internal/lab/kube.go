@@ -565,7 +565,7 @@ func downKubernetes(ctx context.Context, name string, st *State) error {
 	if st != nil && st.ControlPlane != nil {
 		for _, pid := range []int{st.ControlPlane.ControllerPID, st.ControlPlane.APIServerPID, st.ControlPlane.EtcdPID} {
 			if pid > 0 {
-				if err := killPid(pid); err != nil {
+				if err := killPid(pid, Dir(name)+"/"); err != nil {
 					errs = append(errs, err)
 				}
 			}

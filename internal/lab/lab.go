@@ -113,8 +113,20 @@ func Dir(name string) string { return filepath.Join(StateRoot, name) }
 
 func statePath(name string) string { return filepath.Join(Dir(name), "state.json") }
 
+// CheckName rejects a lab name that cannot be one: it prefixes namespace and link names and
+// names the lab's directory, so it must never be empty, a path or too long.
+func CheckName(name string) error {
+	if !namePattern.MatchString(name) {
+		return fmt.Errorf("lab name %q must match %s (it prefixes interface and namespace names)", name, namePattern)
+	}
+	return nil
+}
+
 // Load reads the state of a running lab.
 func Load(name string) (*State, error) {
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(statePath(name))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("no lab named %q is running", name)
@@ -190,8 +202,8 @@ func (s *State) Target(name string) (string, error) {
 // Up builds the lab. It refuses to touch a lab of the same name that is running; on failure
 // it removes what it created.
 func Up(ctx context.Context, o Options) (st *State, err error) {
-	if !namePattern.MatchString(o.Name) {
-		return nil, fmt.Errorf("lab name %q must match %s (it prefixes interface and namespace names)", o.Name, namePattern)
+	if err := CheckName(o.Name); err != nil {
+		return nil, err
 	}
 	if o.Nodes < 2 || o.Nodes > 9 {
 		return nil, fmt.Errorf("--nodes %d: must be 2..9", o.Nodes)
@@ -213,11 +225,11 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(Dir(o.Name), 0o755); err != nil {
-		return nil, err
-	}
 	if o.L3 && !hostnet.HasVRF() {
 		return nil, errors.New("the L3 lab needs VRF devices, which this kernel lacks; `weft lab demo` runs the L3 part inside user-mode-linux")
+	}
+	if err := os.MkdirAll(Dir(o.Name), 0o755); err != nil {
+		return nil, err
 	}
 	st = &State{Name: o.Name, Spine: o.Name + "-" + spineName, L3: o.L3}
 	defer func() {
@@ -587,12 +599,15 @@ func startAgent(bin string, s *State, n *Node) (int, error) {
 // Down stops every process of the lab and removes its namespaces and files. It is safe to
 // run on a half-built lab or twice.
 func Down(ctx context.Context, name string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
 	var errs []error
 	st, err := Load(name)
 	if err == nil {
 		for _, n := range st.Nodes {
 			if n.AgentPID > 0 {
-				if err := killPid(n.AgentPID); err != nil {
+				if err := killPid(n.AgentPID, n.RouterNetns); err != nil {
 					errs = append(errs, err)
 				}
 			}
@@ -610,7 +625,7 @@ func Down(ctx context.Context, name string) error {
 			for _, f := range strings.Fields(out) {
 				var pid int
 				if _, err := fmt.Sscan(f, &pid); err == nil {
-					_ = killPid(pid)
+					_ = killPid(pid, "")
 				}
 			}
 		}

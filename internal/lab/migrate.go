@@ -48,7 +48,10 @@ func Migrate(ctx context.Context, s *State, workload, to string, interval time.D
 
 	// Like a live migration, the destination port exists before the switchover: the
 	// outage is the switchover and EVPN's convergence, not the lab's plumbing.
+	// Until the switchover removed the old port, a failure leaves the workload where it was.
+	unprepare := func() { _ = ip(context.Background(), "-n", w.Netns, "link", "del", nextPort) }
 	if err := s.prepareMove(ctx, w, dst); err != nil {
+		unprepare()
 		return res, fmt.Errorf("prepare %s on %s: %w", workload, to, err)
 	}
 	const lead, tail = time.Second, 2 * time.Second
@@ -63,14 +66,19 @@ func Migrate(ctx context.Context, s *State, workload, to string, interval time.D
 	}()
 	select {
 	case <-ctx.Done():
+		unprepare()
 		return res, ctx.Err()
 	case <-time.After(lead):
 	}
-	if err := s.switchover(ctx, w, src, dst); err != nil {
-		return res, fmt.Errorf("move %s to %s: %w", workload, to, err)
+	moved, err := s.switchover(ctx, w, src, dst)
+	if !moved {
+		unprepare()
 	}
-	if err := s.save(); err != nil {
-		return res, err
+	if serr := s.save(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return res, fmt.Errorf("move %s to %s: %w", workload, to, err)
 	}
 	p := <-ch
 	if p.err != nil {
@@ -97,24 +105,33 @@ func (s *State) prepareMove(ctx context.Context, w *Workload, dst *Node) error {
 // switchover is the moment of the move, done in-process over netlink (each `ip` command
 // would add milliseconds): the old port goes, the prepared one becomes eth0 with the
 // workload's address and route, and the workload announces itself with a gratuitous ARP.
-func (s *State) switchover(ctx context.Context, w *Workload, src, dst *Node) error {
+// moved says whether the old port is gone: from then on the workload belongs to dst, even
+// if a later step failed (Reattach or down repair it).
+func (s *State) switchover(ctx context.Context, w *Workload, src, dst *Node) (moved bool, err error) {
 	hs, err := handleIn(src.Netns)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer hs.Close()
 	hw, err := handleIn(w.Netns)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer hw.Close()
 	old, err := hs.LinkByName(w.Port)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := hs.LinkDel(old); err != nil {
-		return fmt.Errorf("remove the old port: %w", err)
+		return false, fmt.Errorf("remove the old port: %w", err)
 	}
+	w.Node = dst.Name
+	return true, s.bringUp(ctx, hw, w)
+}
+
+// bringUp turns the prepared port into the workload's eth0 with its address and route, and
+// announces the workload with a gratuitous ARP.
+func (s *State) bringUp(ctx context.Context, hw *netlink.Handle, w *Workload) error {
 	l, err := hw.LinkByName(nextPort)
 	if err != nil {
 		return err
@@ -137,7 +154,6 @@ func (s *State) switchover(ctx context.Context, w *Workload, src, dst *Node) err
 			return err
 		}
 	}
-	w.Node = dst.Name
 	_, _ = inNS(ctx, w.Netns, "arping", "-q", "-U", "-c", "1", "-I", "eth0", addrOf(w.IP))
 	return nil
 }

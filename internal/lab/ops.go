@@ -17,7 +17,7 @@ func RestartAgent(ctx context.Context, s *State, node, agentBinary string) error
 	if err != nil {
 		return err
 	}
-	if err := killPid(n.AgentPID); err != nil {
+	if err := killPid(n.AgentPID, n.RouterNetns); err != nil {
 		return err
 	}
 	pid, err := startAgent(agentBinary, s, n)
@@ -43,8 +43,11 @@ func KillFRR(s *State, node string) error {
 		if err != nil || pid <= 1 {
 			continue
 		}
+		if !ours(pid, n.RouterNetns) {
+			continue
+		}
 		_ = syscall.Kill(pid, syscall.SIGKILL)
-		if err := killPid(pid); err != nil {
+		if err := killPid(pid, n.RouterNetns); err != nil {
 			return err
 		}
 	}

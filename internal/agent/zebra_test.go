@@ -1,0 +1,100 @@
+package agent
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/weftnet/weft/internal/hostnet"
+	"github.com/weftnet/weft/internal/plan"
+)
+
+// fakeZebra knows the addresses in have; a Reannounce of the kernel teaches it the announced
+// ones unless deaf is set.
+type fakeZebra struct {
+	mu     sync.Mutex
+	have   map[string][]netip.Prefix
+	deaf   bool
+	reanns []map[string][]netip.Prefix
+}
+
+func (z *fakeZebra) InterfaceAddrs(context.Context) (map[string][]netip.Prefix, error) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	out := map[string][]netip.Prefix{}
+	for k, v := range z.have {
+		out[k] = slices.Clone(v)
+	}
+	return out, nil
+}
+
+// zebraKernel is a Kernel whose Reannounce reaches the fake zebra.
+type zebraKernel struct {
+	fakeKernel
+	z *fakeZebra
+}
+
+func (k zebraKernel) Reannounce(_ context.Context, _ hostnet.Namespace, addrs map[string][]netip.Prefix) (hostnet.Result, error) {
+	k.z.mu.Lock()
+	defer k.z.mu.Unlock()
+	k.z.reanns = append(k.z.reanns, addrs)
+	if !k.z.deaf {
+		for dev, ps := range addrs {
+			k.z.have[dev] = append(k.z.have[dev], ps...)
+		}
+	}
+	return hostnet.Result{}, nil
+}
+
+func TestSyncZebra(t *testing.T) {
+	p := func(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+	kp := plan.KernelPlan{
+		Underlay: plan.Underlay{VTEPs: []netip.Prefix{p("10.255.0.1/32")}},
+		L2VNIs:   []plan.L2VNI{{VNI: 110, Bridge: "br-pe-110", VRF: "red", GatewayIPs: []netip.Prefix{p("192.168.110.1/24")}}},
+	}
+	added := kp.RouterAddrs()
+	ctx := context.Background()
+	newAgent := func(z *fakeZebra) *Agent {
+		return &Agent{Kernel: zebraKernel{z: z}, zebraWait: 100 * time.Millisecond}
+	}
+
+	t.Run("zebra knows everything", func(t *testing.T) {
+		z := &fakeZebra{have: map[string][]netip.Prefix{"lo": {p("10.255.0.1/32")}, "br-pe-110": {p("192.168.110.1/24")}}}
+		if err := newAgent(z).syncZebra(ctx, z, added, kp); err != nil || len(z.reanns) != 0 {
+			t.Fatalf("err %v, re-announcements %v; want none", err, z.reanns)
+		}
+	})
+	t.Run("zebra missed the gateway", func(t *testing.T) {
+		z := &fakeZebra{have: map[string][]netip.Prefix{"lo": {p("10.255.0.1/32")}}}
+		if err := newAgent(z).syncZebra(ctx, z, added, kp); err != nil {
+			t.Fatal(err)
+		}
+		want := []map[string][]netip.Prefix{{"br-pe-110": {p("192.168.110.1/24")}}}
+		if len(z.reanns) != 1 || !slices.Equal(z.reanns[0]["br-pe-110"], want[0]["br-pe-110"]) || len(z.reanns[0]) != 1 {
+			t.Fatalf("re-announced %v, want %v", z.reanns, want)
+		}
+	})
+	t.Run("zebra never learns: pending until it does, addresses left the plan are dropped", func(t *testing.T) {
+		z := &fakeZebra{have: map[string][]netip.Prefix{}, deaf: true}
+		a := newAgent(z)
+		err := a.syncZebra(ctx, z, added, kp)
+		if err == nil || !strings.Contains(err.Error(), "zebra still lacks") {
+			t.Fatalf("want an error saying what zebra lacks, got %v", err)
+		}
+		if len(a.zebraPending) != 2 {
+			t.Fatalf("pending %v, want both addresses", a.zebraPending)
+		}
+		z.mu.Lock()
+		z.have["lo"] = []netip.Prefix{p("10.255.0.1/32")}
+		z.mu.Unlock()
+		// The next pass adds nothing and no longer plans the gateway: only lo is checked.
+		smaller := plan.KernelPlan{Underlay: kp.Underlay}
+		if err := a.syncZebra(ctx, z, nil, smaller); err != nil || len(a.zebraPending) != 0 {
+			t.Fatalf("err %v, pending %v; want nothing left", err, a.zebraPending)
+		}
+	})
+}
