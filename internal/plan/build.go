@@ -153,7 +153,7 @@ func (b *builder) build(res Resources) {
 	b.plan.Applied = append(b.plan.Applied, Ref{Kind: v1alpha1.KindUnderlay, Name: ul.name})
 
 	// Field-level checks of each resource on its own.
-	var vnis []*vniCandidate
+	vnis := make([]*vniCandidate, 0, len(selL3)+len(selL2))
 	for _, x := range selL3 {
 		if c := b.checkL3VNI(x, ul); c != nil {
 			vnis = append(vnis, c)
@@ -167,11 +167,11 @@ func (b *builder) build(res Resources) {
 
 	// Cross-object claims, oldest first: VNI, VRF, RD and host bridge must be unique.
 	slices.SortStableFunc(vnis, func(x, y *vniCandidate) int { return olderFirst(x.meta, y.meta) })
-	claimedVNI := map[uint32]Ref{}
-	claimedVRF := map[string]Ref{}
+	claimedVNI := make(map[uint32]Ref, len(vnis))
+	claimedVRF := make(map[string]Ref, len(selL3))
 	claimedRD := map[string]Ref{}
-	claimedBridge := map[string]Ref{}
-	var accepted []*vniCandidate
+	claimedBridge := make(map[string]Ref, len(selL2))
+	accepted := make([]*vniCandidate, 0, len(vnis))
 	for _, c := range vnis {
 		ref := Ref{Kind: c.kind, Name: c.meta.Name}
 		if o, ok := claimedVNI[c.vni]; ok {
@@ -294,6 +294,11 @@ func (b *builder) assemble(ul *underlay, accepted, l2s []*vniCandidate, pt *pass
 
 	slices.SortFunc(accepted, func(x, y *vniCandidate) int { return cmp.Compare(x.vni, y.vni) })
 	slices.SortFunc(l2s, func(x, y *vniCandidate) int { return cmp.Compare(x.vni, y.vni) })
+	// Sized once: the L2VNI entries are large and there may be thousands.
+	if len(l2s) > 0 {
+		b.plan.Kernel.L2VNIs = make([]L2VNI, 0, len(l2s))
+	}
+	b.plan.Applied = slices.Grow(b.plan.Applied, len(accepted)+len(l2s)+1)
 	for _, c := range accepted {
 		if c.l3 == nil {
 			continue
