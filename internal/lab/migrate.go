@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // MigrationResult is what `weft lab migrate` prints.
@@ -103,10 +104,11 @@ func (s *State) prepareMove(ctx context.Context, w *Workload, dst *Node) error {
 }
 
 // switchover is the moment of the move, done in-process over netlink (each `ip` command
-// would add milliseconds): the old port goes, the prepared one becomes eth0 with the
-// workload's address and route, and the workload announces itself with a gratuitous ARP.
-// moved says whether the old port is gone: from then on the workload belongs to dst, even
-// if a later step failed (Reattach or down repair it).
+// would add milliseconds, and deleting a veth waits for the kernel's RCU): the old port goes
+// down, as a paused VM's would; the prepared one becomes eth0 with the workload's address
+// and route; the workload announces itself with a gratuitous ARP; only then is the old veth
+// deleted. moved says whether the old port is down: from then on the workload belongs to
+// dst, even if a later step failed (Reattach or down repair it).
 func (s *State) switchover(ctx context.Context, w *Workload, src, dst *Node) (moved bool, err error) {
 	hs, err := handleIn(src.Netns)
 	if err != nil {
@@ -122,16 +124,37 @@ func (s *State) switchover(ctx context.Context, w *Workload, src, dst *Node) (mo
 	if err != nil {
 		return false, err
 	}
-	if err := hs.LinkDel(old); err != nil {
-		return false, fmt.Errorf("remove the old port: %w", err)
+	cur, err := hw.LinkByName("eth0")
+	if err != nil {
+		return false, err
+	}
+	if err := hs.LinkSetDown(old); err != nil {
+		return false, fmt.Errorf("stop the old port: %w", err)
 	}
 	w.Node = dst.Name
-	return true, s.bringUp(ctx, hw, w)
+	if err := hw.LinkSetDown(cur); err != nil {
+		return true, err
+	}
+	if err := hw.LinkSetName(cur, retiredPort); err != nil {
+		return true, err
+	}
+	if err := s.bringUp(hw, w); err != nil {
+		return true, err
+	}
+	// Deleting the workload's end removes the pair, the old node's port with it.
+	if err := hw.LinkDel(cur); err != nil {
+		return true, fmt.Errorf("remove the old port: %w", err)
+	}
+	return true, nil
 }
+
+// retiredPort is the name of the workload's old interface between the switchover and its
+// deletion.
+const retiredPort = "old0"
 
 // bringUp turns the prepared port into the workload's eth0 with its address and route, and
 // announces the workload with a gratuitous ARP.
-func (s *State) bringUp(ctx context.Context, hw *netlink.Handle, w *Workload) error {
+func (s *State) bringUp(hw *netlink.Handle, w *Workload) error {
 	l, err := hw.LinkByName(nextPort)
 	if err != nil {
 		return err
@@ -154,9 +177,45 @@ func (s *State) bringUp(ctx context.Context, hw *netlink.Handle, w *Workload) er
 			return err
 		}
 	}
-	_, _ = inNS(ctx, w.Netns, "arping", "-q", "-U", "-c", "1", "-I", "eth0", addrOf(w.IP))
-	return nil
+	ip, err := netip.ParsePrefix(w.IP)
+	if err != nil {
+		return err
+	}
+	return sendGARP(w.Netns, l.Attrs().Index, l.Attrs().HardwareAddr, ip.Addr())
 }
+
+// sendGARP broadcasts a gratuitous ARP request (sender and target = ip) from ifindex in
+// namespace ns: what a live-migrated VM sends so the network learns its new place.
+func sendGARP(ns string, ifindex int, mac net.HardwareAddr, ip netip.Addr) error {
+	if !ip.Is4() || len(mac) != 6 {
+		return fmt.Errorf("gratuitous ARP needs an IPv4 address and a MAC, got %s %s", ip, mac)
+	}
+	const ethPARP = 0x0806
+	frame := make([]byte, 0, 42)
+	frame = append(frame, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	frame = append(frame, mac...)
+	frame = append(frame, 0x08, 0x06)                   // ARP
+	frame = append(frame, 0, 1, 0x08, 0x00, 6, 4, 0, 1) // Ethernet, IPv4, request
+	frame = append(frame, mac...)
+	frame = append(frame, ip.AsSlice()...)
+	frame = append(frame, 0, 0, 0, 0, 0, 0)
+	frame = append(frame, ip.AsSlice()...)
+	return doIn(ns, func() error {
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(ethPARP)))
+		if err != nil {
+			return fmt.Errorf("packet socket: %w", err)
+		}
+		defer unix.Close(fd)
+		to := &unix.SockaddrLinklayer{Protocol: htons(ethPARP), Ifindex: ifindex, Halen: 6}
+		copy(to.Addr[:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		if err := unix.Sendto(fd, frame, 0, to); err != nil {
+			return fmt.Errorf("send gratuitous ARP: %w", err)
+		}
+		return nil
+	})
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // pickPinger prefers a workload of the same VNI on a node that is neither the source nor the
 // destination (the case where EVPN convergence, not local flooding, ends the outage).
