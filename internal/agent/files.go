@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/fsnotify/fsnotify"
 
@@ -65,7 +66,9 @@ func (s *FileSource) Watch(ctx context.Context) (<-chan struct{}, error) {
 				if !ok {
 					return
 				}
-				if ev.Op == fsnotify.Chmod {
+				// Only files Load reads: a tool that writes a temporary file and renames it
+				// into place would otherwise cost a pass that sees nothing new.
+				if ev.Op == fsnotify.Chmod || !manifest.IsManifest(filepath.Base(ev.Name)) {
 					continue
 				}
 				select {

@@ -70,16 +70,25 @@ func expand(p string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		switch filepath.Ext(e.Name()) {
-		case ".yaml", ".yml", ".json":
+		if !e.IsDir() && IsManifest(e.Name()) {
 			out = append(out, filepath.Join(p, e.Name()))
 		}
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// IsManifest reports whether a directory entry named name is read by Load: *.yaml, *.yml
+// and *.json, except hidden files (editors' and tools' temporary files start with a dot).
+func IsManifest(name string) bool {
+	if strings.HasPrefix(name, ".") {
+		return false
+	}
+	switch filepath.Ext(name) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
 }
 
 // Parse decodes one file's content; name is used in messages.

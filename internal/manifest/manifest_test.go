@@ -73,3 +73,14 @@ func TestLoadErrors(t *testing.T) {
 		t.Error("broken YAML: no error")
 	}
 }
+
+func TestIsManifest(t *testing.T) {
+	for name, want := range map[string]bool{
+		"l2vni.yaml": true, "a.yml": true, "b.json": true,
+		".l2vni.yaml": false, ".tmp-3001": false, "l2vni.yaml~": false, "notes.txt": false, "4913": false,
+	} {
+		if got := IsManifest(name); got != want {
+			t.Errorf("IsManifest(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
