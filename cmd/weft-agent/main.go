@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -74,7 +73,7 @@ func run() error {
 	default:
 		return fmt.Errorf("--mode %q: want host or kubernetes", *mode)
 	}
-	labels, err := parseLabels(*nodeLabels)
+	labels, err := plan.ParseLabels(*nodeLabels)
 	if err != nil {
 		return fmt.Errorf("--node-labels: %w", err)
 	}
@@ -149,21 +148,6 @@ func run() error {
 	// is away, and the next agent reconciles from there.
 	log.Info("weft-agent stopped; data plane left intact")
 	return err
-}
-
-func parseLabels(s string) (map[string]string, error) {
-	out := map[string]string{}
-	if strings.TrimSpace(s) == "" {
-		return out, nil
-	}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("%q is not key=value", kv)
-		}
-		out[k] = v
-	}
-	return out, nil
 }
 
 // kubernetesSource starts the node-scoped cache and returns the source with the writer of the

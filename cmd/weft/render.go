@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
@@ -30,7 +29,7 @@ each, and left out; the exit code is then 2. Unreadable input or no Underlay for
 exits with 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := parseLabels(labels)
+			l, err := plan.ParseLabels(labels)
 			if err != nil {
 				return &exitError{1, fmt.Errorf("--node-labels: %w", err)}
 			}
@@ -94,20 +93,4 @@ func render(stdout, stderr io.Writer, node plan.Node, files []string, output str
 		return &exitError{2, fmt.Errorf("%d invalid resource(s) left out", len(errs))}
 	}
 	return nil
-}
-
-// parseLabels parses "k=v,k=v".
-func parseLabels(s string) (map[string]string, error) {
-	out := map[string]string{}
-	if strings.TrimSpace(s) == "" {
-		return out, nil
-	}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("%q is not key=value", kv)
-		}
-		out[k] = v
-	}
-	return out, nil
 }

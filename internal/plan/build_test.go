@@ -232,3 +232,18 @@ func TestRouterAddrs(t *testing.T) {
 		}
 	}
 }
+
+func TestParseLabels(t *testing.T) {
+	got, err := ParseLabels("rack=r1,kubernetes.io/hostname=n1,empty=")
+	if err != nil || len(got) != 3 || got["rack"] != "r1" || got["kubernetes.io/hostname"] != "n1" || got["empty"] != "" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if got, err := ParseLabels(" "); err != nil || len(got) != 0 {
+		t.Fatalf("blank: got %v, %v", got, err)
+	}
+	for _, bad := range []string{"rack", "=v", "a=b,,c=d"} {
+		if _, err := ParseLabels(bad); err == nil {
+			t.Errorf("ParseLabels(%q): want an error", bad)
+		}
+	}
+}

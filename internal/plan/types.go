@@ -7,6 +7,7 @@ package plan
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -180,4 +181,21 @@ func (kp KernelPlan) RouterAddrs() map[string][]netip.Prefix {
 		add(kp.Passthrough.Veth.RouterName, kp.Passthrough.Veth.RouterAddrs)
 	}
 	return out
+}
+
+// ParseLabels parses node labels written as k=v,k=v (the --node-labels flags); an empty
+// string is no labels.
+func ParseLabels(s string) (map[string]string, error) {
+	out := map[string]string{}
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%q is not key=value", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
 }
