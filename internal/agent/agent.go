@@ -95,8 +95,21 @@ type Report struct {
 	// Kernel is what the kernel layer did.
 	Kernel   hostnet.Result `json:"kernel"`
 	Sessions []frr.Session  `json:"sessions"`
+	// Phases says where the pass spent its time.
+	Phases Phases `json:"phases"`
 	// Generation counts reconciles since start.
 	Generation int64 `json:"generation"`
+}
+
+// Phases are the durations of a pass's steps, in nanoseconds in JSON.
+type Phases struct {
+	Load   time.Duration `json:"loadNanoseconds"`
+	Plan   time.Duration `json:"planNanoseconds"` // plan.Build and frr.Render
+	FRR    time.Duration `json:"frrNanoseconds"`
+	Kernel time.Duration `json:"kernelNanoseconds"`
+	Zebra  time.Duration `json:"zebraNanoseconds"`
+	// Sessions runs alongside Kernel and Zebra.
+	Sessions time.Duration `json:"sessionsNanoseconds"`
 }
 
 // Last returns the latest report; its Generation is 0 before the first reconcile ends.
@@ -131,7 +144,9 @@ func (a *Agent) Reconcile(ctx context.Context) Report {
 		a.log().Error("reconcile failed", "error", r.Error, "duration", r.Duration)
 	} else {
 		a.log().Info("reconciled", "applied", len(r.Applied), "failed", len(r.Failed), "frrChanged", r.FRRChanged,
-			"kernelWrites", r.Kernel.Writes, "duration", r.Duration)
+			"kernelWrites", r.Kernel.Writes, "duration", r.Duration,
+			"load", r.Phases.Load, "plan", r.Phases.Plan, "frr", r.Phases.FRR, "kernel", r.Phases.Kernel,
+			"zebra", r.Phases.Zebra, "sessions", r.Phases.Sessions)
 	}
 	if a.AfterReconcile != nil {
 		a.AfterReconcile(ctx, r)
@@ -141,7 +156,13 @@ func (a *Agent) Reconcile(ctx context.Context) Report {
 
 func (a *Agent) reconcile(ctx context.Context) Report {
 	var r Report
+	t := time.Now()
+	lap := func(d *time.Duration) {
+		now := time.Now()
+		*d, t = now.Sub(t), now
+	}
 	desired, err := a.Source.Load(ctx)
+	lap(&r.Phases.Load)
 	if err != nil {
 		r.Error = fmt.Sprintf("load desired state: %v", err)
 		return r
@@ -166,13 +187,29 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 		// weft-owned object, as the plan says.
 		a.log().Warn("no valid Underlay selects this node; applying an empty plan", "node", node.Name)
 	}
+	lap(&r.Phases.Plan)
 	changed, err := a.FRR.Apply(ctx, conf)
+	lap(&r.Phases.FRR)
 	r.FRRChanged = changed
 	if err != nil {
 		r.Error = fmt.Sprintf("apply frr config (the running config is kept): %v", err)
 		return r
 	}
+	// The sessions are read while the kernel is programmed: one vtysh run costs ~50 ms here,
+	// and nothing the kernel step does changes what bgpd reports about its sessions.
+	type sessions struct {
+		s   []frr.Session
+		err error
+		d   time.Duration
+	}
+	sessCh := make(chan sessions, 1)
+	go func() {
+		t0 := time.Now()
+		s, err := a.FRR.Sessions(ctx)
+		sessCh <- sessions{s, err, time.Since(t0)}
+	}()
 	res, err := a.Kernel.Apply(ctx, p.Kernel, a.Router, a.Host)
+	lap(&r.Phases.Kernel)
 	r.Kernel = res
 	if err != nil {
 		r.Error = fmt.Sprintf("apply kernel plan: %v", err)
@@ -191,15 +228,18 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 			a.zebraChecked = true
 		}
 	}
+	lap(&r.Phases.Zebra)
 	r.Failed = append(r.Failed, kernelFailures(res, desired, p)...)
 	if len(res.Failures) > 0 {
 		r.Applied = withoutFailed(r.Applied, r.Failed)
 	}
-	if s, err := a.FRR.Sessions(ctx); err == nil {
-		r.Sessions = s
+	sr := <-sessCh
+	if sr.err == nil {
+		r.Sessions = sr.s
 	} else {
-		a.log().Warn("read BGP sessions", "error", err)
+		a.log().Warn("read BGP sessions", "error", sr.err)
 	}
+	r.Phases.Sessions = sr.d
 	return r
 }
 

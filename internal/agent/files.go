@@ -16,6 +16,9 @@ import (
 type FileSource struct {
 	Dir string
 	Log *slog.Logger
+
+	// cache keeps the parsed contents of unchanged files between passes.
+	cache manifest.Cache
 }
 
 // Load reads every file of the directory. A file that is not YAML fails the whole load (the
@@ -24,7 +27,7 @@ func (s *FileSource) Load(context.Context) (Desired, error) {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return Desired{}, err
 	}
-	res, err := manifest.Load(s.Dir)
+	res, err := s.cache.Load(s.Dir)
 	if err != nil {
 		return Desired{}, err
 	}

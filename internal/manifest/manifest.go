@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -96,6 +97,70 @@ func Parse(name string, data []byte) (Result, error) {
 	var res Result
 	err := res.add(name, data)
 	return res, err
+}
+
+// Cache is Load for a caller that reads the same files again and again (the host-mode
+// agent, on every change of its config directory): a file whose size, modification time and
+// inode are unchanged is not parsed again. The zero value is ready to use; it is not safe
+// for concurrent use.
+type Cache struct {
+	files map[string]cachedFile
+}
+
+type cachedFile struct {
+	size, ino uint64
+	mtime     int64
+	res       Result
+}
+
+// Load is Load with the cache: the result is the same, built from the files' parsed contents.
+func (c *Cache) Load(paths ...string) (Result, error) {
+	seen := map[string]cachedFile{}
+	var res Result
+	for _, p := range paths {
+		files, err := expand(p)
+		if err != nil {
+			return Result{}, err
+		}
+		for _, f := range files {
+			st, err := os.Stat(f)
+			if err != nil {
+				return Result{}, fmt.Errorf("read %s: %w", f, err)
+			}
+			key := cachedFile{size: uint64(st.Size()), mtime: st.ModTime().UnixNano()}
+			if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+				key.ino = sys.Ino
+			}
+			cf, ok := c.files[f]
+			if !ok || cf.size != key.size || cf.mtime != key.mtime || cf.ino != key.ino {
+				data, err := os.ReadFile(f)
+				if err != nil {
+					return Result{}, fmt.Errorf("read %s: %w", f, err)
+				}
+				key.res = Result{}
+				if err := key.res.add(f, data); err != nil {
+					return Result{}, err
+				}
+				cf = key
+			}
+			seen[f] = cf
+			res.merge(cf.res)
+		}
+	}
+	c.files = seen
+	return res, nil
+}
+
+// merge appends o to res; the slices are res's own, so callers never share a cached file's.
+func (res *Result) merge(o Result) {
+	r := &res.Resources
+	r.Underlays = append(r.Underlays, o.Resources.Underlays...)
+	r.L3VNIs = append(r.L3VNIs, o.Resources.L3VNIs...)
+	r.L2VNIs = append(r.L2VNIs, o.Resources.L2VNIs...)
+	r.L3Passthroughs = append(r.L3Passthroughs, o.Resources.L3Passthroughs...)
+	r.Secrets = append(r.Secrets, o.Resources.Secrets...)
+	res.Invalid = append(res.Invalid, o.Invalid...)
+	res.Ignored = append(res.Ignored, o.Ignored...)
 }
 
 func (res *Result) add(file string, data []byte) error {

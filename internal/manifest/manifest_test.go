@@ -1,8 +1,10 @@
 package manifest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,5 +84,66 @@ func TestIsManifest(t *testing.T) {
 		if got := IsManifest(name); got != want {
 			t.Errorf("IsManifest(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// TestCacheLoad: the cache gives what Load gives, re-reads a file that changed, drops one
+// that is gone, and parses an unchanged file only once.
+func TestCacheLoad(t *testing.T) {
+	dir := t.TempDir()
+	l2 := func(name string, vni int) string {
+		return fmt.Sprintf("apiVersion: network.weft.dev/v1alpha1\nkind: L2VNI\nmetadata:\n  name: %s\nspec:\n  vni: %d\n", name, vni)
+	}
+	write := func(file, body string) {
+		t.Helper()
+		tmp := filepath.Join(dir, ".tmp")
+		if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, file)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func(r Result) []string {
+		var out []string
+		for _, x := range r.Resources.L2VNIs {
+			out = append(out, fmt.Sprintf("%s=%d", x.Name, x.Spec.VNI))
+		}
+		return out
+	}
+	var c Cache
+	check := func(want ...string) {
+		t.Helper()
+		got, err := c.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(names(got), want) || !slices.Equal(names(plain), want) {
+			t.Fatalf("cache %v, Load %v, want %v", names(got), names(plain), want)
+		}
+	}
+	write("a.yaml", l2("a", 1))
+	write("b.yaml", l2("b", 2))
+	check("a=1", "b=2")
+	cachedB := c.files[filepath.Join(dir, "b.yaml")]
+	write("a.yaml", l2("a", 10)) // changed: re-read
+	check("a=10", "b=2")
+	if got := c.files[filepath.Join(dir, "b.yaml")]; got.ino != cachedB.ino || &got.res.Resources.L2VNIs[0] != &cachedB.res.Resources.L2VNIs[0] {
+		t.Error("the unchanged b.yaml was parsed again")
+	}
+	if err := os.Remove(filepath.Join(dir, "b.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	check("a=10")
+	if _, ok := c.files[filepath.Join(dir, "b.yaml")]; ok {
+		t.Error("a removed file stays in the cache")
+	}
+	write("a.yaml", "{not: [yaml")
+	if _, err := c.Load(dir); err == nil {
+		t.Error("want an error for a file that is not YAML")
 	}
 }
