@@ -149,6 +149,12 @@ func labStatusCmd(name *string) *cobra.Command {
 			for _, w := range st.Workloads {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", w.Name, w.Netns, w.Node, w.VNI, w.IP, w.MAC)
 			}
+			if len(st.External) > 0 {
+				fmt.Fprintln(tw, "\nEXTERNAL\tNETNS\tVRF\tIP")
+				for _, e := range st.External {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Name, e.Netns, e.VRF, e.IP)
+				}
+			}
 			if st.Kubernetes {
 				fmt.Fprintf(tw, "\nKUBECONFIG\t%s\n", st.Kubeconfig)
 				if st.ControlPlane != nil {
