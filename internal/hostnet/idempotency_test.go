@@ -147,8 +147,10 @@ func (m *monitor) eventsBefore(tb testing.TB, sentinel string) []string {
 	}
 }
 
-// settle waits until every veth that is up has carrier (operstate UP): the kernel reports
-// that asynchronously (linkwatch), so these events of the first Apply can arrive late.
+// settle waits until every veth that is up has carrier (operstate UP) and no IPv6 address
+// is still tentative: the kernel reports both asynchronously (linkwatch; duplicate address
+// detection of the link-local addresses, ~1 s and slower in UML), so these events of the
+// first Apply can arrive late.
 func settle(tb testing.TB, hs ...*netlink.Handle) {
 	tb.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -163,6 +165,15 @@ func settle(tb testing.TB, hs ...*netlink.Handle) {
 				a := l.Attrs()
 				if l.Type() == "veth" && a.Flags&net.FlagUp != 0 && a.OperState != netlink.OperUp {
 					pending = a.Name
+				}
+			}
+			addrs, err := h.AddrList(nil, netlink.FAMILY_V6)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			for _, ad := range addrs {
+				if ad.Flags&unix.IFA_F_TENTATIVE != 0 {
+					pending = "tentative " + ad.IPNet.String()
 				}
 			}
 		}
