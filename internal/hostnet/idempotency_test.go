@@ -2,6 +2,7 @@ package hostnet
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -157,7 +158,13 @@ func settle(tb testing.TB, hs ...*netlink.Handle) {
 	for {
 		pending := ""
 		for _, h := range hs {
+			// A dump that raced with a change (NLM_F_DUMP_INTR) is read again: the
+			// namespace is still settling.
 			ls, err := h.LinkList()
+			if errors.Is(err, netlink.ErrDumpInterrupted) {
+				pending = "link dump interrupted"
+				continue
+			}
 			if err != nil {
 				tb.Fatal(err)
 			}
@@ -168,6 +175,10 @@ func settle(tb testing.TB, hs ...*netlink.Handle) {
 				}
 			}
 			addrs, err := h.AddrList(nil, netlink.FAMILY_V6)
+			if errors.Is(err, netlink.ErrDumpInterrupted) {
+				pending = "address dump interrupted"
+				continue
+			}
 			if err != nil {
 				tb.Fatal(err)
 			}

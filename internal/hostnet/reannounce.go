@@ -51,6 +51,9 @@ func (a *Applier) Reannounce(ctx context.Context, router Namespace, addrs map[st
 			continue
 		}
 		have, err := h.AddrList(l, netlink.FAMILY_ALL)
+		for try := 0; try < 3 && errors.Is(err, netlink.ErrDumpInterrupted); try++ {
+			have, err = h.AddrList(l, netlink.FAMILY_ALL) // raced with a change: read again
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: list addresses: %w", dev, err))
 			continue
