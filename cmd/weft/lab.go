@@ -183,14 +183,7 @@ func labExecCmd(name *string) *cobra.Command {
 				return err
 			}
 			c := exec.Command("ip", append([]string{"netns", "exec", ns}, args[1:]...)...)
-			c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
-			if err := c.Run(); err != nil {
-				if ee, ok := err.(*exec.ExitError); ok {
-					return &exitError{ee.ExitCode(), fmt.Errorf("")}
-				}
-				return err
-			}
-			return nil
+			return runAttached(cmd, c)
 		},
 	}
 }
@@ -307,14 +300,19 @@ func labKubectlCmd(name *string) *cobra.Command {
 				return err
 			}
 			c := exec.Command(kubectl, append([]string{"--kubeconfig", st.Kubeconfig}, args...)...)
-			c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
-			if err := c.Run(); err != nil {
-				if ee, ok := err.(*exec.ExitError); ok {
-					return &exitError{ee.ExitCode(), fmt.Errorf("")}
-				}
-				return err
-			}
-			return nil
+			return runAttached(cmd, c)
 		},
 	}
+}
+
+// runAttached runs c on the command's terminal and exits with c's exit code.
+func runAttached(cmd *cobra.Command, c *exec.Cmd) error {
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if err := c.Run(); err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return &exitError{ee.ExitCode(), fmt.Errorf("")}
+		}
+		return err
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -165,4 +166,27 @@ func CheckIsolation(ctx context.Context, s *State) error {
 		CheckNoPing(ctx, s, "ext-red", addrOf(iso.IP)),
 		CheckMainTableClean(ctx, s),
 	)
+}
+
+// CheckVNIRemoved checks that every node lost the devices of vni: the bridge and VXLAN in
+// its router namespace and the managed host bridge.
+func CheckVNIRemoved(ctx context.Context, s *State, vni int) error {
+	router := []string{fmt.Sprintf("vni%d", vni), fmt.Sprintf("br-pe-%d", vni)}
+	host := []string{fmt.Sprintf("br-hs-%d", vni)}
+	return poll(ctx, convergeTimeout, func() error {
+		for _, n := range s.Nodes {
+			for ns, devs := range map[string][]string{n.RouterNetns: router, n.Netns: host} {
+				out, err := run(ctx, "ip", "-n", ns, "-br", "link")
+				if err != nil {
+					return err
+				}
+				for _, l := range strings.Split(out, "\n") {
+					if f := strings.Fields(l); len(f) > 0 && slices.Contains(devs, strings.SplitN(f[0], "@", 2)[0]) {
+						return fmt.Errorf("%s still has %s", ns, f[0])
+					}
+				}
+			}
+		}
+		return nil
+	})
 }

@@ -38,23 +38,8 @@ type Result struct {
 // Load reads the given files and directories (non-recursively: *.yaml, *.yml, *.json, in name
 // order). It fails only when a file cannot be read or is not YAML at all.
 func Load(paths ...string) (Result, error) {
-	var res Result
-	for _, p := range paths {
-		files, err := expand(p)
-		if err != nil {
-			return Result{}, err
-		}
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				return Result{}, fmt.Errorf("read %s: %w", f, err)
-			}
-			if err := res.add(f, data); err != nil {
-				return Result{}, err
-			}
-		}
-	}
-	return res, nil
+	var c Cache
+	return c.Load(paths...)
 }
 
 func expand(p string) ([]string, error) {

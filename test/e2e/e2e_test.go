@@ -237,18 +237,8 @@ func TestRemoveAndReAddVNI(t *testing.T) {
 	if err := lab.WriteConfig(st, "l2vni-web.yaml", ""); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range st.Nodes {
-		poll(t, 20*time.Second, "devices of VNI 110 removed on "+n.Name, func() error {
-			out, _ := exec.Command("ip", "-n", n.RouterNetns, "-br", "link").CombinedOutput()
-			if strings.Contains(string(out), "vni110") || strings.Contains(string(out), "br-pe-110") {
-				return fmt.Errorf("still present in %s:\n%s", n.RouterNetns, out)
-			}
-			out, _ = exec.Command("ip", "-n", n.Netns, "-br", "link").CombinedOutput()
-			if strings.Contains(string(out), "br-hs-110") {
-				return fmt.Errorf("host bridge still present in %s:\n%s", n.Netns, out)
-			}
-			return nil
-		})
+	if err := lab.CheckVNIRemoved(ctx, st, 110); err != nil {
+		t.Fatalf("devices of VNI 110: %v", err)
 	}
 	poll(t, 15*time.Second, "type-2 routes withdrawn", func() error {
 		out, err := lab.Vtysh(ctx, st, "node1", "show bgp l2vpn evpn route type macip")

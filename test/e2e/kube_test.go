@@ -112,7 +112,7 @@ func TestKubernetesMode(t *testing.T) {
 	mustKubectl("apply", "--dry-run=server", "-f", filepath.Join("..", "..", "examples"))
 
 	applied := regexp.MustCompile(`(?m)^web\s+110\s+True\s+applied on 2/2 nodes\b`)
-	poll(t, 30*time.Second, "kubectl get l2vni -o wide shows Applied True", func() error {
+	appliedRow := func() error {
 		out, err := kubectl("get", "l2vni", "-o", "wide")
 		if err != nil {
 			return err
@@ -121,7 +121,8 @@ func TestKubernetesMode(t *testing.T) {
 			return fmt.Errorf("no Applied=True row for web:\n%s", out)
 		}
 		return nil
-	})
+	}
+	poll(t, 30*time.Second, "kubectl get l2vni -o wide shows Applied True", appliedRow)
 	cond := mustKubectl("get", "l2vni", "web", "-o", `jsonpath={.status.conditions[?(@.type=="Applied")].reason} {.status.conditions[?(@.type=="Applied")].observedGeneration} {.metadata.generation}`)
 	if f := strings.Fields(cond); len(f) != 3 || f[0] != "Applied" || f[1] != f[2] {
 		t.Errorf("Applied condition of web: reason, observedGeneration, generation = %q", cond)
@@ -137,18 +138,8 @@ func TestKubernetesMode(t *testing.T) {
 
 	t1 := time.Now()
 	mustKubectl("delete", "l2vni", "web")
-	for _, n := range ks.Nodes {
-		poll(t, 30*time.Second, "devices of VNI 110 removed on "+n.Name, func() error {
-			out, _ := exec.Command("ip", "-n", n.RouterNetns, "-br", "link").CombinedOutput()
-			if strings.Contains(string(out), "vni110") || strings.Contains(string(out), "br-pe-110") {
-				return fmt.Errorf("still present in %s:\n%s", n.RouterNetns, out)
-			}
-			out, _ = exec.Command("ip", "-n", n.Netns, "-br", "link").CombinedOutput()
-			if strings.Contains(string(out), "br-hs-110") {
-				return fmt.Errorf("host bridge still present in %s:\n%s", n.Netns, out)
-			}
-			return nil
-		})
+	if err := lab.CheckVNIRemoved(ctx, ks, 110); err != nil {
+		t.Fatalf("devices of VNI 110: %v", err)
 	}
 	poll(t, 10*time.Second, "web1 no longer reaches web2", func() error {
 		if ping("web1", "web2") == nil {
@@ -207,16 +198,7 @@ func TestKubernetesMode(t *testing.T) {
 		poll(t, 30*time.Second, "host bridge back for "+w.Name, func() error { return lab.Reattach(ctx, ks, w.Name) })
 	}
 	pingBothWays("web1 ↔ web2 after applying the L2VNI again")
-	poll(t, 30*time.Second, "Applied True again", func() error {
-		out, err := kubectl("get", "l2vni", "-o", "wide")
-		if err != nil {
-			return err
-		}
-		if !applied.MatchString(out) {
-			return fmt.Errorf("no Applied=True row for web:\n%s", out)
-		}
-		return nil
-	})
+	poll(t, 30*time.Second, "Applied True again", appliedRow)
 	t.Logf("kubectl apply → connectivity and Applied=True back in %.1f s", time.Since(t2).Seconds())
 }
 
