@@ -88,6 +88,10 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 		}
 	}
 	r.initIndexes()
+	defer func() {
+		rw.expect(r.routerAdds)
+		hw.expect(r.hostAdds)
+	}()
 
 	if err := r.ensureUnderlay(ctx); err != nil {
 		r.fail("Underlay", 0, err)
@@ -166,6 +170,9 @@ type run struct {
 	underlayMTU int // smallest MTU of the underlay NICs, 0 when unknown
 	// wantRouter and wantHost name the devices of the plan in each namespace.
 	wantRouter, wantHost map[string]string // name → kind
+	// routerAdds and hostAdds are the addresses this Apply added, for the watches (see
+	// nsWatch.expect).
+	routerAdds, hostAdds []linkAddr
 	// vxlans are the plan's VXLAN devices by name.
 	vxlans map[string]vxlanSpec
 	// externalHost names host bridges the plan uses but must never create or delete.

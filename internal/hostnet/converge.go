@@ -125,6 +125,12 @@ func (r *run) convergeAddrs(c *conn, l *link, want []netip.Prefix, removeExtra b
 		}
 		r.res.Created++
 		l.addrs = append(l.addrs, p)
+		switch c {
+		case r.rc:
+			r.routerAdds = append(r.routerAdds, linkAddr{l.index, p})
+		case r.hc:
+			r.hostAdds = append(r.hostAdds, linkAddr{l.index, p})
+		}
 		if c == r.rc {
 			if r.res.AddedRouterAddrs == nil {
 				r.res.AddedRouterAddrs = map[string][]netip.Prefix{}

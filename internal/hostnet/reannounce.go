@@ -37,6 +37,10 @@ func (a *Applier) Reannounce(ctx context.Context, router Namespace, addrs map[st
 	}
 	defer c.close()
 	var errs []error
+	var readded []linkAddr
+	if w := a.router; w != nil && w.id == rns.UniqueId() {
+		defer func() { w.expect(readded) }()
+	}
 	for dev, ps := range addrs {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
@@ -70,6 +74,7 @@ func (a *Applier) Reannounce(ctx context.Context, router Namespace, addrs map[st
 				errs = append(errs, fmt.Errorf("%s: add %s back: %w", dev, p, err))
 				continue
 			}
+			readded = append(readded, linkAddr{l.Attrs().Index, p})
 			res.Updated++
 		}
 	}

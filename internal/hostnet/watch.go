@@ -82,6 +82,38 @@ func (w *nsWatch) sync() bool {
 	}
 }
 
+// linkAddr is an address on the link with the given index.
+type linkAddr struct {
+	index  int
+	prefix netip.Prefix
+}
+
+// expect records addresses the caller has just added. The kernel acks an IPv6 address added
+// with IFA_F_NODAD before it announces it: the RTM_NEWADDR comes from its DAD work, later, and
+// on a loaded machine after the next Apply has already folded the queue, which would then
+// miss the address and add it again. Folding the events queued so far first keeps the order
+// of changes (an address Reannounce removed and added back ends up present); the late event
+// is a harmless replay. An address it cannot place makes the next read a full one.
+func (w *nsWatch) expect(adds []linkAddr) {
+	if w == nil || w.state == nil || len(adds) == 0 {
+		return
+	}
+	if !w.sync() {
+		w.state = nil
+		return
+	}
+	for _, a := range adds {
+		l := w.state.byIndex[a.index]
+		if l == nil {
+			w.state = nil
+			return
+		}
+		if !slices.Contains(l.addrs, a.prefix) {
+			l.addrs = append(l.addrs, a.prefix)
+		}
+	}
+}
+
 // drain discards the queued events.
 func (w *nsWatch) drain() {
 	st := w.state
