@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -18,16 +21,92 @@ const convergeTimeout = 30 * time.Second
 
 // CheckSession checks that node's BGP session to the spine is established.
 func CheckSession(ctx context.Context, s *State, node string) error {
-	return poll(ctx, convergeTimeout, func() error {
-		out, err := Vtysh(ctx, s, node, "show bgp summary")
+	n, err := s.Node(node)
+	if err != nil {
+		return err
+	}
+	return s.waitSession(ctx, n, convergeTimeout)
+}
+
+// waitSession waits until node n's session to the spine is established. When it is not, the
+// error carries what both ends and their kernels say about it: whether the spine's daemons
+// run, why the session was last reset (FRR says "Waiting for NHT" when zebra has no route to
+// the peer), the connected routes and the link states.
+func (s *State) waitSession(ctx context.Context, n *Node, timeout time.Duration) error {
+	err := poll(ctx, timeout, func() error {
+		out, err := inNS(ctx, n.RouterNetns, "vtysh", "-N", n.RouterNetns, "-c", "show bgp summary")
 		if err != nil {
 			return err
 		}
 		if !strings.Contains(out, "10.0.") || strings.Contains(out, "Active") || strings.Contains(out, "Connect") || strings.Contains(out, "Idle") {
-			return fmt.Errorf("%s: BGP not established:\n%s", node, out)
+			return fmt.Errorf("node %s: BGP not established:\n%s", n.Name, out)
 		}
 		return nil
 	})
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	return fmt.Errorf("%w\n%s", err, s.sessionDiagnosis(ctx, n))
+}
+
+// sessionDiagnosis gathers what explains a session to the spine that does not come up.
+func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
+	i := n.Index + 1
+	spinePeer, nodePeer := fmt.Sprintf("10.0.%d.0", i), fmt.Sprintf("10.0.%d.1", i)
+	var b strings.Builder
+	section := func(title string, out string, err error) {
+		fmt.Fprintf(&b, "--- %s ---\n%s", title, out)
+		if err != nil {
+			fmt.Fprintf(&b, "(%v)\n", err)
+		}
+	}
+	keep := func(out string, err error) (string, error) {
+		var kept []string
+		for _, l := range strings.Split(out, "\n") {
+			for _, k := range []string{"BGP state", "Last reset", "Connections established", "Local host", "Foreign host", "Next connect", "Nexthop", "Read thread", "Peer Authentication", "connected", "not reachable"} {
+				if strings.Contains(l, k) {
+					kept = append(kept, l)
+					break
+				}
+			}
+		}
+		return strings.Join(kept, "\n") + "\n", err
+	}
+	vty := func(ns, cmd string) (string, error) { return inNS(ctx, ns, "vtysh", "-N", ns, "-c", cmd) }
+	var alive []string
+	for _, d := range frrDaemons {
+		alive = append(alive, d+"="+daemonState(s.Spine, d))
+	}
+	section("spine daemons", strings.Join(alive, " ")+"\n", nil)
+	out, err := keep(vty(n.RouterNetns, "show bgp neighbors "+spinePeer))
+	section(n.Name+": show bgp neighbors "+spinePeer, out, err)
+	out, err = vty(n.RouterNetns, "show ip route "+spinePeer)
+	section(n.Name+": zebra's route to "+spinePeer, out, err)
+	out, err = run(ctx, "ip", "-n", n.RouterNetns, "-br", "addr")
+	section(n.Name+": kernel addresses", out, err)
+	out, err = keep(vty(s.Spine, "show bgp neighbors "+nodePeer))
+	section("spine: show bgp neighbors "+nodePeer, out, err)
+	out, err = vty(s.Spine, "show ip route "+nodePeer)
+	section("spine: zebra's route to "+nodePeer, out, err)
+	out, err = run(ctx, "ip", "-n", s.Spine, "-br", "link", "show", fmt.Sprintf("n%d", i))
+	section("spine: kernel link", out, err)
+	return b.String()
+}
+
+// daemonState says whether FRR daemon d of pathspace ns runs: its pid, or why not.
+func daemonState(ns, d string) string {
+	data, err := os.ReadFile(filepath.Join(frrRunDir, ns, d+".pid"))
+	if err != nil {
+		return "no pid file"
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 1 {
+		return "bad pid file"
+	}
+	if !ours(pid, ns) || isZombie(pid) {
+		return fmt.Sprintf("%d (dead)", pid)
+	}
+	return strconv.Itoa(pid)
 }
 
 // CheckPing checks that from reaches ip.

@@ -51,8 +51,10 @@ const (
 // spineConfig is the route reflector's FRR configuration: iBGP with every node, reflecting
 // EVPN routes unchanged and underlay routes with itself as next hop. In the L3 lab it is
 // also the border VTEP of the tenant VRFs (type-5 routes for the external hosts' subnets).
-func spineConfig(nodes int, l3 bool) string {
+func spineConfig(nodes int, l3 bool, logFile string) string {
 	var b strings.Builder
+	// The spine is the lab's, not weft's: its log is kept with the lab for failures.
+	fmt.Fprintf(&b, "log file %s informational\n!\n", logFile)
 	if l3 {
 		for _, t := range tenants {
 			fmt.Fprintf(&b, "vrf %s\n vni %d\nexit-vrf\n!\n", t.vrf, t.vni)

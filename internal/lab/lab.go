@@ -34,6 +34,8 @@ const (
 	agentPort  = 9489
 	spineName  = "spine"
 	uplinkName = "eth1"
+	// spineLog is the spine's FRR log, in the lab's directory.
+	spineLog = "spine-frr.log"
 )
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,5}$`)
@@ -306,7 +308,15 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	if err := startFRR(ctx, s.Spine, spineConfig(len(s.Nodes), s.L3)); err != nil {
+	// FRR's daemons run as user frr: the log file must be theirs before they start.
+	logFile := filepath.Join(Dir(s.Name), spineLog)
+	if err := os.WriteFile(logFile, nil, 0o644); err != nil {
+		return err
+	}
+	if err := chownFRR(logFile); err != nil {
+		return err
+	}
+	if err := startFRR(ctx, s.Spine, spineConfig(len(s.Nodes), s.L3, logFile)); err != nil {
 		return err
 	}
 	for i := range s.Nodes {
@@ -441,17 +451,8 @@ func (s *State) startHostSpeaker(ctx context.Context, n *Node) error {
 // waitConverged waits until every node has established its session to the spine and every
 // workload can reach the first one.
 func (s *State) waitConverged(ctx context.Context) error {
-	for _, n := range s.Nodes {
-		if err := poll(ctx, 60*time.Second, func() error {
-			out, err := inNS(ctx, n.RouterNetns, "vtysh", "-N", n.RouterNetns, "-c", "show bgp summary")
-			if err != nil {
-				return err
-			}
-			if !strings.Contains(out, "10.0.") || strings.Contains(out, "Active") || strings.Contains(out, "Connect") || strings.Contains(out, "Idle") {
-				return fmt.Errorf("node %s: BGP not established:\n%s", n.Name, out)
-			}
-			return nil
-		}); err != nil {
+	for i := range s.Nodes {
+		if err := s.waitSession(ctx, &s.Nodes[i], 60*time.Second); err != nil {
 			return err
 		}
 	}
@@ -542,6 +543,7 @@ func leftovers(ctx context.Context, name string) []string {
 // LogTails returns the last n lines of every agent log of lab name, for error reports.
 func LogTails(name string, n int) string {
 	paths, _ := filepath.Glob(filepath.Join(Dir(name), "*", "agent.log"))
+	paths = append(paths, filepath.Join(Dir(name), spineLog))
 	kube, _ := filepath.Glob(filepath.Join(Dir(name), kubeDir, "*.log"))
 	paths = append(paths, kube...)
 	var b strings.Builder
