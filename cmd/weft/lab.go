@@ -65,7 +65,7 @@ func labUpCmd(name *string) *cobra.Command {
 	var controller, assets string
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Start the lab: spine route reflector, weft nodes with their agents, workloads",
+		Short: "Start the lab: spine and leaves (FRR route reflectors), weft nodes with their agents, workloads",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext()
@@ -141,9 +141,9 @@ func labStatusCmd(name *string) *cobra.Command {
 				return enc.Encode(st)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NODE\tNETNS\tROUTER NETNS\tVTEP")
+			fmt.Fprintln(tw, "NODE\tNETNS\tROUTER NETNS\tVTEP\tLEAF")
 			for _, n := range st.Nodes {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Name, n.Netns, n.RouterNetns, n.VTEP)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, n.Netns, n.RouterNetns, n.VTEP, n.Leaf)
 			}
 			fmt.Fprintln(tw, "\nWORKLOAD\tNETNS\tNODE\tVNI\tIP\tMAC")
 			for _, w := range st.Workloads {
@@ -171,7 +171,7 @@ func labStatusCmd(name *string) *cobra.Command {
 func labExecCmd(name *string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "exec TARGET -- CMD...",
-		Short: "Run a command in a node, router (NODE-rt), workload, external host or the spine",
+		Short: "Run a command in a node, router (NODE-rt), workload, external host, leaf (leafN) or the spine",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := lab.Load(*name)

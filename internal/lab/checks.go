@@ -19,7 +19,7 @@ import (
 
 const convergeTimeout = 30 * time.Second
 
-// CheckSession checks that node's BGP session to the spine is established.
+// CheckSession checks that node's BGP session to its leaf is established.
 func CheckSession(ctx context.Context, s *State, node string) error {
 	n, err := s.Node(node)
 	if err != nil {
@@ -28,8 +28,8 @@ func CheckSession(ctx context.Context, s *State, node string) error {
 	return s.waitSession(ctx, n, convergeTimeout)
 }
 
-// waitSession waits until node n's session to the spine is established. When it is not, the
-// error carries what both ends and their kernels say about it: whether the spine's daemons
+// waitSession waits until node n's session to its leaf is established. When it is not, the
+// error carries what both ends and their kernels say about it: whether the leaf's daemons
 // run, why the session was last reset (FRR says "Waiting for NHT" when zebra has no route to
 // the peer), the connected routes and the link states.
 func (s *State) waitSession(ctx context.Context, n *Node, timeout time.Duration) error {
@@ -49,10 +49,14 @@ func (s *State) waitSession(ctx context.Context, n *Node, timeout time.Duration)
 	return fmt.Errorf("%w\n%s", err, s.sessionDiagnosis(ctx, n))
 }
 
-// sessionDiagnosis gathers what explains a session to the spine that does not come up.
+// sessionDiagnosis gathers what explains a session to the leaf that does not come up.
 func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 	i := n.Index + 1
-	spinePeer, nodePeer := fmt.Sprintf("10.0.%d.0", i), fmt.Sprintf("10.0.%d.1", i)
+	leafPeer, nodePeer := fmt.Sprintf("10.0.%d.0", i), fmt.Sprintf("10.0.%d.1", i)
+	leaf := s.leaf(n.Leaf)
+	if leaf == nil {
+		return fmt.Sprintf("(node %s has no leaf %q)\n", n.Name, n.Leaf)
+	}
 	var b strings.Builder
 	section := func(title string, out string, err error) {
 		fmt.Fprintf(&b, "--- %s ---\n%s", title, out)
@@ -75,21 +79,21 @@ func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 	vty := func(ns, cmd string) (string, error) { return inNS(ctx, ns, "vtysh", "-N", ns, "-c", cmd) }
 	var alive []string
 	for _, d := range frrDaemons {
-		alive = append(alive, d+"="+daemonState(s.Spine, d))
+		alive = append(alive, d+"="+daemonState(leaf.Netns, d))
 	}
-	section("spine daemons", strings.Join(alive, " ")+"\n", nil)
-	out, err := keep(vty(n.RouterNetns, "show bgp neighbors "+spinePeer))
-	section(n.Name+": show bgp neighbors "+spinePeer, out, err)
-	out, err = vty(n.RouterNetns, "show ip route "+spinePeer)
-	section(n.Name+": zebra's route to "+spinePeer, out, err)
+	section(leaf.Name+" daemons", strings.Join(alive, " ")+"\n", nil)
+	out, err := keep(vty(n.RouterNetns, "show bgp neighbors "+leafPeer))
+	section(n.Name+": show bgp neighbors "+leafPeer, out, err)
+	out, err = vty(n.RouterNetns, "show ip route "+leafPeer)
+	section(n.Name+": zebra's route to "+leafPeer, out, err)
 	out, err = run(ctx, "ip", "-n", n.RouterNetns, "-br", "addr")
 	section(n.Name+": kernel addresses", out, err)
-	out, err = keep(vty(s.Spine, "show bgp neighbors "+nodePeer))
-	section("spine: show bgp neighbors "+nodePeer, out, err)
-	out, err = vty(s.Spine, "show ip route "+nodePeer)
-	section("spine: zebra's route to "+nodePeer, out, err)
-	out, err = run(ctx, "ip", "-n", s.Spine, "-br", "link", "show", fmt.Sprintf("n%d", i))
-	section("spine: kernel link", out, err)
+	out, err = keep(vty(leaf.Netns, "show bgp neighbors "+nodePeer))
+	section(leaf.Name+": show bgp neighbors "+nodePeer, out, err)
+	out, err = vty(leaf.Netns, "show ip route "+nodePeer)
+	section(leaf.Name+": zebra's route to "+nodePeer, out, err)
+	out, err = run(ctx, "ip", "-n", leaf.Netns, "-br", "link", "show", fmt.Sprintf("n%d", i))
+	section(leaf.Name+": kernel link", out, err)
 	return b.String()
 }
 

@@ -48,14 +48,16 @@ const (
 	hostPrefixIP  = "10.10.1.1"
 )
 
-// spineConfig is the route reflector's FRR configuration: iBGP with every node, reflecting
-// EVPN routes unchanged and underlay routes with itself as next hop. In the L3 lab it is
-// also the border VTEP of the tenant VRFs (type-5 routes for the external hosts' subnets).
-func spineConfig(nodes int, l3 bool, logFile string) string {
+// reflectorConfig is the FRR configuration of a fabric router of the lab: an iBGP route
+// reflector (AS fabricASN) for the clients' addresses in IPv4 unicast (with next-hop-self, so
+// the VTEP loopbacks are reachable hop by hop) and L2VPN EVPN (next hops kept: they are the
+// VTEPs). A leaf also peers with its spine (upstream); the spine has no upstream and, in the
+// L3 lab (border), is the border VTEP of the tenant VRFs. The lab's routers are its own, not
+// weft's: they log into the lab directory, whose tails join a failure's report.
+func reflectorConfig(name, routerID string, clients []string, upstream string, border bool, logFile string) string {
 	var b strings.Builder
-	// The spine is the lab's, not weft's: its log is kept with the lab for failures.
-	fmt.Fprintf(&b, "log file %s informational\n!\n", logFile)
-	if l3 {
+	fmt.Fprintf(&b, "hostname %s\nlog file %s informational\n!\n", name, logFile)
+	if border {
 		for _, t := range tenants {
 			fmt.Fprintf(&b, "vrf %s\n vni %d\nexit-vrf\n!\n", t.vrf, t.vni)
 		}
@@ -67,31 +69,41 @@ router bgp %d
  bgp cluster-id %s
  bgp graceful-restart
  no bgp default ipv4-unicast
- neighbor NODES peer-group
- neighbor NODES remote-as %d
- neighbor NODES timers 3 9
- neighbor NODES timers connect 2
-`, fabricASN, spineLo, spineLo, fabricASN)
-	for i := 1; i <= nodes; i++ {
-		fmt.Fprintf(&b, " neighbor 10.0.%d.1 peer-group NODES\n", i)
+ neighbor CLIENTS peer-group
+ neighbor CLIENTS remote-as %d
+ neighbor CLIENTS timers 3 9
+ neighbor CLIENTS timers connect 2
+`, fabricASN, routerID, routerID, fabricASN)
+	for _, c := range clients {
+		fmt.Fprintf(&b, " neighbor %s peer-group CLIENTS\n", c)
+	}
+	if upstream != "" {
+		fmt.Fprintf(&b, " neighbor %s remote-as %d\n neighbor %s timers 3 9\n neighbor %s timers connect 2\n", upstream, fabricASN, upstream, upstream)
 	}
 	fmt.Fprintf(&b, ` !
  address-family ipv4 unicast
   network %s/32
-  neighbor NODES activate
-  neighbor NODES route-reflector-client
-  neighbor NODES next-hop-self force
- exit-address-family
+  neighbor CLIENTS activate
+  neighbor CLIENTS route-reflector-client
+  neighbor CLIENTS next-hop-self force
+`, routerID)
+	if upstream != "" {
+		fmt.Fprintf(&b, "  neighbor %s activate\n  neighbor %s next-hop-self force\n", upstream, upstream)
+	}
+	b.WriteString(` exit-address-family
  !
  address-family l2vpn evpn
-  neighbor NODES activate
-  neighbor NODES route-reflector-client
-`, spineLo)
-	if l3 {
+  neighbor CLIENTS activate
+  neighbor CLIENTS route-reflector-client
+`)
+	if upstream != "" {
+		fmt.Fprintf(&b, "  neighbor %s activate\n", upstream)
+	}
+	if border {
 		b.WriteString("  advertise-all-vni\n")
 	}
 	b.WriteString(" exit-address-family\nexit\n!\n")
-	if l3 {
+	if border {
 		for _, t := range tenants {
 			fmt.Fprintf(&b, `router bgp %d vrf %s
  bgp router-id %s
@@ -103,7 +115,7 @@ router bgp %d
  exit-address-family
 exit
 !
-`, fabricASN, t.vrf, spineLo)
+`, fabricASN, t.vrf, routerID)
 		}
 	}
 	return b.String()

@@ -34,9 +34,26 @@ const (
 	agentPort  = 9489
 	spineName  = "spine"
 	uplinkName = "eth1"
-	// spineLog is the spine's FRR log, in the lab's directory.
-	spineLog = "spine-frr.log"
+	// leafCount is the number of racks, each with its top-of-rack router (see rackOf).
+	leafCount = 2
 )
+
+// frrLog is the FRR log of the lab's router name (spine, leafN), in the lab's directory.
+func frrLog(lab, router string) string { return filepath.Join(Dir(lab), router+"-frr.log") }
+
+// rackOf is the rack (0-based, the index of its leaf) of node i (1-based) of n: the first
+// n/2 nodes are in the first rack, the others in the second. With three nodes, node2 and
+// node3 share a leaf: a migration from node1 to node2 probed from node3 crosses the spine
+// on the way out and ends in the prober's rack, the way back crosses it both ways.
+func rackOf(i, n int) int {
+	if i <= n/2 {
+		return 0
+	}
+	return 1
+}
+
+// leafLo is leaf j's loopback and router ID.
+func leafLo(j int) string { return fmt.Sprintf("10.255.0.%d", 10+j) }
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,5}$`)
 
@@ -66,6 +83,8 @@ type State struct {
 	External  []External `json:"external"`
 	// Spine is the route reflector's namespace.
 	Spine string `json:"spine"`
+	// Leaves are the top-of-rack routers the nodes peer with.
+	Leaves []Leaf `json:"leaves"`
 	// L3 says whether the lab has the routed parts (Options.L3).
 	L3 bool `json:"l3"`
 	// Kubernetes says whether the lab runs in Kubernetes mode (Options.Kubernetes), with the
@@ -73,6 +92,13 @@ type State struct {
 	Kubernetes   bool          `json:"kubernetes"`
 	Kubeconfig   string        `json:"kubeconfig,omitempty"`
 	ControlPlane *ControlPlane `json:"controlPlane,omitempty"`
+}
+
+// Leaf is a top-of-rack router: an FRR route reflector for the nodes of its rack and a client
+// of the spine.
+type Leaf struct {
+	Name  string `json:"name"`
+	Netns string `json:"netns"`
 }
 
 // Node is one weft node of the lab.
@@ -85,6 +111,8 @@ type Node struct {
 	Index       int    `json:"index"`
 	AgentPID    int    `json:"agentPID"`
 	ConfigDir   string `json:"configDir"`
+	// Leaf names the node's top-of-rack router.
+	Leaf string `json:"leaf"`
 }
 
 // Workload is a namespace standing in for a pod or VM, attached to a node's host bridge.
@@ -177,10 +205,23 @@ func (s *State) Workload(name string) (*Workload, error) {
 	return nil, fmt.Errorf("lab %s has no workload %q", s.Name, name)
 }
 
-// Target resolves a node, workload, external host or "spine" to its namespace.
+// leaf returns the leaf called name, or nil.
+func (s *State) leaf(name string) *Leaf {
+	for i := range s.Leaves {
+		if s.Leaves[i].Name == name {
+			return &s.Leaves[i]
+		}
+	}
+	return nil
+}
+
+// Target resolves a node, workload, external host, "spine" or a leaf to its namespace.
 func (s *State) Target(name string) (string, error) {
 	if name == spineName {
 		return s.Spine, nil
+	}
+	if l := s.leaf(name); l != nil {
+		return l.Netns, nil
 	}
 	if n, err := s.Node(name); err == nil {
 		return n.Netns, nil
@@ -261,7 +302,35 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 	if _, err := inNS(ctx, s.Spine, "sysctl", "-qw", "net.ipv4.ip_forward=1"); err != nil {
 		return err
 	}
+	// The leaves: a /31 uplink each to the spine (10.1.J.0 spine side, .1 leaf side).
+	for j := 1; j <= leafCount; j++ {
+		l := Leaf{Name: fmt.Sprintf("leaf%d", j), Netns: s.ns(fmt.Sprintf("leaf%d", j))}
+		if err := addNS(ctx, l.Netns); err != nil {
+			return err
+		}
+		s.Leaves = append(s.Leaves, l)
+		if err := s.save(); err != nil {
+			return err
+		}
+		port := fmt.Sprintf("l%d", j)
+		for _, args := range [][]string{
+			{"-n", l.Netns, "addr", "add", leafLo(j) + "/32", "dev", "lo"},
+			{"link", "add", port, "netns", s.Spine, "mtu", "9000", "type", "veth", "peer", "name", "uplink", "netns", l.Netns, "mtu", "9000"},
+			{"-n", s.Spine, "addr", "add", fmt.Sprintf("10.1.%d.0/31", j), "dev", port},
+			{"-n", s.Spine, "link", "set", port, "up"},
+			{"-n", l.Netns, "addr", "add", fmt.Sprintf("10.1.%d.1/31", j), "dev", "uplink"},
+			{"-n", l.Netns, "link", "set", "uplink", "up"},
+		} {
+			if err := ip(ctx, args...); err != nil {
+				return err
+			}
+		}
+		if _, err := inNS(ctx, l.Netns, "sysctl", "-qw", "net.ipv4.ip_forward=1"); err != nil {
+			return err
+		}
+	}
 	for i := 1; i <= o.Nodes; i++ {
+		leaf := s.Leaves[rackOf(i, o.Nodes)]
 		n := Node{
 			Name:        fmt.Sprintf("node%d", i),
 			Netns:       s.ns(fmt.Sprintf("node%d", i)),
@@ -269,29 +338,26 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 			Index:       i - 1,
 			VTEP:        fmt.Sprintf("10.255.1.%d", i),
 			ConfigDir:   filepath.Join(Dir(s.Name), fmt.Sprintf("node%d", i), "config"),
+			Leaf:        leaf.Name,
 		}
 		for _, ns := range []string{n.Netns, n.RouterNetns} {
 			if err := addNS(ctx, ns); err != nil {
 				return err
 			}
 		}
-		// The node's uplink NIC: a veth whose other end is the spine's port. weft moves it
+		// The node's uplink NIC: a veth whose other end is its leaf's port. weft moves it
 		// into the router namespace (Underlay.spec.interfaces), keeping its address.
 		port := fmt.Sprintf("n%d", i)
-		if err := ip(ctx, "link", "add", port, "netns", s.Spine, "mtu", "9000", "type", "veth", "peer", "name", uplinkName, "netns", n.Netns, "mtu", "9000"); err != nil {
-			return err
-		}
-		if err := ip(ctx, "-n", s.Spine, "addr", "add", fmt.Sprintf("10.0.%d.0/31", i), "dev", port); err != nil {
-			return err
-		}
-		if err := ip(ctx, "-n", s.Spine, "link", "set", port, "up"); err != nil {
-			return err
-		}
-		if err := ip(ctx, "-n", n.Netns, "addr", "add", fmt.Sprintf("10.0.%d.1/31", i), "dev", uplinkName); err != nil {
-			return err
-		}
-		if err := ip(ctx, "-n", n.Netns, "link", "set", uplinkName, "up"); err != nil {
-			return err
+		for _, args := range [][]string{
+			{"link", "add", port, "netns", leaf.Netns, "mtu", "9000", "type", "veth", "peer", "name", uplinkName, "netns", n.Netns, "mtu", "9000"},
+			{"-n", leaf.Netns, "addr", "add", fmt.Sprintf("10.0.%d.0/31", i), "dev", port},
+			{"-n", leaf.Netns, "link", "set", port, "up"},
+			{"-n", n.Netns, "addr", "add", fmt.Sprintf("10.0.%d.1/31", i), "dev", uplinkName},
+			{"-n", n.Netns, "link", "set", uplinkName, "up"},
+		} {
+			if err := ip(ctx, args...); err != nil {
+				return err
+			}
 		}
 		s.Nodes = append(s.Nodes, n)
 	}
@@ -308,16 +374,13 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	// FRR's daemons run as user frr: the log file must be theirs before they start.
-	logFile := filepath.Join(Dir(s.Name), spineLog)
-	if err := os.WriteFile(logFile, nil, 0o644); err != nil {
+	if err := s.startRouter(ctx, spineName, s.Spine, reflectorConfig(spineName, spineLo, s.leafAddrs(), "", s.L3, frrLog(s.Name, spineName))); err != nil {
 		return err
 	}
-	if err := chownFRR(logFile); err != nil {
-		return err
-	}
-	if err := startFRR(ctx, s.Spine, spineConfig(len(s.Nodes), s.L3, logFile)); err != nil {
-		return err
+	for j, l := range s.Leaves {
+		if err := s.startRouter(ctx, l.Name, l.Netns, reflectorConfig(l.Name, leafLo(j+1), s.rackAddrs(l.Name), fmt.Sprintf("10.1.%d.0", j+1), false, frrLog(s.Name, l.Name))); err != nil {
+			return err
+		}
 	}
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
@@ -360,6 +423,39 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 		}
 	}
 	return s.waitConverged(ctx)
+}
+
+// startRouter starts the FRR of one of the lab's fabric routers with its log file in the
+// lab's directory (FRR's daemons run as user frr: the file must be theirs first).
+func (s *State) startRouter(ctx context.Context, name, ns, config string) error {
+	logFile := frrLog(s.Name, name)
+	if err := os.WriteFile(logFile, nil, 0o644); err != nil {
+		return err
+	}
+	if err := chownFRR(logFile); err != nil {
+		return err
+	}
+	return startFRR(ctx, ns, config)
+}
+
+// leafAddrs are the leaves' addresses on their uplinks to the spine.
+func (s *State) leafAddrs() []string {
+	var a []string
+	for j := range s.Leaves {
+		a = append(a, fmt.Sprintf("10.1.%d.1", j+1))
+	}
+	return a
+}
+
+// rackAddrs are the uplink addresses of the nodes whose top-of-rack router is leaf.
+func (s *State) rackAddrs(leaf string) []string {
+	var a []string
+	for _, n := range s.Nodes {
+		if n.Leaf == leaf {
+			a = append(a, fmt.Sprintf("10.0.%d.1", n.Index+1))
+		}
+	}
+	return a
 }
 
 // plannedWorkloads are the lab's workloads: one per node on the L2VNI "web" (VNI 110), and in
@@ -486,11 +582,7 @@ func (s *State) attach(ctx context.Context, w *Workload, n *Node) error {
 	if len(w.Port) > 15 {
 		w.Port = w.Port[:15]
 	}
-	// Workload ends take ifindexes from 60000 up, far above anything a node's counter
-	// reaches, so the two ends never share one.
-	var idx int
-	fmt.Sscanf(strings.TrimLeft(w.Name, "abcdefghijklmnopqrstuvwxyz"), "%d", &idx)
-	if err := ip(ctx, "link", "add", "eth0", "index", fmt.Sprint(60000+idx), "netns", w.Netns, "address", w.MAC, "type", "veth", "peer", "name", w.Port, "netns", n.Netns); err != nil {
+	if err := ip(ctx, "link", "add", "eth0", "index", fmt.Sprint(workloadIndex(w, 0)), "netns", w.Netns, "address", w.MAC, "type", "veth", "peer", "name", w.Port, "netns", n.Netns); err != nil {
 		return err
 	}
 	if err := ip(ctx, "-n", n.Netns, "link", "set", w.Port, "master", bridge, "up"); err != nil {
@@ -511,6 +603,15 @@ func (s *State) attach(ctx context.Context, w *Workload, n *Node) error {
 	// Announce the workload at once (what a VM does after a live migration).
 	_, _ = inNS(ctx, w.Netns, "arping", "-q", "-U", "-c", "1", "-I", "eth0", strings.Split(w.IP, "/")[0])
 	return nil
+}
+
+// workloadIndex is the ifindex of a workload's end of its port, in slot 0 or 1 (a migration
+// alternates them). Workload ends take ifindexes from 60000 up, far above anything a node's
+// counter reaches, so the two ends of a port never share one.
+func workloadIndex(w *Workload, slot int) int {
+	var idx int
+	fmt.Sscanf(strings.TrimLeft(w.Name, "abcdefghijklmnopqrstuvwxyz"), "%d", &idx)
+	return 60000 + 1000*slot + idx
 }
 
 func addNS(ctx context.Context, ns string) error {
@@ -543,7 +644,8 @@ func leftovers(ctx context.Context, name string) []string {
 // LogTails returns the last n lines of every agent log of lab name, for error reports.
 func LogTails(name string, n int) string {
 	paths, _ := filepath.Glob(filepath.Join(Dir(name), "*", "agent.log"))
-	paths = append(paths, filepath.Join(Dir(name), spineLog))
+	routers, _ := filepath.Glob(filepath.Join(Dir(name), "*-frr.log"))
+	paths = append(paths, routers...)
 	kube, _ := filepath.Glob(filepath.Join(Dir(name), kubeDir, "*.log"))
 	paths = append(paths, kube...)
 	var b strings.Builder

@@ -95,9 +95,27 @@ const nextPort = "eth1"
 // prepareMove creates the workload's future port: a veth whose node end is already in the
 // destination's host bridge and up, and whose workload end (nextPort, the workload's MAC)
 // waits down in the workload's namespace.
+//
+// Its workload end takes an ifindex of 60000 and up (see attach), alternating between two so
+// that it never meets the current eth0's: an index the kernel picked in the workload's
+// namespace could equal the node end's, and equal indexes make the kernel hold the carrier
+// change for up to a second (a migration measured 1.25 s instead of 0.22 s once).
 func (s *State) prepareMove(ctx context.Context, w *Workload, dst *Node) error {
 	bridge := fmt.Sprintf("br-hs-%d", w.VNI)
-	if err := ip(ctx, "link", "add", nextPort, "netns", w.Netns, "address", w.MAC, "type", "veth", "peer", "name", w.Port, "netns", dst.Netns); err != nil {
+	hw, err := handleIn(w.Netns)
+	if err != nil {
+		return err
+	}
+	defer hw.Close()
+	cur, err := hw.LinkByName("eth0")
+	if err != nil {
+		return err
+	}
+	index := workloadIndex(w, 0)
+	if cur.Attrs().Index == index {
+		index = workloadIndex(w, 1)
+	}
+	if err := ip(ctx, "link", "add", nextPort, "index", fmt.Sprint(index), "netns", w.Netns, "address", w.MAC, "type", "veth", "peer", "name", w.Port, "netns", dst.Netns); err != nil {
 		return err
 	}
 	return ip(ctx, "-n", dst.Netns, "link", "set", w.Port, "master", bridge, "up")
