@@ -253,7 +253,10 @@ const defaultZebraWait = 3 * time.Second
 var _ ZebraAddrs = (*frr.Reloader)(nil)
 
 // syncZebra checks that zebra learned the addresses a pass added in the router namespace
-// (and those still pending from earlier passes, as long as the plan has them). zebra
+// (and those still pending from earlier passes, as long as the plan has them): the planned
+// ones and those of the underlay NICs, which weft puts back after moving a NIC in. A missed
+// uplink address leaves zebra without the connected route to the ToR, and bgpd then waits
+// for it ("Waiting for NHT") and refuses the ToR's connections too. zebra
 // processes netlink events asynchronously, so it waits a little; what is still missing then
 // was dropped (FRR 8.4 reads address and link events on separate sockets and drops an address
 // whose device it has not learned yet), and the kernel announces it again.
@@ -263,7 +266,7 @@ func (a *Agent) syncZebra(ctx context.Context, z ZebraAddrs, added map[string][]
 	for _, m := range []map[string][]netip.Prefix{added, a.zebraPending} {
 		for dev, ps := range m {
 			for _, p := range ps {
-				if slices.Contains(planned[dev], p) && !slices.Contains(want[dev], p) {
+				if (slices.Contains(planned[dev], p) || slices.Contains(kp.Underlay.Interfaces, dev)) && !slices.Contains(want[dev], p) {
 					want[dev] = append(want[dev], p)
 				}
 			}

@@ -78,6 +78,24 @@ func TestSyncZebra(t *testing.T) {
 			t.Fatalf("re-announced %v, want %v", z.reanns, want)
 		}
 	})
+	t.Run("zebra missed the moved uplink's address", func(t *testing.T) {
+		// The NIC's address is the host's, not planned; weft put it back after the move.
+		withNIC := kp
+		withNIC.Underlay.Interfaces = []string{"eth1"}
+		z := &fakeZebra{have: map[string][]netip.Prefix{"lo": {p("10.255.0.1/32")}, "br-pe-110": {p("192.168.110.1/24")}}}
+		uplink := map[string][]netip.Prefix{"eth1": {p("10.0.1.1/31")}, "lo": {p("10.255.0.1/32")}}
+		if err := newAgent(z).syncZebra(ctx, z, uplink, withNIC); err != nil {
+			t.Fatal(err)
+		}
+		if len(z.reanns) != 1 || !slices.Equal(z.reanns[0]["eth1"], uplink["eth1"]) || len(z.reanns[0]) != 1 {
+			t.Fatalf("re-announced %v, want only eth1's 10.0.1.1/31", z.reanns)
+		}
+		// An address on a device that is neither planned nor an underlay NIC is not weft's.
+		z = &fakeZebra{have: map[string][]netip.Prefix{}}
+		if err := newAgent(z).syncZebra(ctx, z, map[string][]netip.Prefix{"eth7": {p("10.0.7.1/31")}}, withNIC); err != nil || len(z.reanns) != 0 {
+			t.Fatalf("err %v, re-announcements %v; want none", err, z.reanns)
+		}
+	})
 	t.Run("zebra never learns: pending until it does, addresses left the plan are dropped", func(t *testing.T) {
 		z := &fakeZebra{have: map[string][]netip.Prefix{}, deaf: true}
 		a := newAgent(z)

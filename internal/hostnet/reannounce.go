@@ -15,8 +15,8 @@ import (
 // agent uses it for addresses zebra missed: FRR 8.4 reads interface and address events on
 // separate sockets, and an address that arrives before zebra has learned its new device
 // (weft creates and addresses devices within microseconds) is dropped, taking the connected
-// route and the type-5 route of a gateway subnet with it. Only weft's devices and lo are
-// touched, and only addresses they already carry.
+// route and the type-5 route of a gateway subnet with it. Only weft's devices, the underlay
+// NICs weft moved in and lo are touched, and only addresses they already carry.
 func (a *Applier) Reannounce(ctx context.Context, router Namespace, addrs map[string][]netip.Prefix) (Result, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -50,7 +50,7 @@ func (a *Applier) Reannounce(ctx context.Context, router Namespace, addrs map[st
 			errs = append(errs, fmt.Errorf("%s: %w", dev, err))
 			continue
 		}
-		if dev != "lo" && l.Attrs().Group != OwnedGroup {
+		if dev != "lo" && l.Attrs().Group != OwnedGroup && !a.movedNIC(router.String(), dev) {
 			errs = append(errs, fmt.Errorf("%s is not weft's; leaving it alone", dev))
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 
 	"github.com/weftnet/weft/internal/plan"
 )
@@ -63,5 +64,44 @@ func TestReannounceNotifiesAgainAndTouchesOnlyWeft(t *testing.T) {
 	}
 	if !hasAddr(t, e.rh, mustLink(t, e.rh, "pe-999"), foreignAddr) {
 		t.Errorf("the foreign device lost its address")
+	}
+}
+
+// TestReannounceMovedNIC checks that Reannounce repeats the address of an underlay NIC weft
+// moved into the router namespace (zebra may miss it like any other, and without it has no
+// connected route to the ToR), and refuses the same NIC once it is back in the host's hands.
+func TestReannounceMovedNIC(t *testing.T) {
+	e := newEnv(t)
+	v4 := netip.MustParsePrefix("10.0.1.1/31")
+	addNIC(t, e, "uplink0", v4)
+	kp := plan.KernelPlan{Underlay: underlay()}
+	kp.Underlay.Interfaces = []string{"uplink0"}
+	res := e.apply(t, kp)
+	if !slices.Contains(res.AddedRouterAddrs["uplink0"], v4) {
+		t.Fatalf("the moved NIC's address is not in AddedRouterAddrs: %v", res.AddedRouterAddrs)
+	}
+	m := watch(t, e.router)
+	res, err := e.a.Reannounce(context.Background(), e.router, map[string][]netip.Prefix{"uplink0": {v4}})
+	if err != nil || res.Updated != 1 {
+		t.Fatalf("reannounce the moved NIC: %+v, %v", res, err)
+	}
+	must(t, e.rh.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "sentinel0"}}))
+	ev := m.eventsBefore(t, "sentinel0")
+	if !slices.Contains(ev, "RTM_DELADDR "+v4.String()) || !slices.Contains(ev, "RTM_NEWADDR "+v4.String()) {
+		t.Errorf("no fresh events for %s: %q", v4, ev)
+	}
+	if !hasAddr(t, e.rh, mustLink(t, e.rh, "uplink0"), v4) {
+		t.Errorf("the moved NIC lost %s", v4)
+	}
+
+	// Given back and then moved in by someone else: not weft's to touch any more.
+	kp.Underlay.Interfaces = nil
+	e.apply(t, kp)
+	rtNS, err := netns.GetFromName(e.router.Name)
+	must(t, err)
+	defer rtNS.Close()
+	must(t, e.hh.LinkSetNsFd(mustLink(t, e.hh, "uplink0"), int(rtNS)))
+	if _, err := e.a.Reannounce(context.Background(), e.router, map[string][]netip.Prefix{"uplink0": {v4}}); err == nil || !strings.Contains(err.Error(), "uplink0 is not weft's") {
+		t.Errorf("want a refusal for a NIC weft did not move in, got %v", err)
 	}
 }

@@ -25,13 +25,23 @@ type nicState struct {
 	Addrs []netip.Prefix `json:"addrs,omitempty"`
 }
 
-func (r *run) stateDir() string {
-	d := r.a.StateDir
+func (r *run) stateDir() string { return r.a.nicDir(r.routerName) }
+
+// nicDir is where the NIC records of router namespace router are.
+func (a *Applier) nicDir(router string) string {
+	d := a.StateDir
 	if d == "" {
 		d = DefaultStateDir
 	}
 	// One directory per router namespace: two routers never share a NIC record.
-	return filepath.Join(d, strings.ReplaceAll(r.routerName, "/", "_"))
+	return filepath.Join(d, strings.ReplaceAll(router, "/", "_"))
+}
+
+// movedNIC says whether weft moved device nic into router namespace router (its record of
+// the NIC's host state exists).
+func (a *Applier) movedNIC(router, nic string) bool {
+	_, err := os.Stat(filepath.Join(a.nicDir(router), nic+".json"))
+	return err == nil
 }
 
 func (r *run) statePath(nic string) string { return filepath.Join(r.stateDir(), nic+".json") }

@@ -119,7 +119,7 @@ func RunChecks(ctx context.Context, st *State) []Check {
 	}
 
 	for _, n := range st.Nodes {
-		add(fmt.Sprintf("%s: BGP session to the spine", n.Name), CheckSession(ctx, st, n.Name), "established (iBGP, EVPN + IPv4)")
+		add(fmt.Sprintf("%s: BGP session to %s", n.Name, n.Leaf), CheckSession(ctx, st, n.Name), "established (iBGP, EVPN + IPv4)")
 	}
 	w1, w2 := st.Workloads[0], st.Workloads[1]
 	add(fmt.Sprintf("L2VNI %d: %s (%s) pings %s (%s)", w1.VNI, w1.Name, w1.Node, w2.Name, w2.Node),

@@ -544,7 +544,7 @@ func (s *State) startHostSpeaker(ctx context.Context, n *Node) error {
 	return startFRR(ctx, n.Netns, hostFRRConfig(), "zebra", "bgpd")
 }
 
-// waitConverged waits until every node has established its session to the spine and every
+// waitConverged waits until every node has established its session to its leaf and every
 // workload can reach the first one.
 func (s *State) waitConverged(ctx context.Context) error {
 	for i := range s.Nodes {
