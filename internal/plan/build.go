@@ -87,7 +87,11 @@ func olderFirst(a, b *metav1.ObjectMeta) int {
 
 // selects reports whether the selector picks the node; nil selects every node.
 func (b *builder) selects(kind string, meta *metav1.ObjectMeta, sel *metav1.LabelSelector) bool {
-	if errs := validation.IsDNS1123Subdomain(meta.Name); len(errs) > 0 {
+	if !isDNS1123Subdomain(meta.Name) {
+		errs := validation.IsDNS1123Subdomain(meta.Name)
+		if len(errs) == 0 { // cannot happen: the two checks agree (TestDNS1123Subdomain)
+			errs = []string{"not a lowercase RFC 1123 subdomain"}
+		}
 		b.fail(kind, meta.Name, field.NewPath("metadata", "name"), ReasonInvalid, "%q is not a valid name: %s", meta.Name, errs[0])
 		return false
 	}

@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Device names weft owns. All fit the kernel's 15-character limit for any VNI (≤ 8 digits).
@@ -26,6 +27,34 @@ func HostVethName(vni uint32) string { return "host-" + strconv.FormatUint(uint6
 
 // ManagedHostBridgeName is the default name of a Managed host bridge.
 func ManagedHostBridgeName(vni uint32) string { return "br-hs-" + strconv.FormatUint(uint64(vni), 10) }
+
+// vniNames are the device names of one VNI: BridgeName, VXLANName, RouterVethName,
+// HostVethName and ManagedHostBridgeName.
+type vniNames struct {
+	bridge, vxlan, routerVeth, hostVeth, hostBridge string
+}
+
+// namesOf returns the device names of a VNI cut from one string: Build names every VNI on
+// every reconcile, and one allocation instead of ten was a third of its allocations at 1000
+// L2VNIs.
+func namesOf(vni uint32) vniNames {
+	var digits [10]byte
+	d := strconv.AppendUint(digits[:0], uint64(vni), 10)
+	prefixes := [...]string{"br-pe-", "vni", "pe-", "host-", "br-hs-"}
+	var b strings.Builder
+	b.Grow(len("br-pe-vnipe-host-br-hs-") + len(prefixes)*len(d))
+	var ends [len(prefixes)]int
+	for i, p := range prefixes {
+		b.WriteString(p)
+		b.Write(d)
+		ends[i] = b.Len()
+	}
+	all := b.String()
+	return vniNames{
+		bridge: all[:ends[0]], vxlan: all[ends[0]:ends[1]], routerVeth: all[ends[1]:ends[2]],
+		hostVeth: all[ends[2]:ends[3]], hostBridge: all[ends[3]:ends[4]],
+	}
+}
 
 // reservedPrefixes are the beginnings of names weft generates; VRF names must not start with
 // them, so a user's VRF can never collide with a generated device.

@@ -12,7 +12,6 @@ var (
 	vrfNamePattern   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,14}$`)
 	ifNamePattern    = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$`)
 	bfdNamePattern   = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]{0,62}$`)
-	twoPartsPattern  = regexp.MustCompile(`^([0-9.]+):([0-9]+)$`)
 	maxASN           = uint64(4294967295)
 	maxVNI           = int64(16777215)
 	defaultVXLANPort = uint16(4789)
@@ -61,11 +60,10 @@ func checkRT(s string) error {
 }
 
 func checkTwoParts(s, what string) error {
-	m := twoPartsPattern.FindStringSubmatch(s)
-	if m == nil {
+	admin, local, ok := strings.Cut(s, ":")
+	if !ok || !onlyOf(admin, "0123456789.") || !onlyOf(local, "0123456789") {
 		return fmt.Errorf("%q is not a %s of the form ASN:NN or IPv4:NN", s, what)
 	}
-	admin, local := m[1], m[2]
 	lv, err := strconv.ParseUint(local, 10, 32)
 	if err != nil || strconv.FormatUint(lv, 10) != local {
 		return fmt.Errorf("%q: %q is not a canonical number in 0..4294967295", s, local)
@@ -88,6 +86,40 @@ func checkTwoParts(s, what string) error {
 		return fmt.Errorf("%q: with a 4-byte ASN the number must be ≤ 65535", s)
 	}
 	return nil
+}
+
+// onlyOf reports whether s is non-empty and made of the bytes in set only.
+func onlyOf(s, set string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(set, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// isDNS1123Subdomain is validation.IsDNS1123Subdomain without its regular expression (it runs
+// for every resource on every Build): at most 253 characters, dot-separated labels of lower
+// case letters, digits and '-', each starting and ending with a letter or digit.
+func isDNS1123Subdomain(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || !alnum(label[0]) || !alnum(label[len(label)-1]) {
+			return false
+		}
+		for i := 1; i < len(label)-1; i++ {
+			if c := label[i]; !alnum(c) && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // parseCIDR parses a network in canonical form (no host bits) of the wanted family (4, 6 or 0

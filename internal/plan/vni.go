@@ -66,10 +66,11 @@ func (b *builder) checkL3VNI(x *v1alpha1.L3VNI, ul *underlay) *vniCandidate {
 	if err != nil {
 		return fail(err)
 	}
+	names := namesOf(common.vni)
 	out := &l3vni{vrf: x.Spec.VRF}
 	out.kernel = L3VNI{
 		VNI: common.vni, VRF: x.Spec.VRF,
-		Bridge: BridgeName(common.vni), VXLAN: VXLANName(common.vni), VXLANPort: common.port,
+		Bridge: names.bridge, VXLAN: names.vxlan, VXLANPort: common.port,
 	}
 	asn := ul.asn
 	if hs := x.Spec.HostSession; hs != nil {
@@ -79,7 +80,7 @@ func (b *builder) checkL3VNI(x *v1alpha1.L3VNI, ul *underlay) *vniCandidate {
 			}
 			asn = uint32(*hs.ASN)
 		}
-		s, err := b.checkSession(kind, name, spec.Child("hostSession"), hs, ul, "host_"+x.Spec.VRF, RouterVethName(common.vni), HostVethName(common.vni))
+		s, err := b.checkSession(kind, name, spec.Child("hostSession"), hs, ul, "host_"+x.Spec.VRF, names.routerVeth, names.hostVeth)
 		if err != nil {
 			return fail(err)
 		}
@@ -98,7 +99,8 @@ func (b *builder) checkL3VNI(x *v1alpha1.L3VNI, ul *underlay) *vniCandidate {
 
 func (b *builder) checkL2VNI(x *v1alpha1.L2VNI, ul *underlay) *vniCandidate {
 	kind, name := v1alpha1.KindL2VNI, x.Name
-	spec := field.NewPath("spec")
+	// Paths are built only for an error: this runs for every L2VNI on every Build.
+	spec := func(elems ...string) *field.Path { return field.NewPath("spec", elems...) }
 	fail := func(e *ResourceError) *vniCandidate { b.errs = append(b.errs, *e); return nil }
 	invalid := func(fld *field.Path, format string, args ...any) *vniCandidate {
 		return fail(bad(kind, name, fld, ReasonInvalid, format, args...))
@@ -108,33 +110,34 @@ func (b *builder) checkL2VNI(x *v1alpha1.L2VNI, ul *underlay) *vniCandidate {
 		return fail(err)
 	}
 	vni := common.vni
+	names := namesOf(vni)
 	out := &l2vni{}
 	out.kernel = L2VNI{
-		VNI: vni, Bridge: BridgeName(vni), VXLAN: VXLANName(vni), VXLANPort: common.port,
-		Veth: Veth{RouterName: RouterVethName(vni), HostName: HostVethName(vni)},
+		VNI: vni, Bridge: names.bridge, VXLAN: names.vxlan, VXLANPort: common.port,
+		Veth: Veth{RouterName: names.routerVeth, HostName: names.hostVeth},
 	}
 	if rd := x.Spec.RoutingDomain; rd != nil {
 		if rd.L3VNI == "" {
-			return invalid(spec.Child("routingDomain", "l3vni"), "is required")
+			return invalid(spec("routingDomain", "l3vni"), "is required")
 		}
 		out.routingDomain = rd.L3VNI
 	}
 	if len(x.Spec.GatewayIPs) > 0 {
 		if x.Spec.RoutingDomain == nil {
-			return invalid(spec.Child("gatewayIPs"), "require spec.routingDomain: a gateway routes into an L3VNI's VRF")
+			return invalid(spec("gatewayIPs"), "require spec.routingDomain: a gateway routes into an L3VNI's VRF")
 		}
 		if len(x.Spec.GatewayIPs) > 2 {
-			return invalid(spec.Child("gatewayIPs"), "at most one gateway IP per address family")
+			return invalid(spec("gatewayIPs"), "at most one gateway IP per address family")
 		}
 		seen := map[int]bool{}
 		for i, g := range x.Spec.GatewayIPs {
 			p, err := parseInterfaceAddr(g)
 			if err != nil {
-				return invalid(spec.Child("gatewayIPs").Index(i), "%v", err)
+				return invalid(spec("gatewayIPs").Index(i), "%v", err)
 			}
 			f := familyOf(p.Addr())
 			if seen[f] {
-				return invalid(spec.Child("gatewayIPs").Index(i), "at most one gateway IP per address family")
+				return invalid(spec("gatewayIPs").Index(i), "at most one gateway IP per address family")
 			}
 			seen[f] = true
 			out.kernel.GatewayIPs = append(out.kernel.GatewayIPs, p)
@@ -146,37 +149,36 @@ func (b *builder) checkL2VNI(x *v1alpha1.L2VNI, ul *underlay) *vniCandidate {
 	if x.Spec.HostMaster != nil {
 		hm = *x.Spec.HostMaster
 	}
-	hfld := spec.Child("hostMaster")
 	switch hm.Type {
 	case "", v1alpha1.HostMasterLinuxBridge:
 	case v1alpha1.HostMasterOVSBridge:
-		return fail(bad(kind, name, hfld.Child("type"), ReasonUnsupported, "OVSBridge host masters are not implemented yet; use LinuxBridge"))
+		return fail(bad(kind, name, spec("hostMaster", "type"), ReasonUnsupported, "OVSBridge host masters are not implemented yet; use LinuxBridge"))
 	default:
-		return invalid(hfld.Child("type"), "%q must be LinuxBridge or OVSBridge", hm.Type)
+		return invalid(spec("hostMaster", "type"), "%q must be LinuxBridge or OVSBridge", hm.Type)
 	}
 	switch hm.Lifecycle {
 	case "", v1alpha1.LifecycleManaged:
 		out.kernel.HostMaster.Managed = true
-		out.kernel.HostMaster.Name = ManagedHostBridgeName(vni)
+		out.kernel.HostMaster.Name = names.hostBridge
 	case v1alpha1.LifecycleExternal:
 		if hm.Name == "" {
-			return invalid(hfld.Child("name"), "is required for an External host master")
+			return invalid(spec("hostMaster", "name"), "is required for an External host master")
 		}
 	default:
-		return invalid(hfld.Child("lifecycle"), "%q must be Managed or External", hm.Lifecycle)
+		return invalid(spec("hostMaster", "lifecycle"), "%q must be Managed or External", hm.Lifecycle)
 	}
 	if hm.Name != "" {
 		if err := checkIfName(hm.Name); err != nil {
-			return invalid(hfld.Child("name"), "%v", err)
+			return invalid(spec("hostMaster", "name"), "%v", err)
 		}
-		if hm.Name != ManagedHostBridgeName(vni) && (hasReservedPrefix(hm.Name) || hm.Name == "lo") {
-			return invalid(hfld.Child("name"), "%q is reserved for weft's own devices", hm.Name)
+		if hm.Name != names.hostBridge && (hasReservedPrefix(hm.Name) || hm.Name == "lo") {
+			return invalid(spec("hostMaster", "name"), "%q is reserved for weft's own devices", hm.Name)
 		}
 		out.kernel.HostMaster.Name = hm.Name
 	}
 	if x.Spec.MTU != nil {
 		if *x.Spec.MTU < 576 || *x.Spec.MTU > 9216 {
-			return invalid(spec.Child("mtu"), "%d is outside 576..9216", *x.Spec.MTU)
+			return invalid(spec("mtu"), "%d is outside 576..9216", *x.Spec.MTU)
 		}
 		out.kernel.MTU = int(*x.Spec.MTU)
 	}
@@ -364,44 +366,49 @@ type vniCommon struct {
 }
 
 func checkVNICommon(kind, name string, vni int64, port int32, rd string, imp, exp []string) (vniCommon, *ResourceError) {
-	spec := field.NewPath("spec")
+	// Paths are built only for an error: this runs for every VNI on every Build.
+	spec := func(f string) *field.Path { return field.NewPath("spec", f) }
 	var c vniCommon
 	if vni < 1 || vni > maxVNI {
-		return c, bad(kind, name, spec.Child("vni"), ReasonInvalid, "%d is outside 1..16777215", vni)
+		return c, bad(kind, name, spec("vni"), ReasonInvalid, "%d is outside 1..16777215", vni)
 	}
 	c.vni = uint32(vni)
 	switch {
 	case port == 0:
 		c.port = defaultVXLANPort
 	case port < 1 || port > 65535:
-		return c, bad(kind, name, spec.Child("vxlanPort"), ReasonInvalid, "%d is outside 1..65535", port)
+		return c, bad(kind, name, spec("vxlanPort"), ReasonInvalid, "%d is outside 1..65535", port)
 	default:
 		c.port = uint16(port)
 	}
 	if rd != "" {
 		if err := checkRD(rd); err != nil {
-			return c, bad(kind, name, spec.Child("routeDistinguisher"), ReasonInvalid, "%v", err)
+			return c, bad(kind, name, spec("routeDistinguisher"), ReasonInvalid, "%v", err)
 		}
 		c.rd = rd
 	}
 	var err *ResourceError
-	if c.importRTs, err = checkRTs(kind, name, spec.Child("importRouteTargets"), imp); err != nil {
+	if c.importRTs, err = checkRTs(kind, name, "importRouteTargets", imp); err != nil {
 		return c, err
 	}
-	if c.exportRTs, err = checkRTs(kind, name, spec.Child("exportRouteTargets"), exp); err != nil {
+	if c.exportRTs, err = checkRTs(kind, name, "exportRouteTargets", exp); err != nil {
 		return c, err
 	}
 	return c, nil
 }
 
-func checkRTs(kind, name string, fld *field.Path, rts []string) ([]string, *ResourceError) {
+// checkRTs checks the route targets of spec field f.
+func checkRTs(kind, name, f string, rts []string) ([]string, *ResourceError) {
+	if len(rts) == 0 {
+		return nil, nil
+	}
 	seen := map[string]bool{}
 	for i, rt := range rts {
 		if err := checkRT(rt); err != nil {
-			return nil, bad(kind, name, fld.Index(i), ReasonInvalid, "%v", err)
+			return nil, bad(kind, name, field.NewPath("spec", f).Index(i), ReasonInvalid, "%v", err)
 		}
 		if seen[rt] {
-			return nil, bad(kind, name, fld.Index(i), ReasonInvalid, "%s is listed twice", rt)
+			return nil, bad(kind, name, field.NewPath("spec", f).Index(i), ReasonInvalid, "%s is listed twice", rt)
 		}
 		seen[rt] = true
 	}

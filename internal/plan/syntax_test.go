@@ -1,0 +1,68 @@
+package plan
+
+import (
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// TestDNS1123Subdomain checks that the fast name check accepts exactly what Kubernetes'
+// validation.IsDNS1123Subdomain accepts, on chosen edge cases and on random strings over an
+// alphabet that reaches every rule.
+func TestDNS1123Subdomain(t *testing.T) {
+	cases := []string{"", "a", "a.b", "a-b", "-a", "a-", "a..b", ".a", "a.", "A", "a_b", "0", "0-0.1",
+		"web", "seg-1000", "x.-y", "x.y-", strings.Repeat("a", 253), strings.Repeat("a", 254),
+		strings.Repeat("a", 63) + "." + strings.Repeat("b", 63), strings.Repeat("a", 64), "é"}
+	r := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "ab09-.A_ "
+	for range 50000 {
+		b := make([]byte, r.IntN(10))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		if got, want := isDNS1123Subdomain(s), len(validation.IsDNS1123Subdomain(s)) == 0; got != want {
+			t.Errorf("%q: fast check %v, validation %v", s, got, want)
+		}
+	}
+}
+
+// TestTwoPartsShape checks that checkTwoParts accepts the shape ^[0-9.]+:[0-9]+$ and nothing
+// else before it looks at the numbers.
+func TestTwoPartsShape(t *testing.T) {
+	shape := regexp.MustCompile(`^([0-9.]+):([0-9]+)$`)
+	r := rand.New(rand.NewPCG(3, 4))
+	const alphabet = "019.:a "
+	cases := []string{"", ":", "1:", ":1", "1:1", "1.2.3.4:5", "1::2", "1:2:3", "a:1", "1:a", " 1:1"}
+	for range 50000 {
+		b := make([]byte, r.IntN(8))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		err := checkTwoParts(s, "route target")
+		shapeErr := err != nil && strings.Contains(err.Error(), "is not a route target of the form")
+		if shape.MatchString(s) == shapeErr {
+			t.Errorf("%q: shape match %v, checkTwoParts %v", s, shape.MatchString(s), err)
+		}
+	}
+}
+
+// TestNamesOf checks that the names cut from one string are the ones the exported functions
+// give, for VNIs of every length.
+func TestNamesOf(t *testing.T) {
+	for _, vni := range []uint32{0, 1, 9, 10, 99, 100, 4096, 65535, 1234567, 16777215} {
+		got := namesOf(vni)
+		want := vniNames{BridgeName(vni), VXLANName(vni), RouterVethName(vni), HostVethName(vni), ManagedHostBridgeName(vni)}
+		if got != want {
+			t.Errorf("VNI %d: %+v, want %+v", vni, got, want)
+		}
+	}
+}
