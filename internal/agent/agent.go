@@ -52,7 +52,7 @@ type ZebraAddrs interface {
 // Kernel converges the kernel to a kernel plan.
 type Kernel interface {
 	Apply(ctx context.Context, kp plan.KernelPlan, router, host hostnet.Namespace) (hostnet.Result, error)
-	// Reannounce makes the kernel notify listeners of addresses again (remove, add back).
+	// Reannounce makes the kernel notify listeners of addresses again (replacing each with itself).
 	Reannounce(ctx context.Context, router hostnet.Namespace, addrs map[string][]netip.Prefix) (hostnet.Result, error)
 }
 

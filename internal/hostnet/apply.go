@@ -88,10 +88,7 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 		}
 	}
 	r.initIndexes()
-	defer func() {
-		rw.expect(r.routerAdds)
-		hw.expect(r.hostAdds)
-	}()
+	r.rw, r.hw = rw, hw
 
 	if err := r.ensureUnderlay(ctx); err != nil {
 		r.fail("Underlay", 0, err)
@@ -154,6 +151,14 @@ func readNS(w *nsWatch, c *conn) (st *nsState, fresh bool, err error) {
 	return st, true, nil
 }
 
+// watchOf returns the watch of the namespace c talks to.
+func (r *run) watchOf(c *conn) *nsWatch {
+	if c == r.rc {
+		return r.rw
+	}
+	return r.hw
+}
+
 // run is the state of one Apply.
 type run struct {
 	a          *Applier
@@ -170,9 +175,8 @@ type run struct {
 	underlayMTU int // smallest MTU of the underlay NICs, 0 when unknown
 	// wantRouter and wantHost name the devices of the plan in each namespace.
 	wantRouter, wantHost map[string]string // name → kind
-	// routerAdds and hostAdds are the addresses this Apply added, for the watches (see
-	// nsWatch.expect).
-	routerAdds, hostAdds []linkAddr
+	// rw and hw are the watches of the router and host namespaces (nil without a cache).
+	rw, hw *nsWatch
 	// vxlans are the plan's VXLAN devices by name.
 	vxlans map[string]vxlanSpec
 	// externalHost names host bridges the plan uses but must never create or delete.

@@ -120,17 +120,14 @@ func (r *run) convergeAddrs(c *conn, l *link, want []netip.Prefix, removeExtra b
 		if slices.Contains(l.addrs, p) {
 			continue
 		}
+		w := r.watchOf(c)
+		w.settle()
 		if err := c.addAddr(l.index, p); err != nil {
 			return fmt.Errorf("add address %s to %s: %w", p, l.name, err)
 		}
+		w.expect(linkAddr{l.index, p})
 		r.res.Created++
 		l.addrs = append(l.addrs, p)
-		switch c {
-		case r.rc:
-			r.routerAdds = append(r.routerAdds, linkAddr{l.index, p})
-		case r.hc:
-			r.hostAdds = append(r.hostAdds, linkAddr{l.index, p})
-		}
 		if c == r.rc {
 			if r.res.AddedRouterAddrs == nil {
 				r.res.AddedRouterAddrs = map[string][]netip.Prefix{}

@@ -239,6 +239,16 @@ func (c *conn) addAddr(index int, p netip.Prefix) error {
 	return err
 }
 
+// reannounceAddr replaces an existing address with itself: nothing changes, and the kernel
+// sends a fresh RTM_NEWADDR for it (IPv4 and IPv6 alike).
+func (c *conn) reannounceAddr(index int, p netip.Prefix) error {
+	flags := uint32(0)
+	if p.Addr().Is6() {
+		flags = unix.IFA_F_NODAD
+	}
+	return c.write(c.addrMsg(unix.RTM_NEWADDR, unix.NLM_F_REPLACE, index, p, flags))
+}
+
 func (c *conn) delAddr(index int, p netip.Prefix) error {
 	err := c.write(c.addrMsg(unix.RTM_DELADDR, 0, index, p, 0))
 	if errors.Is(err, unix.EADDRNOTAVAIL) {

@@ -10,13 +10,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Reannounce removes and adds again addresses that are already on devices of the router
-// namespace, so that every listener (FRR's zebra) gets a fresh notification for them. The
+// Reannounce replaces addresses that are already on devices of the router namespace with
+// themselves (RTM_NEWADDR with NLM_F_REPLACE), so that every listener (FRR's zebra) gets a
+// fresh notification for them while nothing is removed: no route through the device is
+// flushed, not even for a moment (an uplink's address carries the whole underlay). The
 // agent uses it for addresses zebra missed: FRR 8.4 reads interface and address events on
 // separate sockets, and an address that arrives before zebra has learned its new device
 // (weft creates and addresses devices within microseconds) is dropped, taking the connected
 // route and the type-5 route of a gateway subnet with it. Only weft's devices, the underlay
-// NICs weft moved in and lo are touched, and only addresses they already carry.
+// NICs weft moved in and lo are touched, and only addresses they carried when Reannounce
+// looked.
 func (a *Applier) Reannounce(ctx context.Context, router Namespace, addrs map[string][]netip.Prefix) (Result, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -37,10 +40,6 @@ func (a *Applier) Reannounce(ctx context.Context, router Namespace, addrs map[st
 	}
 	defer c.close()
 	var errs []error
-	var readded []linkAddr
-	if w := a.router; w != nil && w.id == rns.UniqueId() {
-		defer func() { w.expect(readded) }()
-	}
 	for dev, ps := range addrs {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
@@ -66,15 +65,10 @@ func (a *Applier) Reannounce(ctx context.Context, router Namespace, addrs map[st
 			if !carries(have, p) {
 				continue // not there yet: the next Apply adds it, with its own notification
 			}
-			if err := c.delAddr(l.Attrs().Index, p); err != nil {
-				errs = append(errs, fmt.Errorf("%s: remove %s: %w", dev, p, err))
+			if err := c.reannounceAddr(l.Attrs().Index, p); err != nil {
+				errs = append(errs, fmt.Errorf("%s: announce %s again: %w", dev, p, err))
 				continue
 			}
-			if err := c.addAddr(l.Attrs().Index, p); err != nil {
-				errs = append(errs, fmt.Errorf("%s: add %s back: %w", dev, p, err))
-				continue
-			}
-			readded = append(readded, linkAddr{l.Attrs().Index, p})
 			res.Updated++
 		}
 	}

@@ -26,6 +26,9 @@ type nsWatch struct {
 	buf   []byte
 	state *nsState // nil when unknown or stale
 	at    time.Time
+	// track, while set, is an address sync watches for; seen says an event was about it.
+	track *linkAddr
+	seen  bool
 }
 
 func newWatch(ns netns.NsHandle) (*nsWatch, error) {
@@ -74,8 +77,14 @@ func (w *nsWatch) sync() bool {
 				ok = false
 				break
 			}
+			typ, payload := nativeU16(b[4:6]), b[unix.NLMSG_HDRLEN:l]
+			if w.track != nil && (typ == unix.RTM_NEWADDR || typ == unix.RTM_DELADDR) {
+				if idx, p, ok := parseAddr(payload); ok && idx == w.track.index && p == w.track.prefix {
+					w.seen = true
+				}
+			}
 			if ok && w.state != nil {
-				ok = fold(w.state, nativeU16(b[4:6]), b[unix.NLMSG_HDRLEN:l])
+				ok = fold(w.state, typ, payload)
 			}
 			b = b[min(len(b), (l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1)):]
 		}
@@ -88,29 +97,43 @@ type linkAddr struct {
 	prefix netip.Prefix
 }
 
-// expect records addresses the caller has just added. The kernel acks an IPv6 address added
-// with IFA_F_NODAD before it announces it: the RTM_NEWADDR comes from its DAD work, later, and
-// on a loaded machine after the next Apply has already folded the queue, which would then
-// miss the address and add it again. Folding the events queued so far first keeps the order
-// of changes (an address Reannounce removed and added back ends up present); the late event
-// is a harmless replay. An address it cannot place makes the next read a full one.
-func (w *nsWatch) expect(adds []linkAddr) {
-	if w == nil || w.state == nil || len(adds) == 0 {
+// settle folds the queued events; before an add it makes the events queued after it the
+// add's own and later ones (see expect).
+func (w *nsWatch) settle() {
+	if w != nil && w.state != nil && !w.sync() {
+		w.state = nil
+	}
+}
+
+// expect records an address the caller has just added, after a settle. The kernel acks an
+// IPv6 address added with IFA_F_NODAD before it announces it: the RTM_NEWADDR comes from its
+// DAD work queue, later, and on a loaded machine after the next Apply has already folded the
+// queue, which would then miss the address and add it again. So expect folds the queue and,
+// when no event about the address was in it, puts the address into the cache itself; an event
+// about it (the add's own RTM_NEWADDR, or an RTM_DELADDR: it went again) already told the
+// truth. A late RTM_NEWADDR is a harmless replay. An address it cannot place makes the next
+// read a full one.
+func (w *nsWatch) expect(a linkAddr) {
+	if w == nil || w.state == nil {
 		return
 	}
-	if !w.sync() {
+	w.track, w.seen = &a, false
+	ok := w.sync()
+	w.track = nil
+	if !ok {
 		w.state = nil
 		return
 	}
-	for _, a := range adds {
-		l := w.state.byIndex[a.index]
-		if l == nil {
-			w.state = nil
-			return
-		}
-		if !slices.Contains(l.addrs, a.prefix) {
-			l.addrs = append(l.addrs, a.prefix)
-		}
+	if w.seen {
+		return
+	}
+	l := w.state.byIndex[a.index]
+	if l == nil {
+		w.state = nil
+		return
+	}
+	if !slices.Contains(l.addrs, a.prefix) {
+		l.addrs = append(l.addrs, a.prefix)
 	}
 }
 

@@ -9,10 +9,10 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-// TestWatchExpect checks the order nsWatch.expect keeps: an address removed and added back
-// (what Reannounce does) is present in the cache at once, whether or not the kernel's late
-// RTM_NEWADDR has arrived; a removal after that is still folded; and the cache stays what a
-// fresh read returns.
+// TestWatchExpect checks nsWatch.expect, which Apply calls after each address it adds: an
+// IPv6 address added with IFA_F_NODAD is in the cache at once, whether or not the kernel's
+// late RTM_NEWADDR has arrived; an address removed again before expect ran stays out of it;
+// a removal after expect is folded; and the cache stays what a fresh read returns.
 func TestWatchExpect(t *testing.T) {
 	requireRoot(t)
 	ns := testNS(t, "w", true)
@@ -22,8 +22,6 @@ func TestWatchExpect(t *testing.T) {
 	defer nsh.Close()
 	lo := mustLink(t, h, "lo")
 	must(t, h.LinkSetUp(lo))
-	p := netip.MustParsePrefix("fd00:255::7/128")
-	must(t, h.AddrAdd(lo, &netlink.Addr{IPNet: ipNet(p)}))
 
 	w, err := newWatch(nsh)
 	must(t, err)
@@ -36,7 +34,7 @@ func TestWatchExpect(t *testing.T) {
 		t.Fatal(err)
 	}
 	idx := lo.Attrs().Index
-	cached := func() bool {
+	cached := func(p netip.Prefix) bool {
 		t.Helper()
 		if !w.sync() {
 			t.Fatal("events could not be folded")
@@ -44,17 +42,28 @@ func TestWatchExpect(t *testing.T) {
 		return slices.Contains(w.state.byIndex[idx].addrs, p)
 	}
 
-	must(t, c.delAddr(idx, p))
+	p := netip.MustParsePrefix("fd00:255::7/128")
+	w.settle()
 	must(t, c.addAddr(idx, p))
-	w.expect([]linkAddr{{idx, p}})
-	if !cached() {
-		t.Fatal("an address removed and added back is missing from the cache")
+	w.expect(linkAddr{idx, p})
+	if !cached(p) {
+		t.Fatal("an address just added is missing from the cache")
 	}
-
 	must(t, h.AddrDel(lo, &netlink.Addr{IPNet: ipNet(p)}))
-	if cached() {
+	if cached(p) {
 		t.Fatal("a removal after the add was not folded")
 	}
+
+	// Added, then removed by someone else before expect ran: the cache must not claim it.
+	q := netip.MustParsePrefix("fd00:255::8/128")
+	w.settle()
+	must(t, c.addAddr(idx, q))
+	must(t, h.AddrDel(lo, &netlink.Addr{IPNet: ipNet(q)}))
+	w.expect(linkAddr{idx, q})
+	if cached(q) {
+		t.Fatal("expect put back an address that was removed after the add")
+	}
+
 	fresh, err := read(c)
 	must(t, err)
 	if got, want := fresh.byIndex[idx].addrs, w.state.byIndex[idx].addrs; !slices.Equal(sorted(got), sorted(want)) {

@@ -49,6 +49,37 @@ func (s *State) waitSession(ctx context.Context, n *Node, timeout time.Duration)
 	return fmt.Errorf("%w\n%s", err, s.sessionDiagnosis(ctx, n))
 }
 
+// waitSpineSessions waits until the spine's sessions to every leaf are established; when
+// they are not, the error has the spine's summary and the leaves' daemons.
+func (s *State) waitSpineSessions(ctx context.Context, timeout time.Duration) error {
+	err := poll(ctx, timeout, func() error {
+		out, err := inNS(ctx, s.Spine, "vtysh", "-N", s.Spine, "-c", "show bgp summary")
+		if err != nil {
+			return err
+		}
+		for j := range s.Leaves {
+			peer := fmt.Sprintf("10.1.%d.1", j+1)
+			if !strings.Contains(out, peer) {
+				return fmt.Errorf("spine: no session to %s:\n%s", peer, out)
+			}
+		}
+		if strings.Contains(out, "Active") || strings.Contains(out, "Connect") || strings.Contains(out, "Idle") {
+			return fmt.Errorf("spine: a session to a leaf is not established:\n%s", out)
+		}
+		return nil
+	})
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	var alive []string
+	for _, l := range s.Leaves {
+		for _, d := range frrDaemons {
+			alive = append(alive, l.Name+"/"+d+"="+daemonState(l.Netns, d))
+		}
+	}
+	return fmt.Errorf("%w\n--- leaf daemons ---\n%s", err, strings.Join(alive, " "))
+}
+
 // sessionDiagnosis gathers what explains a session to the leaf that does not come up.
 func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 	i := n.Index + 1

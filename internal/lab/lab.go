@@ -24,9 +24,10 @@ import (
 // StateRoot holds one directory per running lab: its state file, agent configs and logs.
 const StateRoot = "/run/weft-lab"
 
-// Fabric addressing: the spine's loopback and ASN, the point-to-point links to the nodes
-// (10.0.<i>.0/31 on the spine, .1 on node i) and the VTEP network the agents take their
-// addresses from (node index i-1 → 10.255.1.<i>).
+// Fabric addressing: the spine's loopback and ASN, the point-to-point links from the leaves
+// to the nodes (10.0.<i>.0/31 on node i's leaf, .1 on node i), from the spine to the leaves
+// (10.1.<j>.0/31 on the spine, .1 on leaf j; leafLo is a leaf's loopback) and the VTEP
+// network the agents take their addresses from (node index i-1 → 10.255.1.<i>).
 const (
 	fabricASN  = 65000
 	spineLo    = "10.255.0.1"
@@ -43,8 +44,9 @@ func frrLog(lab, router string) string { return filepath.Join(Dir(lab), router+"
 
 // rackOf is the rack (0-based, the index of its leaf) of node i (1-based) of n: the first
 // n/2 nodes are in the first rack, the others in the second. With three nodes, node2 and
-// node3 share a leaf: a migration from node1 to node2 probed from node3 crosses the spine
-// on the way out and ends in the prober's rack, the way back crosses it both ways.
+// node3 share a leaf, so of a migration probed from node3 the new route stays in the rack
+// when the workload moves to node2 (node2 → leaf2 → node3) and crosses the spine when it
+// moves to node1 (node1 → leaf1 → spine → leaf2 → node3).
 func rackOf(i, n int) int {
 	if i <= n/2 {
 		return 0
@@ -551,6 +553,9 @@ func (s *State) waitConverged(ctx context.Context) error {
 		if err := s.waitSession(ctx, &s.Nodes[i], 60*time.Second); err != nil {
 			return err
 		}
+	}
+	if err := s.waitSpineSessions(ctx, 60*time.Second); err != nil {
+		return err
 	}
 	first := s.Workloads[0]
 	for _, w := range s.Workloads[1:] {
