@@ -82,7 +82,7 @@ func (s *State) waitSpineSessions(ctx context.Context, timeout time.Duration) er
 
 // sessionDiagnosis gathers what explains a session to the leaf that does not come up.
 func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
-	i := n.Index + 1
+	i := n.Link
 	leafPeer, nodePeer := fmt.Sprintf("10.0.%d.0", i), fmt.Sprintf("10.0.%d.1", i)
 	leaf := s.leaf(n.Leaf)
 	if leaf == nil {

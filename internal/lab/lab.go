@@ -113,8 +113,11 @@ type Node struct {
 	Index       int    `json:"index"`
 	AgentPID    int    `json:"agentPID"`
 	ConfigDir   string `json:"configDir"`
-	// Leaf names the node's top-of-rack router.
+	// Leaf names the node's top-of-rack router; Link numbers its uplink (10.0.<Link>.1/31 on
+	// the node, .0 on the leaf). Link is the node's position, fixed by the lab; Index is the
+	// node index, which in Kubernetes mode the controller allocates and may order otherwise.
 	Leaf string `json:"leaf"`
+	Link int    `json:"link"`
 }
 
 // Workload is a namespace standing in for a pod or VM, attached to a node's host bridge.
@@ -341,6 +344,7 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 			VTEP:        fmt.Sprintf("10.255.1.%d", i),
 			ConfigDir:   filepath.Join(Dir(s.Name), fmt.Sprintf("node%d", i), "config"),
 			Leaf:        leaf.Name,
+			Link:        i,
 		}
 		for _, ns := range []string{n.Netns, n.RouterNetns} {
 			if err := addNS(ctx, ns); err != nil {
@@ -454,7 +458,7 @@ func (s *State) rackAddrs(leaf string) []string {
 	var a []string
 	for _, n := range s.Nodes {
 		if n.Leaf == leaf {
-			a = append(a, fmt.Sprintf("10.0.%d.1", n.Index+1))
+			a = append(a, fmt.Sprintf("10.0.%d.1", n.Link))
 		}
 	}
 	return a
