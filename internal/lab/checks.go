@@ -80,6 +80,43 @@ func (s *State) waitSpineSessions(ctx context.Context, timeout time.Duration) er
 	return fmt.Errorf("%w\n--- leaf daemons ---\n%s", err, strings.Join(alive, " "))
 }
 
+// waitHostSession waits until the BGP speaker on node n's host has its session to weft (the
+// router side of VRF red's veth) established; when it has not, the error has both ends' view.
+func (s *State) waitHostSession(ctx context.Context, n *Node, timeout time.Duration) error {
+	err := poll(ctx, timeout, func() error {
+		out, err := inNS(ctx, n.Netns, "vtysh", "-N", n.Netns, "-c", "show bgp neighbors "+hostRouterIP)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, "BGP state = Established") {
+			return fmt.Errorf("the BGP speaker on %s's host has no session to %s", n.Name, hostRouterIP)
+		}
+		return nil
+	})
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	return fmt.Errorf("%w\n%s", err, s.hostSessionDiagnosis(ctx, n))
+}
+
+// hostSessionDiagnosis is what both ends of node n's host session say about it.
+func (s *State) hostSessionDiagnosis(ctx context.Context, n *Node) string {
+	var b strings.Builder
+	for _, q := range []struct{ ns, what, cmd string }{
+		{n.Netns, n.Name + " host speaker", "show bgp summary"},
+		{n.Netns, n.Name + " host speaker", "show bgp neighbors " + hostRouterIP},
+		{n.RouterNetns, n.Name + " router, VRF red", "show bgp vrf red summary"},
+		{n.RouterNetns, n.Name + " router, VRF red", "show interface vrf red brief"},
+	} {
+		out, err := inNS(ctx, q.ns, "vtysh", "-N", q.ns, "-c", q.cmd)
+		fmt.Fprintf(&b, "--- %s: %s ---\n%s", q.what, q.cmd, out)
+		if err != nil {
+			fmt.Fprintf(&b, "(%v)\n", err)
+		}
+	}
+	return b.String()
+}
+
 // sessionDiagnosis gathers what explains a session to the leaf that does not come up.
 func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 	i := n.Link
@@ -117,6 +154,11 @@ func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 	section(n.Name+": show bgp neighbors "+leafPeer, out, err)
 	out, err = vty(n.RouterNetns, "show ip route "+leafPeer)
 	section(n.Name+": zebra's route to "+leafPeer, out, err)
+	out, err = vty(n.RouterNetns, "show interface "+uplinkName)
+	if lines := strings.SplitAfter(out, "\n"); len(lines) > 12 {
+		out = strings.Join(lines[:12], "")
+	}
+	section(n.Name+": zebra's "+uplinkName, out, err)
 	out, err = run(ctx, "ip", "-n", n.RouterNetns, "-br", "addr")
 	section(n.Name+": kernel addresses", out, err)
 	out, err = keep(vty(leaf.Netns, "show bgp neighbors "+nodePeer))
@@ -195,7 +237,7 @@ func CheckHostSessionLearns(ctx context.Context, s *State, node string) error {
 		return err
 	}
 	ext := tenants[0].extNet + ".0/24"
-	return poll(ctx, convergeTimeout, func() error {
+	err = poll(ctx, convergeTimeout, func() error {
 		out, err := run(ctx, "ip", "-n", n.Netns, "route", "show", ext)
 		if err != nil {
 			return err
@@ -205,6 +247,10 @@ func CheckHostSessionLearns(ctx context.Context, s *State, node string) error {
 		}
 		return nil
 	})
+	if err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("%w\n%s", err, s.hostSessionDiagnosis(ctx, n))
+	}
+	return err
 }
 
 // CheckHostPrefixInFabric checks that the prefix the host speaker announces reached the

@@ -97,9 +97,16 @@ func demoOnce(ctx context.Context, o Options, out io.Writer) error {
 			res = "FAIL"
 			failed++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, res, strings.ReplaceAll(c.Detail, "\n", " "))
+		first, _, _ := strings.Cut(c.Detail, "\n")
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, res, first)
 	}
 	_ = tw.Flush()
+	// A failure's whole story (diagnoses run over several lines) comes after the table.
+	for _, c := range checks {
+		if !c.OK && strings.Contains(c.Detail, "\n") {
+			fmt.Fprintf(out, "\n--- %s ---\n%s\n", c.Name, c.Detail)
+		}
+	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d checks failed", failed, len(checks))
 	}

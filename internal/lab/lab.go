@@ -561,6 +561,11 @@ func (s *State) waitConverged(ctx context.Context) error {
 	if err := s.waitSpineSessions(ctx, 60*time.Second); err != nil {
 		return err
 	}
+	if s.L3 {
+		if err := s.waitHostSession(ctx, &s.Nodes[0], 60*time.Second); err != nil {
+			return err
+		}
+	}
 	first := s.Workloads[0]
 	for _, w := range s.Workloads[1:] {
 		if w.VNI != first.VNI {
