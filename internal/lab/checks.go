@@ -38,7 +38,7 @@ func (s *State) waitSession(ctx context.Context, n *Node, timeout time.Duration)
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(out, "10.0.") || strings.Contains(out, "Active") || strings.Contains(out, "Connect") || strings.Contains(out, "Idle") {
+		if !strings.Contains(out, "10.0.") || notEstablished(out) {
 			return fmt.Errorf("node %s: BGP not established:\n%s", n.Name, out)
 		}
 		return nil
@@ -47,6 +47,17 @@ func (s *State) waitSession(ctx context.Context, n *Node, timeout time.Duration)
 		return err
 	}
 	return fmt.Errorf("%w\n%s", err, s.sessionDiagnosis(ctx, n))
+}
+
+// notEstablished says whether a "show bgp summary" lists a session in a state before
+// Established.
+func notEstablished(summary string) bool {
+	for _, state := range []string{"Active", "Connect", "Idle"} {
+		if strings.Contains(summary, state) {
+			return true
+		}
+	}
+	return false
 }
 
 // waitSpineSessions waits until the spine's sessions to every leaf are established; when
@@ -63,7 +74,7 @@ func (s *State) waitSpineSessions(ctx context.Context, timeout time.Duration) er
 				return fmt.Errorf("spine: no session to %s:\n%s", peer, out)
 			}
 		}
-		if strings.Contains(out, "Active") || strings.Contains(out, "Connect") || strings.Contains(out, "Idle") {
+		if notEstablished(out) {
 			return fmt.Errorf("spine: a session to a leaf is not established:\n%s", out)
 		}
 		return nil

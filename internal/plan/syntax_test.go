@@ -16,15 +16,7 @@ func TestDNS1123Subdomain(t *testing.T) {
 	cases := []string{"", "a", "a.b", "a-b", "-a", "a-", "a..b", ".a", "a.", "A", "a_b", "0", "0-0.1",
 		"web", "seg-1000", "x.-y", "x.y-", strings.Repeat("a", 253), strings.Repeat("a", 254),
 		strings.Repeat("a", 63) + "." + strings.Repeat("b", 63), strings.Repeat("a", 64), "é"}
-	r := rand.New(rand.NewPCG(1, 2))
-	const alphabet = "ab09-.A_ "
-	for range 50000 {
-		b := make([]byte, r.IntN(10))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		cases = append(cases, string(b))
-	}
+	cases = append(cases, randomStrings(1, "ab09-.A_ ", 10)...)
 	for _, s := range cases {
 		if got, want := isDNS1123Subdomain(s), len(validation.IsDNS1123Subdomain(s)) == 0; got != want {
 			t.Errorf("%q: fast check %v, validation %v", s, got, want)
@@ -36,16 +28,8 @@ func TestDNS1123Subdomain(t *testing.T) {
 // else before it looks at the numbers.
 func TestTwoPartsShape(t *testing.T) {
 	shape := regexp.MustCompile(`^([0-9.]+):([0-9]+)$`)
-	r := rand.New(rand.NewPCG(3, 4))
-	const alphabet = "019.:a "
 	cases := []string{"", ":", "1:", ":1", "1:1", "1.2.3.4:5", "1::2", "1:2:3", "a:1", "1:a", " 1:1"}
-	for range 50000 {
-		b := make([]byte, r.IntN(8))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		cases = append(cases, string(b))
-	}
+	cases = append(cases, randomStrings(3, "019.:a ", 8)...)
 	for _, s := range cases {
 		err := checkTwoParts(s, "route target")
 		shapeErr := err != nil && strings.Contains(err.Error(), "is not a route target of the form")
@@ -65,4 +49,19 @@ func TestNamesOf(t *testing.T) {
 			t.Errorf("VNI %d: %+v, want %+v", vni, got, want)
 		}
 	}
+}
+
+// randomStrings returns 50 000 strings shorter than maxLen over alphabet, the same for the
+// same seed.
+func randomStrings(seed uint64, alphabet string, maxLen int) []string {
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	out := make([]string, 50000)
+	for i := range out {
+		b := make([]byte, r.IntN(maxLen))
+		for j := range b {
+			b[j] = alphabet[r.IntN(len(alphabet))]
+		}
+		out[i] = string(b)
+	}
+	return out
 }

@@ -134,7 +134,7 @@ func BenchmarkAgentApply1000L2VNIs(b *testing.B) {
 		b.Fatal(err)
 	}
 	n, _ := st.Node("node1")
-	pollB(b, 5*time.Minute, "bench devices removed", func() error {
+	poll(b, 5*time.Minute, "bench devices removed", func() error {
 		for _, ns := range []string{n.RouterNetns, n.Netns} {
 			out, _ := exec.Command("ip", "-n", ns, "-br", "link").Output()
 			if strings.Contains(string(out), "vni2") || strings.Contains(string(out), "br-hs-2") {
@@ -165,7 +165,7 @@ func applyAndWait(b *testing.B, ctx context.Context, name, body string, done fun
 		b.Fatal(err)
 	}
 	var took, pass time.Duration
-	pollB(b, 5*time.Minute, "agent applies "+name, func() error {
+	poll(b, 5*time.Minute, "agent applies "+name, func() error {
 		raw, err := lab.AgentStatus(ctx, st, "node1")
 		if err != nil {
 			return err
@@ -200,7 +200,7 @@ func waitIMET(b *testing.B, n int) {
 	b.Helper()
 	n1, _ := st.Node("node1")
 	mark := "[3]:[0]:[32]:[" + n1.VTEP + "]"
-	pollB(b, 5*time.Minute, fmt.Sprintf("node3 has %d of node1's type-3 routes", n), func() error {
+	poll(b, 5*time.Minute, fmt.Sprintf("node3 has %d of node1's type-3 routes", n), func() error {
 		out, err := lab.Vtysh(context.Background(), st, "node3", "show bgp l2vpn evpn route type multicast")
 		if err != nil {
 			return err
@@ -210,17 +210,4 @@ func waitIMET(b *testing.B, n int) {
 		}
 		return nil
 	})
-}
-
-func pollB(b *testing.B, timeout time.Duration, what string, f func() error) {
-	b.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b.Fatalf("%s: still failing after %v: %v", what, timeout, err)
 }

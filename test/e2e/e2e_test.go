@@ -129,17 +129,19 @@ func missing() string {
 	return ""
 }
 
-func poll(t *testing.T, timeout time.Duration, what string, f func() error) {
-	t.Helper()
+// poll calls f until it succeeds, every 50 ms, and fails the test or benchmark with f's last
+// error after timeout.
+func poll(tb testing.TB, timeout time.Duration, what string, f func() error) {
+	tb.Helper()
 	deadline := time.Now().Add(timeout)
 	var err error
 	for time.Now().Before(deadline) {
 		if err = f(); err == nil {
 			return
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s: still failing after %v: %v", what, timeout, err)
+	tb.Fatalf("%s: still failing after %v: %v", what, timeout, err)
 }
 
 func ping(ctx context.Context, from *lab.Workload, to string) error {
