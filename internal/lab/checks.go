@@ -84,7 +84,7 @@ func (s *State) waitSpineSessions(ctx context.Context, timeout time.Duration) er
 	}
 	var alive []string
 	for _, l := range s.Leaves {
-		for _, d := range frrDaemons {
+		for _, d := range routerDaemons {
 			alive = append(alive, l.Name+"/"+d+"="+daemonState(l.Netns, d))
 		}
 	}
@@ -157,7 +157,7 @@ func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 	}
 	vty := func(ns, cmd string) (string, error) { return inNS(ctx, ns, "vtysh", "-N", ns, "-c", cmd) }
 	var alive []string
-	for _, d := range frrDaemons {
+	for _, d := range routerDaemons {
 		alive = append(alive, d+"="+daemonState(leaf.Netns, d))
 	}
 	section(leaf.Name+" daemons", strings.Join(alive, " ")+"\n", nil)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/weftnet/weft/internal/umltest"
 )
 
 const (
@@ -19,8 +21,12 @@ const (
 	frrEtcDir    = "/etc/frr"
 )
 
-// frrDaemons are started in every FRR instance of the lab.
+// frrDaemons are started in every weft node's FRR instance.
 var frrDaemons = []string{"zebra", "bgpd", "bfdd"}
+
+// routerDaemons are started for the fabric's routers, which run no BFD: a bfdd there would
+// only log every non-BFD line of the integrated configuration as an unknown command.
+var routerDaemons = []string{"zebra", "bgpd"}
 
 // startFRR starts FRR in namespace ns with pathspace ns and the given integrated config
 // (empty for weft nodes: their agent pushes the config). It starts the given daemons, all of
@@ -171,8 +177,17 @@ func chownFRR(path string) error {
 	return err
 }
 
-// poll calls f until it succeeds or the timeout passes; it returns f's last error.
+// guestSlowdown scales the lab's deadlines inside a user-mode-linux guest, where every
+// process runs far slower: an agent's first pass takes 17.5 s there against 1.3 s natively
+// (frr-reload.py alone 12.8 s against 1.2 s), and more when the host is busy.
+const guestSlowdown = 4
+
+// poll calls f until it succeeds or the timeout passes (guestSlowdown times longer inside a
+// user-mode-linux guest); it returns f's last error.
 func poll(ctx context.Context, timeout time.Duration, f func() error) error {
+	if umltest.InGuest() {
+		timeout *= guestSlowdown
+	}
 	deadline := time.Now().Add(timeout)
 	var err error
 	for {
