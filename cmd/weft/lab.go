@@ -99,7 +99,7 @@ func labUpCmd(name *string) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&nodes, "nodes", 3, "number of weft nodes (2..9)")
+	cmd.Flags().IntVar(&nodes, "nodes", lab.DefaultNodes, "number of weft nodes (2..9)")
 	cmd.Flags().StringVar(&agent, "agent-bin", "", "weft-agent binary (default: next to weft, then PATH)")
 	cmd.Flags().BoolVar(&l3, "l3", false, "add tenant VRFs, external hosts and a host session (default: when the kernel has VRF)")
 	cmd.Flags().BoolVar(&kube, "kubernetes", false, "run the lab as a cluster: its own API server, weft-controller, agents in Kubernetes mode")
@@ -276,7 +276,7 @@ func labDemoCmd(name *string) *cobra.Command {
 			return lab.Demo(ctx, lab.Options{Name: *name, Nodes: nodes, AgentBinary: bin, L3: l3}, cmd.OutOrStdout())
 		},
 	}
-	cmd.Flags().IntVar(&nodes, "nodes", 3, "number of weft nodes (2..9)")
+	cmd.Flags().IntVar(&nodes, "nodes", lab.DefaultNodes, "number of weft nodes (2..9)")
 	cmd.Flags().StringVar(&agent, "agent-bin", "", "weft-agent binary (default: next to weft, then PATH)")
 	cmd.Flags().BoolVar(&l3, "l3", false, "only the lab with tenant VRFs, here (needs a kernel with VRF; without --l3 the demo picks)")
 	return cmd

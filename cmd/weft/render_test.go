@@ -57,13 +57,13 @@ spec:
 		stderr      []string
 		emptyStdout bool
 	}{
-		{name: "examples", files: []string{"../../examples"}, output: "frr", stdout: []string{"router bgp 64514", "vni 100", "advertise-all-vni"}},
-		{name: "kernel plan", files: []string{"../../examples"}, output: "plan", stdout: []string{"l2vnis:", "bridge: br-pe-110", "vrf: red"}},
-		{name: "one bad resource", files: []string{"../../examples", bad}, output: "frr", code: 2,
+		{name: "examples", files: []string{"../../examples/fabric"}, output: "frr", stdout: []string{"router bgp 64514", "vni 100", "advertise-all-vni"}},
+		{name: "kernel plan", files: []string{"../../examples/fabric"}, output: "plan", stdout: []string{"l2vnis:", "bridge: br-pe-110", "vrf: red"}},
+		{name: "one bad resource", files: []string{"../../examples/fabric", bad}, output: "frr", code: 2,
 			stdout: []string{"router bgp 64514", "vni 100"}, stderr: []string{"L2VNI/broken: spec.mtu: "}},
 		{name: "missing file", files: []string{"/nonexistent/weft.yaml"}, output: "frr", code: 1, emptyStdout: true},
 		{name: "no underlay", files: []string{noUnderlay}, output: "frr", code: 1, emptyStdout: true},
-		{name: "bad output", files: []string{"../../examples"}, output: "json", code: 1, emptyStdout: true},
+		{name: "bad output", files: []string{"../../examples/fabric"}, output: "json", code: 1, emptyStdout: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -149,13 +149,14 @@ exit
 func nodeFiles(nodes int, l3 bool) map[string]string {
 	files := map[string]string{}
 	for _, s := range segments(l3) {
-		body := fmt.Sprintf(`apiVersion: network.weft.dev/v1alpha1
+		body := fmt.Sprintf(`%sapiVersion: network.weft.dev/v1alpha1
 kind: L2VNI
 metadata:
   name: %s
+  namespace: %s
 spec:
   vni: %d
-`, s.name, s.vni)
+`, segmentComment(s), s.name, KubeNamespace, s.vni)
 		if s.vrf != "" {
 			body += fmt.Sprintf(`  routingDomain:
     l3vni: %s
@@ -170,12 +171,13 @@ spec:
 kind: L3VNI
 metadata:
   name: %s
+  namespace: %s
 spec:
   vrf: %s
   vni: %d
   importRouteTargets: ["%d:%d"]
   exportRouteTargets: ["%d:%d"]
-`, t.vrf, t.vrf, t.vni, fabricASN, t.vni, fabricASN, t.vni)
+`, t.vrf, KubeNamespace, t.vrf, t.vni, fabricASN, t.vni, fabricASN, t.vni)
 			if t.vrf == "red" {
 				body += fmt.Sprintf(`  hostSession:
     hostASN: %d
@@ -192,10 +194,13 @@ spec:
 		}
 	}
 	for i := 1; i <= nodes; i++ {
-		files[fmt.Sprintf("underlay-node%d.yaml", i)] = fmt.Sprintf(`apiVersion: network.weft.dev/v1alpha1
+		files[fmt.Sprintf("underlay-node%d.yaml", i)] = fmt.Sprintf(`# node%d's link to the fabric: one iBGP session to its top-of-rack leaf (a route reflector)
+# over the uplink eth1, which weft moves into the router namespace with its address.
+apiVersion: network.weft.dev/v1alpha1
 kind: Underlay
 metadata:
   name: node%d
+  namespace: %s
 spec:
   nodeSelector:
     matchLabels:
@@ -217,9 +222,17 @@ spec:
   # reflector, see docs/design.md) keeps them while this node's FRR restarts.
   gracefulRestart:
     restartTimeSeconds: 120
-`, i, i, fabricASN, uplinkName, i, vtepCIDR)
+`, i, i, KubeNamespace, i, fabricASN, uplinkName, i, vtepCIDR)
 	}
 	return files
+}
+
+// segmentComment introduces an L2VNI's file.
+func segmentComment(s segment) string {
+	if s.vrf == "" {
+		return fmt.Sprintf("# L2VNI %s: a layer-2 segment stretched over every node; workloads attach to the host\n# bridge br-hs-%d.\n", s.name, s.vni)
+	}
+	return fmt.Sprintf("# L2VNI %s: a segment routed by tenant %s (symmetric IRB) with the anycast gateway %s on\n# every node; workloads attach to the host bridge br-hs-%d.\n", s.name, s.vrf, gatewayOf(s.vni), s.vni)
 }
 
 // gatewayOf is the anycast gateway address of an L2VNI of the lab: 192.168.<vni>.1.

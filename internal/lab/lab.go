@@ -247,6 +247,10 @@ func (s *State) Target(name string) (string, error) {
 	return "", fmt.Errorf("lab %s has no node, workload or external host %q", s.Name, name)
 }
 
+// DefaultNodes is the lab's size unless told otherwise; examples/ holds the objects of a
+// Kubernetes lab of this size.
+const DefaultNodes = 3
+
 // Up builds the lab. It refuses to touch a lab of the same name that is running; on failure
 // it removes what it created.
 func Up(ctx context.Context, o Options) (st *State, err error) {

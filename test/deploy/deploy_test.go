@@ -144,10 +144,15 @@ func TestChartCopiesFresh(t *testing.T) {
 
 // TestExamplesAccepted sends the user-facing examples through the CRDs' schema and CEL rules.
 func TestExamplesAccepted(t *testing.T) {
-	out := string(run(t, cp.Kubectl(t), "--kubeconfig", cp.Kubeconfig(t), "apply", "--dry-run=server", "-f", "examples/"))
-	for _, want := range []string{"underlay.network.weft.dev/fabric", "l3vni.network.weft.dev/red", "l2vni.network.weft.dev/web", "l2vni.network.weft.dev/legacy"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("dry-run of examples/ lacks %s:\n%s", want, out)
+	for dir, wants := range map[string][]string{
+		"examples/":        {"underlay.network.weft.dev/node1", "underlay.network.weft.dev/node3", "l2vni.network.weft.dev/web"},
+		"examples/fabric/": {"underlay.network.weft.dev/fabric", "l3vni.network.weft.dev/red", "l2vni.network.weft.dev/web", "l2vni.network.weft.dev/legacy"},
+	} {
+		out := string(run(t, cp.Kubectl(t), "--kubeconfig", cp.Kubeconfig(t), "apply", "--dry-run=server", "-f", dir))
+		for _, want := range wants {
+			if !strings.Contains(out, want) {
+				t.Errorf("dry-run of %s lacks %s:\n%s", dir, want, out)
+			}
 		}
 	}
 }

@@ -102,14 +102,27 @@ func TestKubernetesMode(t *testing.T) {
 	}
 	pingBothWays("web1 ↔ web2 across nodes")
 
-	// `kubectl apply -f`: the lab's own objects (the examples/ target another fabric), which
-	// the lab applied server-side: a user's server-side apply of the same files is a no-op.
-	out := mustKubectl("apply", "--server-side", "-f", ks.ControlPlane.Manifests)
-	if !strings.Contains(out, "l2vni.network.weft.dev/web serverside-applied") {
-		t.Errorf("kubectl apply of the lab's manifests:\n%s", out)
+	// `kubectl apply -f examples/`, as a user of the lab would: the examples are the objects
+	// of a lab of lab.DefaultNodes nodes (TestExamplesAreTheLabsObjects), so on this lab the
+	// objects it applied stay as they are and node3's Underlay selects no node.
+	examples := filepath.Join("..", "..", "examples")
+	out := mustKubectl("apply", "-f", examples)
+	for _, want := range []string{"l2vni.network.weft.dev/web ", "underlay.network.weft.dev/node1 ", "underlay.network.weft.dev/node3 created"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kubectl apply -f examples/ lacks %q:\n%s", want, out)
+		}
 	}
-	// The examples are accepted by the real API server's schemas (dry run: not this fabric).
-	mustKubectl("apply", "--dry-run=server", "-f", filepath.Join("..", "..", "examples"))
+	poll(t, 30*time.Second, "Underlay node3 says it selects no node", func() error {
+		out, err := kubectl("get", "underlay", "node3", "-o", `jsonpath={.status.conditions[?(@.type=="Applied")].status} {.status.conditions[?(@.type=="Applied")].reason}`)
+		if err == nil && out != "False NoNodesSelected" {
+			err = fmt.Errorf("Applied condition of Underlay node3: %q", out)
+		}
+		return err
+	})
+	pingBothWays("web1 ↔ web2 after kubectl apply -f examples/")
+	// The production fabric's examples are accepted by the real API server's schemas (dry
+	// run: they describe another fabric).
+	mustKubectl("apply", "--dry-run=server", "-f", filepath.Join(examples, "fabric"))
 
 	applied := regexp.MustCompile(`(?m)^web\s+110\s+True\s+applied on 2/2 nodes\b`)
 	appliedRow := func() error {
@@ -192,7 +205,7 @@ func TestKubernetesMode(t *testing.T) {
 	t.Logf("kubectl delete l2vni web → devices, connectivity and status gone in %.1f s", time.Since(t1).Seconds())
 
 	t2 := time.Now()
-	mustKubectl("apply", "--server-side", "-f", ks.ControlPlane.Manifests)
+	mustKubectl("apply", "-f", examples)
 	for _, w := range ks.Workloads {
 		// The bridge came back empty: plug the workload in again, as a CNI plugin would.
 		poll(t, 30*time.Second, "host bridge back for "+w.Name, func() error { return lab.Reattach(ctx, ks, w.Name) })

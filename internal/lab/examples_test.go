@@ -1,0 +1,58 @@
+package lab
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/weftnet/weft/internal/manifest"
+)
+
+var update = flag.Bool("update", false, "rewrite examples/*.yaml from the lab's objects")
+
+// TestExamplesAreTheLabsObjects: the YAML files at the top of examples/ are exactly the
+// objects a Kubernetes lab of DefaultNodes nodes applies, so `kubectl apply -f examples/` in
+// that lab (what the e2e suite runs) changes nothing it should not. examples/fabric/ (a
+// production fabric) is not the lab's and is not compared.
+func TestExamplesAreTheLabsObjects(t *testing.T) {
+	dir := filepath.Join("..", "..", "examples")
+	want := nodeFiles(DefaultNodes, false)
+	if *update {
+		for name, body := range want {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		if e.IsDir() || !manifest.IsManifest(e.Name()) {
+			continue
+		}
+		got = append(got, e.Name())
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, ok := want[e.Name()]; !ok {
+			t.Errorf("examples/%s is not one of the lab's objects (go test ./internal/lab -run %s -update rewrites the lab's)", e.Name(), t.Name())
+		} else if string(data) != w {
+			t.Errorf("examples/%s differs from the lab's object (go test ./internal/lab -run %s -update):\n--- examples ---\n%s--- lab ---\n%s", e.Name(), t.Name(), data, w)
+		}
+	}
+	for name := range want {
+		if !slices.Contains(got, name) {
+			t.Errorf("examples/ lacks the lab's %s (go test ./internal/lab -run %s -update)", name, t.Name())
+		}
+	}
+	if !strings.Contains(want["l2vni-web.yaml"], "namespace: "+KubeNamespace) {
+		t.Errorf("the lab's objects must name weft's namespace:\n%s", want["l2vni-web.yaml"])
+	}
+}
