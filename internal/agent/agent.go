@@ -72,6 +72,8 @@ type Agent struct {
 
 	mu   sync.Mutex
 	last Report
+	// running describes the pass in progress, nil between passes.
+	running *Progress
 	// zebraPending holds addresses weft added that zebra had not learned at the end of the
 	// last pass; the next pass checks them again.
 	zebraPending map[string][]netip.Prefix
@@ -79,6 +81,8 @@ type Agent struct {
 	zebraChecked bool
 	// zebraWait replaces defaultZebraWait when set (tests).
 	zebraWait time.Duration
+	// slowPassEvery replaces slowPassInterval when set (tests).
+	slowPassEvery time.Duration
 }
 
 // Report is the outcome of one reconcile; it is what /status serves.
@@ -112,6 +116,58 @@ type Phases struct {
 	Sessions time.Duration `json:"sessionsNanoseconds"`
 }
 
+// Progress describes the pass in progress: since when it runs and which step it is in.
+type Progress struct {
+	Started time.Time `json:"started"`
+	// Phase is the step, as named in Phases: load, plan, frr, kernel, zebra or sessions.
+	Phase        string    `json:"phase"`
+	PhaseStarted time.Time `json:"phaseStarted"`
+}
+
+// slowPassInterval is how often a pass that is still running says so in the log: a pass
+// takes milliseconds when nothing changed and seconds for a thousand new VNIs, so one that
+// runs this long is worth a line naming the step it is in.
+const slowPassInterval = 10 * time.Second
+
+// Running returns the pass in progress, nil when none runs.
+func (a *Agent) Running() *Progress {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.running == nil {
+		return nil
+	}
+	p := *a.running
+	return &p
+}
+
+// enter records that the pass in progress starts step phase.
+func (a *Agent) enter(phase string) {
+	now := time.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.running != nil {
+		a.running.Phase, a.running.PhaseStarted = phase, now
+	}
+}
+
+// watchSlowPass logs every slowPassInterval while the pass in progress runs, until done.
+func (a *Agent) watchSlowPass(done <-chan struct{}) {
+	t := time.NewTicker(cmp.Or(a.slowPassEvery, slowPassInterval))
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			if p := a.Running(); p != nil {
+				a.log().Warn("reconcile pass still running", "phase", p.Phase,
+					"for", time.Since(p.Started).Round(time.Millisecond),
+					"inPhase", time.Since(p.PhaseStarted).Round(time.Millisecond))
+			}
+		}
+	}
+}
+
 // Last returns the latest report; its Generation is 0 before the first reconcile ends.
 func (a *Agent) Last() Report {
 	a.mu.Lock()
@@ -132,12 +188,19 @@ func (a *Agent) log() *slog.Logger {
 // is configured for them).
 func (a *Agent) Reconcile(ctx context.Context) Report {
 	start := time.Now()
+	a.mu.Lock()
+	a.running = &Progress{Started: start, Phase: "load", PhaseStarted: start}
+	a.mu.Unlock()
+	done := make(chan struct{})
+	go a.watchSlowPass(done)
 	r := a.reconcile(ctx)
+	close(done)
 	r.Time = start
 	r.Duration = time.Since(start)
 	a.mu.Lock()
 	r.Generation = a.last.Generation + 1
 	a.last = r
+	a.running = nil
 	a.mu.Unlock()
 	a.Metrics.observe(r)
 	if r.Error != "" {
@@ -157,12 +220,14 @@ func (a *Agent) Reconcile(ctx context.Context) Report {
 func (a *Agent) reconcile(ctx context.Context) Report {
 	var r Report
 	t := time.Now()
-	lap := func(d *time.Duration) {
+	// lap ends a step, storing its duration in d, and enters step next.
+	lap := func(d *time.Duration, next string) {
 		now := time.Now()
 		*d, t = now.Sub(t), now
+		a.enter(next)
 	}
 	desired, err := a.Source.Load(ctx)
-	lap(&r.Phases.Load)
+	lap(&r.Phases.Load, "plan")
 	if err != nil {
 		r.Error = fmt.Sprintf("load desired state: %v", err)
 		return r
@@ -187,9 +252,9 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 		// weft-owned object, as the plan says.
 		a.log().Warn("no valid Underlay selects this node; applying an empty plan", "node", node.Name)
 	}
-	lap(&r.Phases.Plan)
+	lap(&r.Phases.Plan, "frr")
 	changed, err := a.FRR.Apply(ctx, conf)
-	lap(&r.Phases.FRR)
+	lap(&r.Phases.FRR, "kernel")
 	r.FRRChanged = changed
 	if err != nil {
 		r.Error = fmt.Sprintf("apply frr config (the running config is kept): %v", err)
@@ -209,7 +274,7 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 		sessCh <- sessions{s, err, time.Since(t0)}
 	}()
 	res, err := a.Kernel.Apply(ctx, p.Kernel, a.Router, a.Host)
-	lap(&r.Phases.Kernel)
+	lap(&r.Phases.Kernel, "zebra")
 	r.Kernel = res
 	if err != nil {
 		r.Error = fmt.Sprintf("apply kernel plan: %v", err)
@@ -228,7 +293,7 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 			a.zebraChecked = true
 		}
 	}
-	lap(&r.Phases.Zebra)
+	lap(&r.Phases.Zebra, "sessions")
 	r.Failed = append(r.Failed, kernelFailures(res, desired, p)...)
 	if len(res.Failures) > 0 {
 		r.Applied = withoutFailed(r.Applied, r.Failed)

@@ -9,7 +9,7 @@ import (
 )
 
 // Handler serves /healthz (the process is alive), /readyz (the last reconcile converged),
-// /status (the last report as JSON) and /metrics.
+// /status (the last report as JSON, with the pass in progress if one runs) and /metrics.
 func (a *Agent) Handler(gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -33,7 +33,9 @@ func (a *Agent) Handler(gatherer prometheus.Gatherer) http.Handler {
 		_ = enc.Encode(struct {
 			Node string `json:"node"`
 			Report
-		}{a.Node.Name, a.Last()})
+			// Running is the pass in progress, if one runs.
+			Running *Progress `json:"running,omitempty"`
+		}{a.Node.Name, a.Last(), a.Running()})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	return mux

@@ -593,7 +593,7 @@ func (s *State) waitConverged(ctx context.Context) error {
 // firstPassTimeout bounds the wait for an agent's first reconcile pass, which includes
 // starting FRR's configuration from nothing: about 1.3 s natively, 17.5 s in an idle
 // user-mode-linux guest, and it has passed 30 s there on a busy machine.
-const firstPassTimeout = 2 * time.Minute
+const firstPassTimeout = time.Minute
 
 // waitFirstPass waits until node n's agent has finished a reconcile pass, whatever its
 // outcome (later waits hold the lab to the result), and fails at once when the agent exits.
@@ -605,14 +605,23 @@ func (s *State) waitFirstPass(ctx context.Context, n *Node) error {
 		}
 		var r struct {
 			Generation int64 `json:"generation"`
+			Running    *struct {
+				Phase                 string
+				Started, PhaseStarted time.Time
+			} `json:"running"`
 		}
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return fmt.Errorf("agent of %s: /status: %w", n.Name, err)
 		}
-		if r.Generation == 0 {
-			return fmt.Errorf("agent of %s: its first pass has not finished", n.Name)
+		switch {
+		case r.Generation > 0:
+			return nil
+		case r.Running != nil:
+			return fmt.Errorf("agent of %s: its first pass has run for %v, in step %s for %v", n.Name,
+				time.Since(r.Running.Started).Round(time.Millisecond), r.Running.Phase, time.Since(r.Running.PhaseStarted).Round(time.Millisecond))
+		default:
+			return fmt.Errorf("agent of %s: its first pass has not started", n.Name)
 		}
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("waiting for the first reconcile of %s's agent: %w", n.Name, err)

@@ -148,7 +148,7 @@ func Run(ctx context.Context, cfg Config, argv ...string) (Output, error) {
 	rc, err := os.ReadFile(filepath.Join(dir, "out", "rc"))
 	if err != nil {
 		if ctx.Err() != nil {
-			return out, fmt.Errorf("uml guest timed out after %v:\n%s", cfg.Timeout, tail(out.Console))
+			return out, fmt.Errorf("uml guest timed out after %v:\n%s\n--- the program's output so far ---\n%s", cfg.Timeout, tail(out.Console), tail(out.Output))
 		}
 		return out, fmt.Errorf("uml guest did not run the program:\n%s", tail(out.Console))
 	}
@@ -245,9 +245,12 @@ func Need(t *testing.T, have func() bool, modules ...string) bool {
 	if err != nil {
 		t.Fatalf("find test binary: %v", err)
 	}
-	args := []string{exe, "-test.run", runPattern(t.Name()), "-test.v", "-test.count=1"}
+	// The test in the guest times out a little before the guest does, so that a hang ends
+	// with Go's dump of every goroutine in the output instead of a killed guest.
+	const guestTimeout = 5 * time.Minute
+	args := []string{exe, "-test.run", runPattern(t.Name()), "-test.v", "-test.count=1", "-test.timeout", (guestTimeout - 30*time.Second).String()}
 	start := time.Now()
-	out, err := Run(t.Context(), Config{Modules: modules, Env: ForwardedEnv(), MemoryMB: 1024}, args...)
+	out, err := Run(t.Context(), Config{Modules: modules, Env: ForwardedEnv(), MemoryMB: 1024, Timeout: guestTimeout}, args...)
 	if err != nil {
 		t.Fatalf("run %s in UML: %v", t.Name(), err)
 	}
