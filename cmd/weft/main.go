@@ -15,7 +15,12 @@ type exitError struct {
 	err  error
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return "" // the command has already said why
+	}
+	return e.err.Error()
+}
 
 func main() {
 	root := &cobra.Command{
@@ -24,7 +29,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(renderCmd(), labCmd())
+	root.AddCommand(renderCmd(), statusCmd(), labCmd())
 	if err := root.Execute(); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/weftnet/weft/internal/netnamespace"
 )
 
 // AgentStatus fetches a node agent's /status (its last reconcile report) as raw JSON. The
@@ -31,7 +33,7 @@ func agentGet(ctx context.Context, s *State, node, path string) ([]byte, error) 
 		Transport: &http.Transport{
 			DisableKeepAlives: true,
 			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				return dialIn(ctx, n.Netns, network, addr)
+				return netnamespace.Dial(ctx, n.Netns, network, addr)
 			},
 		},
 	}
@@ -52,16 +54,4 @@ func agentGet(ctx context.Context, s *State, node, path string) ([]byte, error) 
 		return body, fmt.Errorf("agent of %s: %s %s: %s", node, path, resp.Status, body)
 	}
 	return body, nil
-}
-
-// dialIn connects from inside namespace ns; the socket stays in ns afterwards.
-func dialIn(ctx context.Context, ns, network, addr string) (net.Conn, error) {
-	var c net.Conn
-	err := doIn(ns, func() error {
-		var d net.Dialer
-		var err error
-		c, err = d.DialContext(ctx, network, addr)
-		return err
-	})
-	return c, err
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/weftnet/weft/internal/netnamespace"
 )
 
 // MigrationResult is what `weft lab migrate` prints.
@@ -218,7 +220,7 @@ func sendGARP(ns string, ifindex int, mac net.HardwareAddr, ip netip.Addr) error
 	frame = append(frame, ip.AsSlice()...)
 	frame = append(frame, 0, 0, 0, 0, 0, 0)
 	frame = append(frame, ip.AsSlice()...)
-	return doIn(ns, func() error {
+	return netnamespace.Do(ns, func() error {
 		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(ethPARP)))
 		if err != nil {
 			return fmt.Errorf("packet socket: %w", err)

@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
+
+	"github.com/weftnet/weft/internal/netnamespace"
 )
 
 // ProbeResult summarises a probe run. Outage is the send-time span of the longest run of
@@ -136,7 +138,7 @@ func summarise(got []bool, interval time.Duration) ProbeResult {
 // listenICMPIn opens a raw ICMP socket inside namespace ns.
 func listenICMPIn(ns string) (*icmp.PacketConn, error) {
 	var conn *icmp.PacketConn
-	err := doIn(ns, func() error {
+	err := netnamespace.Do(ns, func() error {
 		var err error
 		conn, err = icmp.ListenPacket("ip4:icmp", "0.0.0.0")
 		return err

@@ -595,6 +595,17 @@ func TestCLI(t *testing.T) {
 			t.Errorf("status: incomplete node %+v", n)
 		}
 	}
+	// `weft status`, the node-side CLI, asks node1's agent from inside the node's namespace.
+	node1 := s.Nodes[0]
+	status, err := exec.Command(weftBin, "status", "--netns", node1.Netns).CombinedOutput()
+	if err != nil {
+		t.Errorf("weft status --netns %s: %v\n%s", node1.Netns, err, status)
+	}
+	for _, want := range []string{"node node1: pass ", ": converged", "Underlay/node1  applied", "L2VNI/web       applied", "STATE (now)", "default  10.0.1.0  Established"} {
+		if !strings.Contains(string(status), want) {
+			t.Errorf("weft status --netns %s lacks %q:\n%s", node1.Netns, want, status)
+		}
+	}
 	web1 := s.Workloads[0]
 	if web1.Name != "web1" || web1.VNI != 110 || web1.MAC == "" || web1.Node != "node1" {
 		t.Fatalf("status: unexpected first workload %+v", web1)

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weftnet/weft/internal/agent"
+	"github.com/weftnet/weft/internal/netnamespace"
+)
+
+func statusCmd() *cobra.Command {
+	var addr, netns, output string
+	cmd := &cobra.Command{
+		Use:   "status [--addr HOST:PORT] [--netns NAME] [-o text|json]",
+		Short: "Show what this node's agent applied, what failed and its BGP sessions",
+		Long: `status asks this node's weft-agent (its --status-addr) for its last reconcile: the
+resources it applied, the ones that failed and why, the state of every BGP session, where the
+pass spent its time, and the pass in progress if one runs. --netns connects from inside a
+network namespace (an agent of the lab: weft status --netns lab-node1).
+The exit code is 0 when the last pass converged with no failed resource, 2 when it did not
+(or no pass has finished yet), and 1 when the agent cannot be asked.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return &exitError{1, fmt.Errorf("--output %q: must be text or json", output)}
+			}
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				return &exitError{1, fmt.Errorf("--addr %q: %w", addr, err)}
+			}
+			tr := &http.Transport{DisableKeepAlives: true}
+			if netns != "" {
+				tr.DialContext = func(ctx context.Context, network, a string) (net.Conn, error) {
+					return netnamespace.Dial(ctx, netns, network, a)
+				}
+			}
+			hc := &http.Client{Timeout: 15 * time.Second, Transport: tr}
+			st, err := agent.GetStatus(cmd.Context(), hc, addr)
+			if err != nil {
+				return &exitError{1, err}
+			}
+			// The report's sessions are those of the last pass; show FRR's current view.
+			live := true
+			if s, err := agent.GetSessions(cmd.Context(), hc, addr); err == nil {
+				st.Sessions = s
+			} else {
+				live = false
+				fmt.Fprintf(cmd.ErrOrStderr(), "weft: BGP sessions are those of the last pass: %v\n", err)
+			}
+			if output == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(st); err != nil {
+					return err
+				}
+			} else {
+				printStatus(cmd.OutOrStdout(), st, live, time.Now())
+			}
+			if st.Generation == 0 || st.Error != "" || len(st.Failed) > 0 {
+				return &exitError{2, nil}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "127.0.0.1:9489", "the agent's --status-addr")
+	f.StringVar(&netns, "netns", "", "connect from inside this network namespace (/run/netns/NAME)")
+	f.StringVarP(&output, "output", "o", "text", "text or json (the agent's /status, with the sessions read now)")
+	return cmd
+}
+
+// printStatus writes an agent's status for people. live says whether st.Sessions were read
+// from FRR just now (else they are the last pass's); now dates the pass in progress.
+func printStatus(w io.Writer, st agent.Status, live bool, now time.Time) {
+	node := st.Node
+	if node == "" {
+		node = "(unnamed)"
+	}
+	switch {
+	case st.Generation == 0:
+		fmt.Fprintf(w, "node %s: no pass has finished yet\n", node)
+	case st.Error != "":
+		fmt.Fprintf(w, "node %s: pass %d at %s took %v: NOT CONVERGED: %s\n", node, st.Generation, st.Time.Format(time.TimeOnly), st.Duration.Round(time.Millisecond), st.Error)
+	default:
+		fmt.Fprintf(w, "node %s: pass %d at %s took %v: converged\n", node, st.Generation, st.Time.Format(time.TimeOnly), st.Duration.Round(time.Millisecond))
+	}
+	if r := st.Running; r != nil {
+		fmt.Fprintf(w, "pass in progress for %v, in step %s for %v\n", now.Sub(r.Started).Round(time.Millisecond), r.Phase, now.Sub(r.PhaseStarted).Round(time.Millisecond))
+	}
+	if st.Generation == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nRESOURCE\tSTATE\tDETAIL")
+	for _, f := range st.Failed {
+		detail := f.Reason + ": "
+		if f.Field != "" {
+			detail += f.Field + ": "
+		}
+		fmt.Fprintf(tw, "%s/%s\tfailed\t%s\n", f.Kind, f.Name, detail+oneLine(f.Message))
+	}
+	for _, a := range st.Applied {
+		fmt.Fprintf(tw, "%s\tapplied\t\n", a)
+	}
+	if len(st.Sessions) > 0 {
+		when := "now"
+		if !live {
+			when = "at pass " + fmt.Sprint(st.Generation)
+		}
+		fmt.Fprintf(tw, "\nVRF\tNEIGHBOR\tSTATE (%s)\n", when)
+		for _, s := range st.Sessions {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.VRF, s.Neighbor, s.State)
+		}
+	}
+	_ = tw.Flush()
+	p := st.Phases
+	fmt.Fprintf(w, "\nsteps: load %v, plan %v, frr %v, kernel %v, zebra %v, sessions %v (alongside); frr reloaded: %t; kernel writes: %d\n",
+		p.Load.Round(time.Microsecond), p.Plan.Round(time.Microsecond), p.FRR.Round(time.Microsecond), p.Kernel.Round(time.Microsecond),
+		p.Zebra.Round(time.Microsecond), p.Sessions.Round(time.Microsecond), st.FRRChanged, st.Kernel.Writes)
+}
+
+// oneLine keeps a table row on one line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
