@@ -84,6 +84,12 @@ func run() error {
 	if pathspace == "" {
 		pathspace = *routerNetns
 	}
+	if err := hostnet.CheckNamespaceName(*routerNetns); err != nil {
+		return fmt.Errorf("--router-netns: %w", err)
+	}
+	if err := hostnet.CheckNamespaceName(pathspace); err != nil {
+		return fmt.Errorf("--frr-pathspace: %w", err)
+	}
 	confPath := *frrConfig
 	if confPath == "" {
 		confPath = "/etc/frr/" + pathspace + "/frr.conf"

@@ -201,17 +201,26 @@ type Session struct {
 
 // Sessions lists every BGP session of every VRF with its state, sorted by VRF and neighbor.
 func (r *Reloader) Sessions(ctx context.Context) ([]Session, error) {
+	data, err := r.vtyshJSON(ctx, "show bgp vrf all neighbors json")
+	if err != nil {
+		return nil, err
+	}
+	return parseSessions(data)
+}
+
+// vtyshJSON runs one show command with vtysh and returns its output.
+func (r *Reloader) vtyshJSON(ctx context.Context, command string) ([]byte, error) {
 	var out, errOut bytes.Buffer
-	args := []string{"-c", "show bgp vrf all neighbors json"}
+	args := []string{"-c", command}
 	if r.Pathspace != "" {
 		args = append([]string{"-N", r.Pathspace}, args...)
 	}
 	cmd := exec.CommandContext(ctx, cmp.Or(r.Vtysh, DefaultVtysh), args...)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("vtysh show bgp vrf all neighbors json: %w: %s", err, tail(append(out.Bytes(), errOut.Bytes()...), 500))
+		return nil, fmt.Errorf("vtysh %s: %w: %s", command, err, tail(append(out.Bytes(), errOut.Bytes()...), 500))
 	}
-	return parseSessions(out.Bytes())
+	return out.Bytes(), nil
 }
 
 // parseSessions reads "show bgp vrf all neighbors json": an object per VRF whose members are
@@ -244,17 +253,11 @@ func parseSessions(data []byte) ([]Session, error) {
 
 // InterfaceAddrs lists the addresses zebra knows per interface, in every VRF.
 func (r *Reloader) InterfaceAddrs(ctx context.Context) (map[string][]netip.Prefix, error) {
-	var out, errOut bytes.Buffer
-	args := []string{"-c", "show interface vrf all brief json"}
-	if r.Pathspace != "" {
-		args = append([]string{"-N", r.Pathspace}, args...)
+	data, err := r.vtyshJSON(ctx, "show interface vrf all brief json")
+	if err != nil {
+		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, cmp.Or(r.Vtysh, DefaultVtysh), args...)
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("vtysh show interface vrf all brief json: %w: %s", err, tail(append(out.Bytes(), errOut.Bytes()...), 500))
-	}
-	return parseInterfaceAddrs(out.Bytes())
+	return parseInterfaceAddrs(data)
 }
 
 // parseInterfaceAddrs reads "show interface vrf all brief json": an object per interface

@@ -135,3 +135,18 @@ func inNewThread(fn func() error) error {
 	}()
 	return <-errc
 }
+
+// CheckNamespaceName refuses a namespace name that is not a plain file name under NetnsDir
+// (letters, digits, '.', '_' and '-'; not "." or ".."): an operator's flag must not reach
+// another path.
+func CheckNamespaceName(name string) error {
+	if name == "" || name == "." || name == ".." || len(name) > 255 {
+		return fmt.Errorf("%q is not a network namespace name", name)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("%q is not a network namespace name: %q is not a letter, digit, '.', '_' or '-'", name, c)
+		}
+	}
+	return nil
+}

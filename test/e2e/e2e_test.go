@@ -6,6 +6,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -576,7 +577,7 @@ func TestCLI(t *testing.T) {
 	var s struct {
 		Name  string
 		Nodes []struct {
-			Name, Netns, VTEP string
+			Name, Netns, RouterNetns, VTEP string
 		}
 		Workloads []struct {
 			Name, Netns, Node, IP, MAC string
@@ -627,6 +628,32 @@ func TestCLI(t *testing.T) {
 	}
 	if s.Workloads[0].Node != "node2" {
 		t.Errorf("status after migrate: web1 on %s, want node2", s.Workloads[0].Node)
+	}
+	// `weft trace` on node1: web2 (on node2) is behind node2's VTEP and programmed; once the
+	// VXLAN device's entry is gone (zebra does not put it back) the trace says so, exit 2.
+	web2 := s.Workloads[1]
+	trace := func() (string, int) {
+		t.Helper()
+		out, err := exec.Command(weftBin, "trace", web2.MAC, "--router-netns", node1.RouterNetns).CombinedOutput()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			return string(out), 0
+		case errors.As(err, &ee):
+			return string(out), ee.ExitCode()
+		}
+		t.Fatalf("weft trace: %v", err)
+		return "", 0
+	}
+	want := fmt.Sprintf("VNI 110: remote, behind VTEP %s", s.Nodes[1].VTEP)
+	if out, code := trace(); code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "programmed: vni110 → "+s.Nodes[1].VTEP) {
+		t.Errorf("weft trace %s on node1: exit %d, want 0 and %q:\n%s", web2.MAC, code, want, out)
+	}
+	if out, err := exec.Command("bridge", "-n", node1.RouterNetns, "fdb", "del", web2.MAC, "dev", "vni110", "dst", s.Nodes[1].VTEP, "self").CombinedOutput(); err != nil {
+		t.Fatalf("bridge fdb del: %v\n%s", err, out)
+	}
+	if out, code := trace(); code != 2 || !strings.Contains(out, "NOT programmed: vni110 has no entry towards "+s.Nodes[1].VTEP) {
+		t.Errorf("weft trace after deleting the VXLAN entry: exit %d, want 2 and NOT programmed:\n%s", code, out)
 	}
 	weft("down")
 	nsList, _ := exec.Command("ip", "netns", "list").Output()

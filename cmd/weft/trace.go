@@ -1,0 +1,68 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weftnet/weft/internal/frr"
+	"github.com/weftnet/weft/internal/hostnet"
+	"github.com/weftnet/weft/internal/trace"
+)
+
+func traceCmd() *cobra.Command {
+	var routerNetns, pathspace, output string
+	cmd := &cobra.Command{
+		Use:   "trace MAC|IP [--router-netns NAME] [--frr-pathspace NAME] [-o text|json]",
+		Short: "Where is this MAC or IP: which VNI, local port or remote VTEP, and is it programmed",
+		Long: `trace looks a MAC address, or an IP address through the L2VNIs' ARP/ND caches, up in
+this node's EVPN (zebra): the VNI, the local port it was learned on or the remote VTEP behind
+which it sits, duplicate-address detection. It then checks the kernel's forwarding database
+in the router namespace: a remote MAC is programmed when the VXLAN device points it at that
+VTEP and the bridge at the VXLAN device.
+--router-netns and --frr-pathspace are the agent's flags of the same names (in the lab:
+weft trace MAC --router-netns lab-node1-rt). The exit code is 0 when the address was found
+and everything agrees, 2 when it was not found or something is not programmed, 1 on errors.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return &exitError{1, fmt.Errorf("--output %q: must be text or json", output)}
+			}
+			if err := hostnet.CheckNamespaceName(routerNetns); err != nil {
+				return &exitError{1, fmt.Errorf("--router-netns: %w", err)}
+			}
+			if pathspace == "" {
+				pathspace = routerNetns
+			}
+			if err := hostnet.CheckNamespaceName(pathspace); err != nil {
+				return &exitError{1, fmt.Errorf("--frr-pathspace: %w", err)}
+			}
+			ns := hostnet.Namespace{Name: routerNetns}
+			fdb := func(mac net.HardwareAddr) ([]hostnet.FDBEntry, error) { return hostnet.FDB(ns, mac) }
+			res, err := trace.Run(cmd.Context(), &frr.Reloader{Pathspace: pathspace}, fdb, args[0])
+			if err != nil {
+				return &exitError{1, err}
+			}
+			if output == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(res); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprint(cmd.OutOrStdout(), res.Text())
+			}
+			if !res.OK() {
+				return &exitError{2, nil}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&routerNetns, "router-netns", "weft", "the router network namespace (the agent's --router-netns)")
+	f.StringVar(&pathspace, "frr-pathspace", "", "FRR pathspace (-N); default: the router namespace name")
+	f.StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
