@@ -350,9 +350,17 @@ func (a *Agent) syncZebra(ctx context.Context, z ZebraAddrs, added map[string][]
 		return nil
 	}
 	a.log().Warn("zebra missed addresses; announcing them again", "missing", fmt.Sprint(missing))
-	if _, err := a.Kernel.Reannounce(ctx, a.Router, missing); err != nil {
+	res, err := a.Kernel.Reannounce(ctx, a.Router, missing)
+	// What the kernel no longer has (a NIC taken out of the router namespace, an address
+	// removed by hand) zebra cannot learn: it stops being pending. If the kernel step adds
+	// it again, it is checked again as added.
+	missing = withoutPrefixes(missing, res.Absent)
+	if err != nil {
 		a.zebraPending = missing
 		return fmt.Errorf("announce addresses to zebra again: %w", err)
+	}
+	if len(missing) == 0 {
+		return nil
 	}
 	still, err := a.waitZebra(ctx, z, missing)
 	if err != nil {
@@ -364,6 +372,19 @@ func (a *Agent) syncZebra(ctx context.Context, z ZebraAddrs, added map[string][]
 		return fmt.Errorf("zebra still lacks addresses %v; retrying", still)
 	}
 	return nil
+}
+
+// withoutPrefixes returns m without the prefixes in drop, leaving out emptied devices.
+func withoutPrefixes(m, drop map[string][]netip.Prefix) map[string][]netip.Prefix {
+	out := map[string][]netip.Prefix{}
+	for dev, ps := range m {
+		for _, p := range ps {
+			if !slices.Contains(drop[dev], p) {
+				out[dev] = append(out[dev], p)
+			}
+		}
+	}
+	return out
 }
 
 // waitZebra polls zebra's addresses until none of want is missing or zebraWait passed, and

@@ -20,6 +20,8 @@ type fakeZebra struct {
 	have   map[string][]netip.Prefix
 	deaf   bool
 	reanns []map[string][]netip.Prefix
+	// gone are devices the kernel no longer has: Reannounce reports their addresses absent.
+	gone map[string]bool
 }
 
 func (z *fakeZebra) InterfaceAddrs(context.Context) (map[string][]netip.Prefix, error) {
@@ -42,12 +44,19 @@ func (k zebraKernel) Reannounce(_ context.Context, _ hostnet.Namespace, addrs ma
 	k.z.mu.Lock()
 	defer k.z.mu.Unlock()
 	k.z.reanns = append(k.z.reanns, addrs)
-	if !k.z.deaf {
-		for dev, ps := range addrs {
+	var res hostnet.Result
+	for dev, ps := range addrs {
+		switch {
+		case k.z.gone[dev]:
+			if res.Absent == nil {
+				res.Absent = map[string][]netip.Prefix{}
+			}
+			res.Absent[dev] = ps
+		case !k.z.deaf:
 			k.z.have[dev] = append(k.z.have[dev], ps...)
 		}
 	}
-	return hostnet.Result{}, nil
+	return res, nil
 }
 
 func TestSyncZebra(t *testing.T) {
@@ -94,6 +103,19 @@ func TestSyncZebra(t *testing.T) {
 		z = &fakeZebra{have: map[string][]netip.Prefix{}}
 		if err := newAgent(z).syncZebra(ctx, z, map[string][]netip.Prefix{"eth7": {p("10.0.7.1/31")}}, withNIC); err != nil || len(z.reanns) != 0 {
 			t.Fatalf("err %v, re-announcements %v; want none", err, z.reanns)
+		}
+	})
+	t.Run("the uplink left the router namespace: its address stops being pending", func(t *testing.T) {
+		withNIC := kp
+		withNIC.Underlay.Interfaces = []string{"eth1"}
+		z := &fakeZebra{have: map[string][]netip.Prefix{"lo": {p("10.255.0.1/32")}, "br-pe-110": {p("192.168.110.1/24")}}, gone: map[string]bool{"eth1": true}}
+		a := newAgent(z)
+		a.zebraPending = map[string][]netip.Prefix{"eth1": {p("10.0.1.1/31")}}
+		if err := a.syncZebra(ctx, z, nil, withNIC); err != nil || len(a.zebraPending) != 0 {
+			t.Fatalf("err %v, pending %v; want nothing pending", err, a.zebraPending)
+		}
+		if len(z.reanns) != 1 {
+			t.Fatalf("re-announcements %v, want one attempt", z.reanns)
 		}
 	})
 	t.Run("zebra never learns: pending until it does, addresses left the plan are dropped", func(t *testing.T) {

@@ -53,6 +53,9 @@ type Result struct {
 	// AddedRouterAddrs lists the addresses this Apply added in the router namespace, per
 	// device: the ones FRR's zebra must learn from the events that followed.
 	AddedRouterAddrs map[string][]netip.Prefix `json:",omitempty"`
+	// Absent lists the addresses Reannounce did not find in the router namespace (their
+	// device or the address itself is gone): nothing to announce, nothing zebra can learn.
+	Absent map[string][]netip.Prefix `json:",omitempty"`
 	// Writes counts netlink requests that change the kernel; 0 for a reconcile with nothing
 	// to do.
 	Writes int

@@ -19,7 +19,7 @@ import (
 // (weft creates and addresses devices within microseconds) is dropped, taking the connected
 // route and the type-5 route of a gateway subnet with it. Only weft's devices, the underlay
 // NICs weft moved in and lo are touched, and only addresses they carried when Reannounce
-// looked.
+// looked; the others are listed in Result.Absent (a missing device is not an error).
 func (a *Applier) Reannounce(ctx context.Context, router Namespace, addrs map[string][]netip.Prefix) (Result, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -45,6 +45,14 @@ func (a *Applier) Reannounce(ctx context.Context, router Namespace, addrs map[st
 			return res, ctx.Err()
 		}
 		l, err := h.LinkByName(dev)
+		var notFound netlink.LinkNotFoundError
+		if errors.As(err, &notFound) {
+			if res.Absent == nil {
+				res.Absent = map[string][]netip.Prefix{}
+			}
+			res.Absent[dev] = append(res.Absent[dev], ps...)
+			continue
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", dev, err))
 			continue
@@ -63,7 +71,12 @@ func (a *Applier) Reannounce(ctx context.Context, router Namespace, addrs map[st
 		}
 		for _, p := range ps {
 			if !carries(have, p) {
-				continue // not there yet: the next Apply adds it, with its own notification
+				// Not there (yet): the next Apply adds it, with its own notification.
+				if res.Absent == nil {
+					res.Absent = map[string][]netip.Prefix{}
+				}
+				res.Absent[dev] = append(res.Absent[dev], p)
+				continue
 			}
 			if err := c.reannounceAddr(l.Attrs().Index, p); err != nil {
 				errs = append(errs, fmt.Errorf("%s: announce %s again: %w", dev, p, err))

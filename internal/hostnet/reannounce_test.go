@@ -30,12 +30,17 @@ func TestReannounceNotifiesAgainAndTouchesOnlyWeft(t *testing.T) {
 	vtep := netip.MustParsePrefix("10.255.0.1/32")
 	absent := netip.MustParsePrefix("10.255.0.77/32")
 	m := watch(t, e.router)
+	gone := netip.MustParsePrefix("192.168.130.1/24")
 	res, err := e.a.Reannounce(context.Background(), e.router, map[string][]netip.Prefix{
-		"lo":     {vtep, absent},
-		"pe-999": {foreignAddr},
+		"lo":        {vtep, absent},
+		"pe-999":    {foreignAddr},
+		"br-pe-130": {gone},
 	})
-	if err == nil || !strings.Contains(err.Error(), "pe-999 is not weft's") {
-		t.Errorf("want an error naming the foreign device, got %v", err)
+	if err == nil || !strings.Contains(err.Error(), "pe-999 is not weft's") || strings.Contains(err.Error(), "br-pe-130") {
+		t.Errorf("want an error naming the foreign device and not the missing one, got %v", err)
+	}
+	if !slices.Equal(res.Absent["lo"], []netip.Prefix{absent}) || !slices.Equal(res.Absent["br-pe-130"], []netip.Prefix{gone}) || len(res.Absent) != 2 {
+		t.Errorf("absent: got %v, want lo's %s and br-pe-130's %s", res.Absent, absent, gone)
 	}
 	if res.Updated != 1 || res.Writes != 1 {
 		t.Errorf("want 1 address re-announced in 1 write, got %+v", res)
