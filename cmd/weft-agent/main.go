@@ -46,7 +46,7 @@ func run() error {
 		routerNetns  = flag.String("router-netns", "weft", "name of the router network namespace")
 		frrPathspace = flag.String("frr-pathspace", "", "FRR pathspace (-N) of the router's FRR; default: the router namespace name")
 		frrConfig    = flag.String("frr-config", "", "frr.conf path the agent writes; default /etc/frr/<pathspace>/frr.conf")
-		statusAddr   = flag.String("status-addr", "127.0.0.1:9489", "listen address of /healthz, /readyz, /status and /metrics")
+		statusAddr   = flag.String("status-addr", "127.0.0.1:9489", "listen address of /healthz, /readyz, /status, /sessions and /metrics")
 		stateDir     = flag.String("state-dir", hostnet.DefaultStateDir, "where the agent remembers moved NICs")
 		resync       = flag.Duration("resync", time.Minute, "period of full reconciles without events")
 		logLevel     = flag.String("log-level", "info", "debug, info, warn or error")

@@ -2,8 +2,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -41,4 +43,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "weft:", err)
 		os.Exit(1)
 	}
+}
+
+// checkTextOrJSON refuses an --output other than text or json.
+func checkTextOrJSON(output string) error {
+	if output != "text" && output != "json" {
+		return &exitError{1, fmt.Errorf("--output %q: must be text or json", output)}
+	}
+	return nil
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weftnet/weft/internal/agent"
+	"github.com/weftnet/weft/internal/hostnet"
 	"github.com/weftnet/weft/internal/netnamespace"
 )
 
@@ -30,14 +30,17 @@ The exit code is 0 when the last pass converged with no failed resource, 2 when 
 (or no pass has finished yet), and 1 when the agent cannot be asked.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return &exitError{1, fmt.Errorf("--output %q: must be text or json", output)}
+			if err := checkTextOrJSON(output); err != nil {
+				return err
 			}
 			if _, _, err := net.SplitHostPort(addr); err != nil {
 				return &exitError{1, fmt.Errorf("--addr %q: %w", addr, err)}
 			}
 			tr := &http.Transport{DisableKeepAlives: true}
 			if netns != "" {
+				if err := hostnet.CheckNamespaceName(netns); err != nil {
+					return &exitError{1, fmt.Errorf("--netns: %w", err)}
+				}
 				tr.DialContext = func(ctx context.Context, network, a string) (net.Conn, error) {
 					return netnamespace.Dial(ctx, netns, network, a)
 				}
@@ -56,9 +59,7 @@ The exit code is 0 when the last pass converged with no failed resource, 2 when 
 				fmt.Fprintf(cmd.ErrOrStderr(), "weft: BGP sessions are those of the last pass: %v\n", err)
 			}
 			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(st); err != nil {
+				if err := writeJSON(cmd.OutOrStdout(), st); err != nil {
 					return err
 				}
 			} else {

@@ -74,7 +74,7 @@ func TestStatus(t *testing.T) {
 		}
 	})
 	t.Run("bad flags", func(t *testing.T) {
-		for _, args := range [][]string{{"--addr", "localhost"}, {"-o", "yaml"}} {
+		for _, args := range [][]string{{"--addr", "localhost"}, {"-o", "yaml"}, {"--netns", "../../proc/1/ns/net"}} {
 			if out, code := runStatus(t, args...); code != 1 || !strings.Contains(out, args[0]) {
 				t.Errorf("%v: exit code %d, want 1 and the flag named:\n%s", args, code, out)
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 
@@ -27,8 +26,8 @@ weft trace MAC --router-netns lab-node1-rt). The exit code is 0 when the address
 and everything agrees, 2 when it was not found or something is not programmed, 1 on errors.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return &exitError{1, fmt.Errorf("--output %q: must be text or json", output)}
+			if err := checkTextOrJSON(output); err != nil {
+				return err
 			}
 			if err := hostnet.CheckNamespaceName(routerNetns); err != nil {
 				return &exitError{1, fmt.Errorf("--router-netns: %w", err)}
@@ -46,9 +45,7 @@ and everything agrees, 2 when it was not found or something is not programmed, 1
 				return &exitError{1, err}
 			}
 			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(res); err != nil {
+				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
 					return err
 				}
 			} else {

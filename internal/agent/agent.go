@@ -74,6 +74,11 @@ type Agent struct {
 	last Report
 	// running describes the pass in progress, nil between passes.
 	running *Progress
+
+	// sessionsMu serializes live reads of the BGP sessions; sessions is the last one.
+	sessionsMu sync.Mutex
+	sessions   []frr.Session
+	sessionsAt time.Time
 	// zebraPending holds addresses weft added that zebra had not learned at the end of the
 	// last pass; the next pass checks them again.
 	zebraPending map[string][]netip.Prefix

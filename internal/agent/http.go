@@ -23,6 +23,61 @@ type Status struct {
 	Running *Progress `json:"running,omitempty"`
 }
 
+// Status returns the last report and the pass in progress, read together.
+func (a *Agent) Status() Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := Status{Node: a.Node.Name, Report: a.last}
+	if a.running != nil {
+		p := *a.running
+		st.Running = &p
+	}
+	return st
+}
+
+// sessionsMaxAge is how long a live read of the BGP sessions serves later /sessions requests.
+const sessionsMaxAge = time.Second
+
+// liveSessions reads the BGP sessions from FRR now (the report's are as old as the last
+// pass). Requests are served one at a time and a read less than sessionsMaxAge old is
+// reused: /sessions listens where /metrics does, and each read starts a vtysh.
+func (a *Agent) liveSessions(ctx context.Context) ([]frr.Session, error) {
+	a.sessionsMu.Lock()
+	defer a.sessionsMu.Unlock()
+	if !a.sessionsAt.IsZero() && time.Since(a.sessionsAt) < sessionsMaxAge {
+		return a.sessions, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s, err := a.FRR.Sessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.sessions, a.sessionsAt = s, time.Now()
+	return s, nil
+}
+
+// Get performs a GET of path on the status server of the agent at addr (host:port).
+func Get(ctx context.Context, hc *http.Client, addr, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("agent at %s: %w", addr, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("agent at %s: %s: %w", addr, path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return body, fmt.Errorf("agent at %s: %s: %s: %s", addr, path, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return body, nil
+}
+
 // GetStatus reads the /status of the agent listening on addr (host:port) through hc.
 func GetStatus(ctx context.Context, hc *http.Client, addr string) (Status, error) {
 	var st Status
@@ -36,20 +91,11 @@ func GetSessions(ctx context.Context, hc *http.Client, addr string) ([]frr.Sessi
 }
 
 func getJSON(ctx context.Context, hc *http.Client, addr, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+	body, err := Get(ctx, hc, addr, path)
 	if err != nil {
 		return err
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("agent at %s: %w", addr, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("agent at %s: %s: %s: %s", addr, path, resp.Status, strings.TrimSpace(string(body)))
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("agent at %s: %s: %w", addr, path, err)
 	}
 	return nil
@@ -78,13 +124,10 @@ func (a *Agent) Handler(gatherer prometheus.Gatherer) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(Status{Node: a.Node.Name, Report: a.Last(), Running: a.Running()})
+		_ = enc.Encode(a.Status())
 	})
 	mux.HandleFunc("GET /sessions", func(w http.ResponseWriter, r *http.Request) {
-		// Read from FRR now: the report's sessions are as old as the last pass.
-		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-		defer cancel()
-		sessions, err := a.FRR.Sessions(ctx)
+		sessions, err := a.liveSessions(r.Context())
 		if err != nil {
 			http.Error(w, "read BGP sessions: "+err.Error(), http.StatusServiceUnavailable)
 			return

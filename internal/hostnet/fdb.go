@@ -50,6 +50,13 @@ func FDB(ns Namespace, mac net.HardwareAddr) ([]FDBEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list fdb in %s: %w", ns, err)
 	}
+	return fdbEntries(neighs, names, mac), nil
+}
+
+// fdbEntries turns the bridge neighbours (fdb entries) of mac into FDBEntries, naming
+// devices by index. An entry with NTF_SELF and no master is the device's own (a VXLAN
+// device's, holding the remote VTEP); the others are the bridge's.
+func fdbEntries(neighs []netlink.Neigh, names map[int]string, mac net.HardwareAddr) []FDBEntry {
 	var out []FDBEntry
 	for _, n := range neighs {
 		if !bytes.Equal(n.HardwareAddr, mac) {
@@ -59,7 +66,7 @@ func FDB(ns Namespace, mac net.HardwareAddr) ([]FDBEntry, error) {
 		if n.Flags&unix.NTF_SELF == 0 || n.MasterIndex != 0 {
 			e.Master = names[n.MasterIndex]
 		}
-		if a, ok := netip.AddrFromSlice(n.IP); ok && n.IP != nil {
+		if a, ok := netip.AddrFromSlice(n.IP); ok {
 			e.VTEP = a.Unmap()
 		}
 		out = append(out, e)
@@ -70,5 +77,5 @@ func FDB(ns Namespace, mac net.HardwareAddr) ([]FDBEntry, error) {
 		}
 		return strings.Compare(a.Master, b.Master)
 	})
-	return out, nil
+	return out
 }

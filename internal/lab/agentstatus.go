@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/weftnet/weft/internal/agent"
 	"github.com/weftnet/weft/internal/netnamespace"
 )
 
@@ -37,21 +37,9 @@ func agentGet(ctx context.Context, s *State, node, path string) ([]byte, error) 
 			},
 		},
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", agentPort, path), nil)
+	body, err := agent.Get(ctx, client, fmt.Sprintf("127.0.0.1:%d", agentPort), path)
 	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("agent of %s: %w", node, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return body, fmt.Errorf("agent of %s: %s %s: %s", node, path, resp.Status, body)
+		return body, fmt.Errorf("%s: %w", node, err)
 	}
 	return body, nil
 }

@@ -53,7 +53,7 @@ func demoInUML(ctx context.Context, o Options, out io.Writer) error {
 	res, err := umltest.Run(ctx, umltest.Config{
 		Modules:  []string{"vrf", "bridge", "vxlan", "veth"},
 		MemoryMB: 2048,
-		Timeout:  5 * time.Minute,
+		Timeout:  12 * time.Minute, // the lab's deadlines in the guest must fire first
 		Env:      umltest.ForwardedEnv(),
 	}, self, "lab", "demo", "--l3", "--nodes", "2", "--name", o.Name, "--agent-bin", o.AgentBinary)
 	if err != nil {

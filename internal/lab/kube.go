@@ -506,7 +506,8 @@ func (s *State) applyObjects(ctx context.Context, c client.Client, l3 bool) erro
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		u.SetNamespace(KubeNamespace)
-		// Server-side apply, so that `kubectl apply --server-side -f <manifests>` by a user
+		// Server-side apply as field owner weft-lab: a user's `kubectl apply -f examples/`
+		// (client-side, what the e2e suite runs) or `--server-side` of the same values
 		// finds nothing to fight over.
 		if err := c.Patch(ctx, u, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
 			return fmt.Errorf("apply %s %s: %w", u.GetKind(), u.GetName(), err)

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/weftnet/weft/internal/agent"
 	"github.com/weftnet/weft/internal/hostnet"
 )
 
@@ -591,8 +592,9 @@ func (s *State) waitConverged(ctx context.Context) error {
 }
 
 // firstPassTimeout bounds the wait for an agent's first reconcile pass, which includes
-// starting FRR's configuration from nothing: about 1.3 s natively, 17.5 s in an idle
-// user-mode-linux guest, and it has passed 30 s there on a busy machine.
+// starting FRR's configuration from nothing: about 1.3 s natively and 17.5 s in an idle
+// user-mode-linux guest, where it has taken over 30 s on a busy machine (poll makes this
+// guestSlowdown times longer there).
 const firstPassTimeout = time.Minute
 
 // waitFirstPass waits until node n's agent has finished a reconcile pass, whatever its
@@ -603,13 +605,7 @@ func (s *State) waitFirstPass(ctx context.Context, n *Node) error {
 		if err != nil {
 			return err
 		}
-		var r struct {
-			Generation int64 `json:"generation"`
-			Running    *struct {
-				Phase                 string
-				Started, PhaseStarted time.Time
-			} `json:"running"`
-		}
+		var r agent.Status
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return fmt.Errorf("agent of %s: /status: %w", n.Name, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"runtime"
 
 	"github.com/vishvananda/netns"
@@ -47,11 +48,16 @@ func Do(ns string, f func() error) error {
 	return <-ch
 }
 
-// Dial connects from inside namespace ns; the socket stays in ns afterwards.
+// Dial connects from inside namespace ns to addr, an IP address and port; the socket stays
+// in ns afterwards. A host name is refused: resolving it and racing the dials of both
+// address families would happen on other threads, in the caller's namespace.
 func Dial(ctx context.Context, ns, network, addr string) (net.Conn, error) {
+	if _, err := netip.ParseAddrPort(addr); err != nil {
+		return nil, fmt.Errorf("dial %s in netns %s: want an IP address and port: %w", addr, ns, err)
+	}
 	var c net.Conn
 	err := Do(ns, func() error {
-		var d net.Dialer
+		d := net.Dialer{FallbackDelay: -1} // one dial, on this thread
 		var err error
 		c, err = d.DialContext(ctx, network, addr)
 		return err

@@ -40,6 +40,7 @@ func TestRun(t *testing.T) {
 		{"remote, other VTEP in the kernel", evpn{macs: []frr.EVPNMAC{remote}}, []hostnet.FDBEntry{{Device: "vni110", VTEP: netip.MustParseAddr("10.255.1.3")}, {Device: "vni110", Master: "br-pe-110"}}, "02-00-00-00-6e-02", false, "NOT programmed: vni110 has no entry towards 10.255.1.2", ""},
 		{"remote, bridge misses it", evpn{macs: []frr.EVPNMAC{remote}}, programmed[:1], "02:00:00:00:6e:02", false, "NOT programmed: br-pe-110 does not point", ""},
 		{"local", evpn{macs: []frr.EVPNMAC{local}}, []hostnet.FDBEntry{{Device: "pe-110", Master: "br-pe-110"}}, "02:00:00:00:6e:01", true, "local, on pe-110", ""},
+		{"local, not in the kernel", evpn{macs: []frr.EVPNMAC{local}}, []hostnet.FDBEntry{{Device: "vni110", Master: "br-pe-110"}}, "02:00:00:00:6e:01", false, "NOT in the kernel's forwarding database on pe-110", ""},
 		{"local, frozen", evpn{macs: []frr.EVPNMAC{dup}}, []hostnet.FDBEntry{{Device: "pe-110", Master: "br-pe-110"}}, "02:00:00:00:6e:01", false, "FROZEN by duplicate-address detection", ""},
 		{"unknown MAC", evpn{}, nil, "02:00:00:00:6e:09", false, "not known to EVPN", ""},
 		{"IP through the ARP cache", evpn{macs: []frr.EVPNMAC{remote}, neighs: []frr.EVPNNeighbor{{VNI: 110, IP: netip.MustParseAddr("192.168.110.12"), MAC: remote.MAC, Type: "remote", RemoteVTEP: "10.255.1.2"}}},

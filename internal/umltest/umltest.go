@@ -246,8 +246,10 @@ func Need(t *testing.T, have func() bool, modules ...string) bool {
 		t.Fatalf("find test binary: %v", err)
 	}
 	// The test in the guest times out a little before the guest does, so that a hang ends
-	// with Go's dump of every goroutine in the output instead of a killed guest.
-	const guestTimeout = 5 * time.Minute
+	// with Go's dump of every goroutine in the output instead of a killed guest. Both are
+	// far above what the guest's tests take (TestL3: 60-130 s) so that the tests' own
+	// deadlines, which are longer in the guest (the lab's poll), fire first and explain.
+	const guestTimeout = 12 * time.Minute
 	args := []string{exe, "-test.run", runPattern(t.Name()), "-test.v", "-test.count=1", "-test.timeout", (guestTimeout - 30*time.Second).String()}
 	start := time.Now()
 	out, err := Run(t.Context(), Config{Modules: modules, Env: ForwardedEnv(), MemoryMB: 1024, Timeout: guestTimeout}, args...)

@@ -645,16 +645,22 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("weft trace: %v", err)
 		return "", 0
 	}
-	want := fmt.Sprintf("VNI 110: remote, behind VTEP %s", s.Nodes[1].VTEP)
-	if out, code := trace(); code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "programmed: vni110 → "+s.Nodes[1].VTEP) {
-		t.Errorf("weft trace %s on node1: exit %d, want 0 and %q:\n%s", web2.MAC, code, want, out)
-	}
+	want := fmt.Sprintf("VNI 110: remote, behind VTEP %s (sequence 0); programmed: vni110 → %s", s.Nodes[1].VTEP, s.Nodes[1].VTEP)
+	poll(t, 10*time.Second, "weft trace of web2 on node1", func() error {
+		if out, code := trace(); code != 0 || !strings.Contains(out, want) {
+			return fmt.Errorf("weft trace %s on node1: exit %d, want 0 and %q:\n%s", web2.MAC, code, want, out)
+		}
+		return nil
+	})
 	if out, err := exec.Command("bridge", "-n", node1.RouterNetns, "fdb", "del", web2.MAC, "dev", "vni110", "dst", s.Nodes[1].VTEP, "self").CombinedOutput(); err != nil {
 		t.Fatalf("bridge fdb del: %v\n%s", err, out)
 	}
-	if out, code := trace(); code != 2 || !strings.Contains(out, "NOT programmed: vni110 has no entry towards "+s.Nodes[1].VTEP) {
-		t.Errorf("weft trace after deleting the VXLAN entry: exit %d, want 2 and NOT programmed:\n%s", code, out)
-	}
+	poll(t, 10*time.Second, "weft trace of web2 after deleting the VXLAN entry", func() error {
+		if out, code := trace(); code != 2 || !strings.Contains(out, "NOT programmed: vni110 has no entry towards "+s.Nodes[1].VTEP) {
+			return fmt.Errorf("exit %d, want 2 and NOT programmed:\n%s", code, out)
+		}
+		return nil
+	})
 	weft("down")
 	nsList, _ := exec.Command("ip", "netns", "list").Output()
 	if strings.Contains(string(nsList), cliLabName+"-") {
