@@ -6,6 +6,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/weftnet/weft/internal/netnamespace"
 )
 
 var vrfProbe struct {
@@ -17,7 +19,7 @@ var vrfProbe struct {
 // in a throwaway network namespace, and remembers the answer.
 func HasVRF() bool {
 	vrfProbe.Do(func() {
-		_ = inNewThread(func() error {
+		_ = netnamespace.OnNewThread(func() error {
 			if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 				return err
 			}

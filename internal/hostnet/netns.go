@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/weftnet/weft/internal/netnamespace"
 )
 
 // NetnsDir is where named network namespaces live (the iproute2 convention), so `ip netns`
@@ -62,8 +63,8 @@ func ensureNamed(name string) (created bool, err error) {
 	if err := makeNetnsDirShared(); err != nil {
 		return false, err
 	}
-	err = inNewThread(func() error {
-		// The thread is thrown away afterwards (see inNewThread), so unsharing it is safe.
+	err = netnamespace.OnNewThread(func() error {
+		// The thread is thrown away afterwards (see netnamespace.OnNewThread), so unsharing it is safe.
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			return fmt.Errorf("unshare netns: %w", err)
 		}
@@ -112,28 +113,6 @@ func DeleteNamed(name string) error {
 		return fmt.Errorf("remove %s: %w", p, err)
 	}
 	return nil
-}
-
-// inNamespace runs fn on an OS thread that has entered ns.
-func inNamespace(ns netns.NsHandle, fn func() error) error {
-	return inNewThread(func() error {
-		if err := netns.Set(ns); err != nil {
-			return fmt.Errorf("enter netns: %w", err)
-		}
-		return fn()
-	})
-}
-
-// inNewThread runs fn on a goroutine locked to its own OS thread and never unlocks it: the Go
-// runtime then destroys the thread when the goroutine ends, so a namespace change can never
-// leak into other goroutines, even if restoring would have failed.
-func inNewThread(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		errc <- fn()
-	}()
-	return <-errc
 }
 
 // CheckNamespaceName refuses a namespace name that is not a plain file name under NetnsDir

@@ -10,6 +10,8 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/weftnet/weft/internal/netnamespace"
 )
 
 // conn is one rtnetlink socket bound inside a namespace. It is a plain blocking socket read
@@ -27,7 +29,7 @@ type conn struct {
 
 func dial(ns netns.NsHandle, writes *int) (*conn, error) {
 	var fd int
-	err := inNamespace(ns, func() error {
+	err := netnamespace.DoHandle(ns, func() error {
 		var err error
 		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/weftnet/weft/internal/netnamespace"
 	"github.com/weftnet/weft/internal/plan"
 )
 
@@ -98,7 +99,7 @@ func setNeighSysctl(t *testing.T, ns Namespace, dev string) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	err = inNamespace(h, func() error {
+	err = netnamespace.DoHandle(h, func() error {
 		return os.WriteFile(filepath.Join("/proc/sys/net/ipv4/neigh", dev, "delay_first_probe_time"), []byte("0"), 0o644)
 	})
 	if err != nil {

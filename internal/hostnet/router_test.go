@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/weftnet/weft/internal/netnamespace"
 	"github.com/weftnet/weft/internal/plan"
 )
 
@@ -33,7 +34,7 @@ func TestRouterNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	err = inNamespace(h, func() error {
+	err = netnamespace.DoHandle(h, func() error {
 		for _, s := range routerSysctls {
 			b, err := os.ReadFile("/proc/sys/" + s.key)
 			if os.IsNotExist(err) {

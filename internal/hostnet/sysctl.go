@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/weftnet/weft/internal/netnamespace"
 )
 
 // routerSysctls are the router namespace's settings: it forwards, and it learns neighbours
@@ -23,7 +25,7 @@ var routerSysctls = []struct{ key, value string }{
 
 // ensureSysctls sets the router sysctls that differ; a key the kernel lacks is a warning.
 func (a *Applier) ensureSysctls(ns netns.NsHandle) error {
-	return inNamespace(ns, func() error {
+	return netnamespace.DoHandle(ns, func() error {
 		for _, s := range routerSysctls {
 			p := filepath.Join("/proc/sys", s.key)
 			cur, err := os.ReadFile(p)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/weftnet/weft/internal/netnamespace"
 )
 
 // cacheMaxAge bounds how long Apply trusts a cached read: a full read now and then is the
@@ -33,7 +35,7 @@ type nsWatch struct {
 
 func newWatch(ns netns.NsHandle) (*nsWatch, error) {
 	var fd int
-	err := inNamespace(ns, func() error {
+	err := netnamespace.DoHandle(ns, func() error {
 		var err error
 		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_ROUTE)
 		return err

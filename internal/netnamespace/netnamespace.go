@@ -1,6 +1,6 @@
-// Package netnamespace runs code inside a named network namespace (/run/netns/<name>) and
-// opens sockets there: the lab's probes and the CLI's connections to an agent that listens
-// inside a node's namespace.
+// Package netnamespace runs code inside a network namespace on a thread of its own and opens
+// sockets there: the kernel layer's netlink sockets and sysctls, the lab's probes, the CLI's
+// connections to an agent that listens inside a node's namespace.
 package netnamespace
 
 import (
@@ -13,39 +13,37 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-// Do runs f on a fresh OS thread inside namespace ns. Sockets f opens stay in ns. If the
-// thread cannot return to its namespace it stays locked, so the runtime retires it instead
-// of running other goroutines in the wrong namespace.
+// Do runs f on a fresh OS thread inside the named namespace (/run/netns/<ns>). Sockets f
+// opens stay in ns.
 func Do(ns string, f func() error) error {
-	ch := make(chan error, 1)
+	h, err := netns.GetFromName(ns)
+	if err != nil {
+		return fmt.Errorf("netns %s: %w", ns, err)
+	}
+	defer h.Close()
+	return DoHandle(h, f)
+}
+
+// DoHandle runs f on a fresh OS thread that has entered namespace h.
+func DoHandle(h netns.NsHandle, f func() error) error {
+	return OnNewThread(func() error {
+		if err := netns.Set(h); err != nil {
+			return fmt.Errorf("enter netns: %w", err)
+		}
+		return f()
+	})
+}
+
+// OnNewThread runs f on a goroutine locked to its own OS thread and never unlocks it: the Go
+// runtime destroys the thread when the goroutine ends, so a namespace change (setns,
+// unshare) can never leak into other goroutines, not even when going back would fail.
+func OnNewThread(f func() error) error {
+	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- err
-			return
-		}
-		defer orig.Close()
-		target, err := netns.GetFromName(ns)
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- fmt.Errorf("netns %s: %w", ns, err)
-			return
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			ch <- fmt.Errorf("enter netns %s: %w", ns, err)
-			return
-		}
-		ferr := f()
-		if err := netns.Set(orig); err == nil {
-			runtime.UnlockOSThread()
-		}
-		ch <- ferr
+		errc <- f()
 	}()
-	return <-ch
+	return <-errc
 }
 
 // Dial connects from inside namespace ns to addr, an IP address and port; the socket stays
