@@ -39,9 +39,12 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
-// agentEnv carries the weft-agent binary built on the host to a run of this binary inside
-// user-mode-linux (umltest forwards WEFT_* variables).
-const agentEnv = "WEFT_E2E_AGENT"
+// agentEnv and weftEnv carry the weft-agent and weft binaries built on the host to a run of
+// this binary inside user-mode-linux (umltest forwards WEFT_* variables).
+const (
+	agentEnv = "WEFT_E2E_AGENT"
+	weftEnv  = "WEFT_E2E_WEFT"
+)
 
 func run(m *testing.M) int {
 	if reason := missing(); reason != "" {
@@ -53,8 +56,8 @@ func run(m *testing.M) int {
 		return 0
 	}
 	if umltest.InGuest() {
-		// Only TestL3 runs here, with its own lab and the agent built on the host.
-		agentBin = os.Getenv(agentEnv)
+		// Only TestL3 runs here, with its own lab and the binaries built on the host.
+		agentBin, weftBin = os.Getenv(agentEnv), os.Getenv(weftEnv)
 		return m.Run()
 	}
 	tmp, err := os.MkdirTemp("", "weft-e2e-")
@@ -73,6 +76,7 @@ func run(m *testing.M) int {
 	}
 	agentBin, weftBin, controllerBin = filepath.Join(tmp, "weft-agent"), filepath.Join(tmp, "weft"), filepath.Join(tmp, "weft-controller")
 	os.Setenv(agentEnv, agentBin)
+	os.Setenv(weftEnv, weftBin)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	// A lab left by a killed earlier run would make Up refuse; it is ours to remove.
@@ -541,6 +545,25 @@ func TestL3(t *testing.T) {
 		if err != nil || !strings.Contains(string(out), "ttl=62") {
 			t.Errorf("want a routed reply (ttl=62) from db2: %v\n%s", err, out)
 		}
+	})
+	t.Run("TraceFindsARemoteWorkloadByIP", func(t *testing.T) {
+		// node1 learned db2 (on node2) from its type-2 MAC+IP route: VNI, MAC, VTEP, programmed.
+		n1, err := l3.Node(web1.Node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n2, err := l3.Node(db2.Node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("%s: VNI %d: MAC %s (remote, behind VTEP %s", addr(db2.IP), db2.VNI, db2.MAC, n2.VTEP)
+		poll(t, 30*time.Second, "weft trace "+addr(db2.IP)+" on "+n1.Name, func() error {
+			out, err := exec.Command(weftBin, "trace", addr(db2.IP), "--router-netns", n1.RouterNetns).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), want) || !strings.Contains(string(out), fmt.Sprintf("programmed: vni%d → %s", db2.VNI, n2.VTEP)) {
+				return fmt.Errorf("%v, want %q and programmed:\n%s", err, want, out)
+			}
+			return nil
+		})
 	})
 	t.Run("TenantsAreIsolated", func(t *testing.T) {
 		if err := lab.CheckIsolation(ctx, l3); err != nil {
