@@ -19,7 +19,7 @@ var vrfProbe struct {
 // in a throwaway network namespace, and remembers the answer.
 func HasVRF() bool {
 	vrfProbe.Do(func() {
-		_ = netnamespace.OnNewThread(func() error {
+		_ = netnamespace.Isolated(func() error {
 			if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 				return err
 			}

@@ -63,8 +63,8 @@ func ensureNamed(name string) (created bool, err error) {
 	if err := makeNetnsDirShared(); err != nil {
 		return false, err
 	}
-	err = netnamespace.OnNewThread(func() error {
-		// The thread is thrown away afterwards (see netnamespace.OnNewThread), so unsharing it is safe.
+	err = netnamespace.Isolated(func() error {
+		// Isolated puts the thread back in its namespace afterwards, so unsharing it is safe.
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			return fmt.Errorf("unshare netns: %w", err)
 		}

@@ -786,7 +786,9 @@ func Down(ctx context.Context, name string) error {
 		if out, _ := run(ctx, "ip", "netns", "pids", ns); strings.TrimSpace(out) != "" {
 			for _, f := range strings.Fields(out) {
 				var pid int
-				if _, err := fmt.Sscan(f, &pid); err == nil {
+				if _, err := fmt.Sscan(f, &pid); err == nil && pid != os.Getpid() {
+					// Never this process: its main thread is listed when a namespace helper
+					// left it there (see netnamespace.Isolated).
 					_ = killPid(pid, "")
 				}
 			}

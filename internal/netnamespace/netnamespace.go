@@ -5,6 +5,7 @@ package netnamespace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -24,9 +25,9 @@ func Do(ns string, f func() error) error {
 	return DoHandle(h, f)
 }
 
-// DoHandle runs f on a fresh OS thread that has entered namespace h.
+// DoHandle runs f on a fresh OS thread that has entered namespace h (see Isolated).
 func DoHandle(h netns.NsHandle, f func() error) error {
-	return OnNewThread(func() error {
+	return Isolated(func() error {
 		if err := netns.Set(h); err != nil {
 			return fmt.Errorf("enter netns: %w", err)
 		}
@@ -34,14 +35,32 @@ func DoHandle(h netns.NsHandle, f func() error) error {
 	})
 }
 
-// OnNewThread runs f on a goroutine locked to its own OS thread and never unlocks it: the Go
-// runtime destroys the thread when the goroutine ends, so a namespace change (setns,
-// unshare) can never leak into other goroutines, not even when going back would fail.
-func OnNewThread(f func() error) error {
+// Isolated runs f on a fresh goroutine locked to its OS thread, where f may change the
+// thread's network namespace (setns, unshare). Afterwards the thread goes back to the
+// namespace it had and is unlocked. If it cannot go back it stays locked, and the runtime
+// retires it when the goroutine ends.
+//
+// Going back matters: the runtime cannot retire the process's main thread, which may be the
+// one running f. It parks that thread for good, still in f's namespace, and /proc/<pid>/ns/net
+// shows that namespace. `ip netns pids` then lists this process there: the lab's Down once
+// killed its own test process that way.
+func Isolated(f func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		errc <- f()
+		orig, err := netns.Get()
+		if err != nil {
+			errc <- fmt.Errorf("read this thread's netns: %w", err)
+			return
+		}
+		defer orig.Close()
+		ferr := f()
+		if err := netns.Set(orig); err != nil {
+			errc <- errors.Join(ferr, fmt.Errorf("return to this thread's netns (the thread is retired): %w", err))
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
 	}()
 	return <-errc
 }
