@@ -289,7 +289,16 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	// stopped between its Apply and its check).
 	added := res.AddedRouterAddrs
 	if !a.zebraChecked {
+		// Both: the plan's addresses and what this pass added beyond them (the address of
+		// an uplink NIC it moved in, which no plan names).
 		added = p.Kernel.RouterAddrs()
+		for dev, ps := range res.AddedRouterAddrs {
+			for _, pr := range ps {
+				if !slices.Contains(added[dev], pr) {
+					added[dev] = append(added[dev], pr)
+				}
+			}
+		}
 	}
 	if z, ok := a.FRR.(ZebraAddrs); ok && ctx.Err() == nil && p.HasUnderlay && (len(added) > 0 || len(a.zebraPending) > 0) {
 		if serr := a.syncZebra(ctx, z, added, p.Kernel); serr != nil {

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weftnet/weft/internal/frr"
 	"github.com/weftnet/weft/internal/hostnet"
+	"github.com/weftnet/weft/internal/manifest"
 	"github.com/weftnet/weft/internal/plan"
 )
 
@@ -137,4 +139,60 @@ func TestSyncZebra(t *testing.T) {
 			t.Fatalf("err %v, pending %v; want nothing left", err, a.zebraPending)
 		}
 	})
+}
+
+// underlaySource yields one Underlay that moves eth1 into the router namespace.
+type underlaySource struct{ t *testing.T }
+
+func (s underlaySource) Load(context.Context) (Desired, error) {
+	res, err := manifest.Parse("underlay.yaml", []byte(`apiVersion: network.weft.dev/v1alpha1
+kind: Underlay
+metadata:
+  name: node1
+spec:
+  asn: 65000
+  interfaces:
+    - type: NetworkDevice
+      networkDevice:
+        name: eth1
+  neighbors:
+    - address: 10.0.1.0
+      type: Internal
+  tunnelEndpoint:
+    cidrs: [10.255.1.0/24]
+`))
+	if err != nil || len(res.Invalid) > 0 {
+		s.t.Fatalf("parse: %v %v", err, res.Invalid)
+	}
+	return Desired{Resources: res.Resources}, nil
+}
+
+// movingKernel is a Kernel whose Apply reports the uplink's address added, as hostnet does
+// when it moves the NIC in and puts its address back; Reannounce reaches the fake zebra.
+type movingKernel struct{ zebraKernel }
+
+func (k movingKernel) Apply(context.Context, plan.KernelPlan, hostnet.Namespace, hostnet.Namespace) (hostnet.Result, error) {
+	return hostnet.Result{AddedRouterAddrs: map[string][]netip.Prefix{"eth1": {netip.MustParsePrefix("10.0.1.1/31")}}}, nil
+}
+
+// zebraFRR is an FRR that accepts any configuration and whose zebra is the fake one.
+type zebraFRR struct{ *fakeZebra }
+
+func (zebraFRR) Apply(context.Context, string) (bool, error)     { return true, nil }
+func (zebraFRR) Sessions(context.Context) ([]frr.Session, error) { return nil, nil }
+
+// TestFirstPassChecksTheMovedUplink: an agent's first pass checks the plan's addresses and
+// also those it added beyond the plan. zebra missing the uplink's address moved in that pass
+// (CI saw it: bgpd then waits for NHT for ever) must lead to a re-announcement.
+func TestFirstPassChecksTheMovedUplink(t *testing.T) {
+	z := &fakeZebra{have: map[string][]netip.Prefix{"lo": {netip.MustParsePrefix("10.255.1.1/32")}}}
+	a := &Agent{Node: plan.Node{Name: "node1", Index: 0}, Source: underlaySource{t}, FRR: zebraFRR{z},
+		Kernel: movingKernel{zebraKernel{z: z}}, zebraWait: 100 * time.Millisecond}
+	r := a.Reconcile(context.Background())
+	if r.Error != "" {
+		t.Fatalf("reconcile: %s", r.Error)
+	}
+	if len(z.reanns) != 1 || !slices.Equal(z.reanns[0]["eth1"], []netip.Prefix{netip.MustParsePrefix("10.0.1.1/31")}) {
+		t.Fatalf("re-announced %v, want eth1's 10.0.1.1/31", z.reanns)
+	}
 }
