@@ -72,12 +72,12 @@ func parseEVPNMACs(data []byte) ([]EVPNMAC, error) {
 	}
 	var out []EVPNMAC
 	for key, v := range vnis {
-		vni, err := strconv.ParseUint(key, 10, 32)
+		vni, err := parseVNIKey("evpn mac", key)
 		if err != nil {
-			return nil, fmt.Errorf("parse evpn mac json: VNI %q: %w", key, err)
+			return nil, err
 		}
 		for mac, m := range v.MACs {
-			out = append(out, EVPNMAC{VNI: uint32(vni), MAC: strings.ToLower(mac), Type: m.Type, Interface: m.Intf, RemoteVTEP: m.RemoteVTEP,
+			out = append(out, EVPNMAC{VNI: vni, MAC: strings.ToLower(mac), Type: m.Type, Interface: m.Intf, RemoteVTEP: m.RemoteVTEP,
 				LocalSequence: m.LocalSequence, RemoteSequence: m.RemoteSequence, Duplicate: m.IsDuplicate})
 		}
 	}
@@ -94,9 +94,9 @@ func parseEVPNNeighbors(data []byte) ([]EVPNNeighbor, error) {
 	}
 	var out []EVPNNeighbor
 	for key, members := range vnis {
-		vni, err := strconv.ParseUint(key, 10, 32)
+		vni, err := parseVNIKey("evpn arp-cache", key)
 		if err != nil {
-			return nil, fmt.Errorf("parse evpn arp-cache json: VNI %q: %w", key, err)
+			return nil, err
 		}
 		for k, raw := range members {
 			ip, err := netip.ParseAddr(k)
@@ -113,9 +113,18 @@ func parseEVPNNeighbors(data []byte) ([]EVPNNeighbor, error) {
 			if err := json.Unmarshal(raw, &n); err != nil {
 				return nil, fmt.Errorf("parse evpn arp-cache json: %s in VNI %d: %w", k, vni, err)
 			}
-			out = append(out, EVPNNeighbor{VNI: uint32(vni), IP: ip, MAC: strings.ToLower(n.MAC), Type: n.Type, State: n.State, RemoteVTEP: n.RemoteVTEP, Duplicate: n.IsDuplicate})
+			out = append(out, EVPNNeighbor{VNI: vni, IP: ip, MAC: strings.ToLower(n.MAC), Type: n.Type, State: n.State, RemoteVTEP: n.RemoteVTEP, Duplicate: n.IsDuplicate})
 		}
 	}
 	slices.SortFunc(out, func(a, b EVPNNeighbor) int { return cmp.Or(cmp.Compare(a.VNI, b.VNI), a.IP.Compare(b.IP)) })
 	return out, nil
+}
+
+// parseVNIKey reads the VNI that keys zebra's per-VNI JSON objects.
+func parseVNIKey(what, key string) (uint32, error) {
+	vni, err := strconv.ParseUint(key, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("parse %s json: VNI %q: %w", what, key, err)
+	}
+	return uint32(vni), nil
 }
