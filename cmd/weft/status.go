@@ -93,6 +93,9 @@ func printStatus(w io.Writer, st agent.Status, live bool, now time.Time) {
 	default:
 		fmt.Fprintf(w, "node %s: pass %d at %s took %v: converged\n", node, st.Generation, st.Time.Format(time.TimeOnly), st.Duration.Round(time.Millisecond))
 	}
+	for _, warning := range st.Kernel.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", oneLine(warning))
+	}
 	if r := st.Running; r != nil {
 		fmt.Fprintf(w, "pass in progress for %v, in step %s for %v\n", now.Sub(r.Started).Round(time.Millisecond), r.Phase, now.Sub(r.PhaseStarted).Round(time.Millisecond))
 	}

@@ -25,6 +25,8 @@ func TestStatus(t *testing.T) {
 		Sessions: []frr.Session{{VRF: "default", Neighbor: "10.0.1.0", State: "Active"}}}}
 	failed := converged
 	failed.Failed = []plan.ResourceError{{Kind: "L2VNI", Name: "db", Field: "spec.vni", Reason: "Conflict", Message: "VNI 110 is already\nused by L2VNI/web"}}
+	warned := converged
+	warned.Kernel.Warnings = []string{"L2VNI 110: External host bridge br-legacy has addresses (10.0.0.1/24)"}
 	broken := converged
 	broken.Error = "apply frr config (the running configuration is kept): frr-reload.py --reload failed"
 	broken.Running = &agent.Progress{Started: time.Now().Add(-20 * time.Second), Phase: "frr", PhaseStarted: time.Now().Add(-12 * time.Second)}
@@ -38,6 +40,7 @@ func TestStatus(t *testing.T) {
 		{"converged", converged, http.StatusOK, 0, []string{"node node1: pass 7 at 10:00:00 took 90ms: converged", "Underlay/fabric  applied", "default  10.0.1.0  Established", "STATE (now)"}},
 		{"failed resource", failed, http.StatusOK, 2, []string{"L2VNI/db         failed   Conflict: spec.vni: VNI 110 is already used by L2VNI/web"}},
 		{"failed pass, one in progress", broken, http.StatusOK, 2, []string{"NOT CONVERGED: apply frr config", "pass in progress for 20", "in step frr for 12"}},
+		{"warning, still converged", warned, http.StatusOK, 0, []string{"converged", "warning: L2VNI 110: External host bridge br-legacy has addresses (10.0.0.1/24)"}},
 		{"no pass yet", agent.Status{Node: "node1"}, http.StatusOK, 2, []string{"node node1: no pass has finished yet"}},
 		{"sessions unreadable", converged, http.StatusServiceUnavailable, 0, []string{"default  10.0.1.0  Active", "STATE (at pass 7)"}},
 	}

@@ -88,6 +88,19 @@ type Agent struct {
 	zebraWait time.Duration
 	// slowPassEvery replaces slowPassInterval when set (tests).
 	slowPassEvery time.Duration
+	// warned are the kernel layer's warnings already logged: each is logged once, when it
+	// first appears, and stays in /status while it holds.
+	warned []string
+}
+
+// logNewWarnings logs the kernel layer's warnings that the last pass did not have.
+func (a *Agent) logNewWarnings(ws []string) {
+	for _, w := range ws {
+		if !slices.Contains(a.warned, w) {
+			a.log().Warn("kernel", "warning", w)
+		}
+	}
+	a.warned = slices.Clone(ws)
 }
 
 // Report is the outcome of one reconcile; it is what /status serves.
@@ -281,6 +294,7 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	res, err := a.Kernel.Apply(ctx, p.Kernel, a.Router, a.Host)
 	lap(&r.Phases.Kernel, "zebra")
 	r.Kernel = res
+	a.logNewWarnings(res.Warnings)
 	if err != nil {
 		r.Error = fmt.Sprintf("apply kernel plan: %v", err)
 	}

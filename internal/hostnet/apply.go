@@ -114,9 +114,10 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 			r.fail("L2VNI", v.VNI, err)
 		}
 	}
+	r.disableIPv6()
 	if pt := r.kp.Passthrough; pt != nil && ctx.Err() == nil {
 		// Passthrough traffic is routed, not encapsulated: it gets the underlay's MTU.
-		if err := r.ensureVethPair(pt.Veth, "", "", r.underlayMTU); err != nil {
+		if err := r.ensureVethPair(pt.Veth, "", "", r.underlayMTU, false); err != nil {
 			r.fail("Passthrough", 0, fmt.Errorf("ensure veth %s: %w", pt.Veth.RouterName, err))
 		}
 	}
@@ -181,6 +182,8 @@ type run struct {
 	vxlans map[string]vxlanSpec
 	// externalHost names host bridges the plan uses but must never create or delete.
 	externalHost map[string]bool
+	// ipv6Off are the closed devices whose IPv6 is still on (see disableIPv6).
+	ipv6Off []ipv6Off
 }
 
 func (r *run) fail(kind string, vni uint32, err error) {

@@ -1,6 +1,7 @@
 package hostnet
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -18,7 +19,22 @@ type linkWant struct {
 	master      int              // 0: no master
 	genModeNone bool
 	bridgePort  bool // learning off, neigh_suppress on
+	// closed keeps the host's own stack off the device (a Managed host bridge, whose segment
+	// belongs to tenants): IPv4 rp_filter on and arp_ignore 8, so with no address of its own
+	// the device neither answers ARP nor delivers IPv4 to the host, whatever address a frame
+	// is sent to; multicast snooping off, so the bridge joins no group and sends no IGMP or
+	// MLD report of its own into the segment (its MAC would become an EVPN route); IPv6 goes
+	// off altogether (queued for the batch of sysctl writes, see disableIPv6). Implies
+	// genModeNone.
+	closed bool
 }
+
+// Values of the IPv4 settings of a closed device: rp_filter strict (with no address on the
+// device every source fails the check), arp_ignore 8 (never answer ARP on it).
+const (
+	closedRPFilter  = 1
+	closedARPIgnore = 8
+)
 
 // converge compares one link with w and writes only what differs: one request for everything
 // that can go together, and "up" separately when addrgenmode changes in the same pass (the
@@ -54,9 +70,14 @@ func (r *run) converge(c *conn, st *nsState, l *link, w linkWant) error {
 			changed = true
 		}
 	}
-	genChange := w.genModeNone && l.genMode != 1
-	if genChange {
-		req.AddData(addrGenModeAttr(1))
+	if w.closed && l.kind == "bridge" && l.mcastSnooping != 0 {
+		req.AddData(bridgeSnoopingOff())
+		changed = true
+	}
+	genChange := (w.genModeNone || w.closed) && l.genMode != 1
+	inetChange := w.closed && (l.rpFilter < closedRPFilter || l.arpIgnore != closedARPIgnore)
+	if genChange || inetChange {
+		req.AddData(afSpecAttr(genChange, inetChange))
 		changed = true
 	}
 	upChange := l.up != w.up
@@ -81,6 +102,12 @@ func (r *run) converge(c *conn, st *nsState, l *link, w linkWant) error {
 			l.addrs = slices.DeleteFunc(l.addrs, func(p netip.Prefix) bool { return p.Addr().Is6() })
 		}
 		l.master = w.master
+		if inetChange {
+			l.rpFilter, l.arpIgnore = closedRPFilter, closedARPIgnore
+		}
+		if w.closed && l.kind == "bridge" {
+			l.mcastSnooping = 0
+		}
 		if genChange {
 			l.genMode = 1
 		} else {
@@ -143,6 +170,23 @@ func (r *run) convergeAddrs(c *conn, l *link, want []netip.Prefix, removeExtra b
 			continue
 		}
 		if err := c.delAddr(l.index, p); err != nil {
+			return fmt.Errorf("remove address %s from %s: %w", p, l.name, err)
+		}
+		r.res.Deleted++
+		l.addrs = slices.DeleteFunc(l.addrs, func(q netip.Prefix) bool { return q == p })
+	}
+	return nil
+}
+
+// removeLinkLocals removes the link-local addresses of l that want does not hold: convergeAddrs
+// leaves them to the kernel, but the host side of a tenant segment has none (see
+// ensureHostBridge and ensureVethPair).
+func (r *run) removeLinkLocals(c *conn, l *link, want []netip.Prefix) error {
+	for _, p := range slices.Clone(l.addrs) {
+		if !p.Addr().IsLinkLocalUnicast() || slices.Contains(want, p) {
+			continue
+		}
+		if err := c.delAddr(l.index, p); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
 			return fmt.Errorf("remove address %s from %s: %w", p, l.name, err)
 		}
 		r.res.Deleted++

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
@@ -29,7 +31,7 @@ func (r *run) ensureL3VNI(v *plan.L3VNI) error {
 		return fmt.Errorf("ensure vxlan vni%d: %w", v.VNI, err)
 	}
 	if v.HostVeth != nil {
-		if err := r.ensureVethPair(*v.HostVeth, v.VRF, "", mtu); err != nil {
+		if err := r.ensureVethPair(*v.HostVeth, v.VRF, "", mtu, false); err != nil {
 			return fmt.Errorf("ensure veth %s: %w", v.HostVeth.RouterName, err)
 		}
 	}
@@ -61,13 +63,15 @@ func (r *run) ensureL2VNI(v *plan.L2VNI) error {
 	}
 	hm := v.HostMaster.Name
 	if v.HostMaster.Managed {
-		if err := r.ensureHostBridge(hm); err != nil {
+		if err := r.ensureHostBridge(hm, v.VNI); err != nil {
 			return fmt.Errorf("ensure host bridge %s: %w", hm, err)
 		}
 	} else if l := r.hs.byName[hm]; l == nil || l.kind != "bridge" {
 		return fmt.Errorf("external host bridge %s does not exist (or is not a bridge)", hm)
+	} else {
+		r.checkExternalBridge(l, v.VNI)
 	}
-	if err := r.ensureVethPair(v.Veth, v.Bridge, hm, mtu); err != nil {
+	if err := r.ensureVethPair(v.Veth, v.Bridge, hm, mtu, true); err != nil {
 		return fmt.Errorf("ensure veth %s: %w", v.Veth.RouterName, err)
 	}
 	return nil
@@ -124,7 +128,7 @@ func (r *run) ensureVRF(name string, vni uint32) error {
 			return fmt.Errorf("create (table %d): %w", table, err)
 		}
 		r.res.Created++
-		r.rs.add(&link{index: idx, name: name, kind: "vrf", up: true, group: OwnedGroup, vrfTable: table, genMode: -1, learning: -1, neighSuppress: -1})
+		r.rs.add(unknownLink(&link{index: idx, name: name, kind: "vrf", up: true, group: OwnedGroup, vrfTable: table}))
 		return nil
 	}
 	return r.converge(r.rc, r.rs, l, linkWant{up: true})
@@ -186,7 +190,7 @@ func (r *run) ensureBridge(name, master string, mac net.HardwareAddr, mtu int, a
 			return fmt.Errorf("create: %w", err)
 		}
 		r.res.Created++
-		l = &link{index: idx, name: name, kind: "bridge", group: OwnedGroup, mtu: mtu, mac: mac, master: masterIdx, genMode: -1, learning: -1, neighSuppress: -1}
+		l = unknownLink(&link{index: idx, name: name, kind: "bridge", group: OwnedGroup, mtu: mtu, mac: mac, master: masterIdx})
 		r.rs.add(l)
 	}
 	if err := r.converge(r.rc, r.rs, l, linkWant{up: true, mtu: mtu, mac: mac, master: masterIdx, genModeNone: true}); err != nil {
@@ -241,8 +245,8 @@ func (r *run) ensureVXLAN(name string, vni uint32, port uint16, bridge string, m
 			return fmt.Errorf("create: %w", err)
 		}
 		r.res.Created++
-		l = &link{index: idx, name: name, kind: "vxlan", group: OwnedGroup, mtu: mtu, master: masterIdx, genMode: -1, learning: -1, neighSuppress: -1,
-			vxlanID: vni, vxlanPort: port, vxlanLocal: local, slaveKind: "bridge"}
+		l = unknownLink(&link{index: idx, name: name, kind: "vxlan", group: OwnedGroup, mtu: mtu, master: masterIdx,
+			vxlanID: vni, vxlanPort: port, vxlanLocal: local, slaveKind: "bridge"})
 		r.rs.add(l)
 	}
 	return r.converge(r.rc, r.rs, l, linkWant{up: true, mtu: mtu, master: masterIdx, genModeNone: true, bridgePort: true})
@@ -250,8 +254,10 @@ func (r *run) ensureVXLAN(name string, vni uint32, port uint16, bridge string, m
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
-// ensureHostBridge converges a Managed host bridge: weft's, up.
-func (r *run) ensureHostBridge(name string) error {
+// ensureHostBridge converges a Managed host bridge: weft's, up, and closed to the host's
+// own stack (no address, IPv6 off, no IPv4 delivered; see linkWant.closed): the segment
+// behind it belongs to tenants. It is created down, so no link-local address ever appears.
+func (r *run) ensureHostBridge(name string, vni uint32) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
@@ -261,29 +267,56 @@ func (r *run) ensureHostBridge(name string) error {
 	}
 	if l == nil {
 		idx, err := r.create(r.hc, func(idx int) *nl.NetlinkRequest {
-			req, msg := r.hc.linkMsg(idx, true)
-			setUp(msg, true)
+			req, _ := r.hc.linkMsg(idx, true) // down until it is closed (converge)
 			req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
 			req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
-			li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
-			li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
-			req.AddData(li)
+			req.AddData(bridgeSnoopingOff()) // from birth: it never joins a group
 			return req
 		})
 		if err != nil {
 			return fmt.Errorf("create: %w", err)
 		}
 		r.res.Created++
-		r.hs.add(&link{index: idx, name: name, kind: "bridge", up: true, group: OwnedGroup, genMode: -1, learning: -1, neighSuppress: -1})
-		return nil
+		// A new device starts with the namespace's default IPv6 setting: on, until the
+		// batch turns it off.
+		l = unknownLink(&link{index: idx, name: name, kind: "bridge", group: OwnedGroup})
+		l.disableIPv6, l.mcastSnooping = 0, 0
+		r.hs.add(l)
 	}
-	return r.converge(r.hc, r.hs, l, linkWant{up: true})
+	if err := r.converge(r.hc, r.hs, l, linkWant{up: true, closed: true}); err != nil {
+		return err
+	}
+	if l.disableIPv6 == 0 && !slices.ContainsFunc(r.ipv6Off, func(d ipv6Off) bool { return d.l == l }) {
+		r.ipv6Off = append(r.ipv6Off, ipv6Off{l: l, vni: vni})
+	}
+	if err := r.convergeAddrs(r.hc, l, nil, true); err != nil {
+		return err
+	}
+	return r.removeLinkLocals(r.hc, l, nil)
+}
+
+// checkExternalBridge warns when an External host bridge has addresses: the host's own stack
+// is then a member of the tenant segment. The bridge is the user's, so weft only says so.
+func (r *run) checkExternalBridge(l *link, vni uint32) {
+	if len(l.addrs) == 0 {
+		return
+	}
+	addrs := make([]string, len(l.addrs))
+	for i, p := range l.addrs {
+		addrs[i] = p.String()
+	}
+	r.res.Warnings = append(r.res.Warnings, fmt.Sprintf(
+		"L2VNI %d: External host bridge %s has addresses (%s): the node's own network stack is reachable from the tenant segment; remove them or use a Managed bridge",
+		vni, l.name, strings.Join(addrs, ", ")))
 }
 
 // ensureVethPair converges a veth whose router end is enslaved to routerMaster (a VRF, a
 // bridge or nothing) and whose host end is enslaved to hostMaster (or nothing), with the
-// plan's addresses on both ends.
-func (r *run) ensureVethPair(v plan.Veth, routerMaster, hostMaster string, mtu int) error {
+// plan's addresses on both ends. A segment port (an L2VNI's veth, a port of two bridges)
+// has no address beyond the plan's (none, from plan.Build), not even a link-local one, so it
+// never speaks on the tenant segment: its MAC stays out of EVPN. Its ends get addrgenmode none before they have a
+// carrier (the router end comes up without one, the host end comes up after it).
+func (r *run) ensureVethPair(v plan.Veth, routerMaster, hostMaster string, mtu int, segmentPort bool) error {
 	if err := checkName(v.RouterName); err != nil {
 		return err
 	}
@@ -314,10 +347,10 @@ func (r *run) ensureVethPair(v plan.Veth, routerMaster, hostMaster string, mtu i
 			return fmt.Errorf("create: %w", err)
 		}
 	}
-	if err := r.converge(r.rc, r.rs, rl, linkWant{up: true, mtu: mtu, master: rMaster}); err != nil {
+	if err := r.converge(r.rc, r.rs, rl, linkWant{up: true, mtu: mtu, master: rMaster, genModeNone: segmentPort}); err != nil {
 		return err
 	}
-	if err := r.converge(r.hc, r.hs, hl, linkWant{up: true, mtu: mtu, master: hMaster}); err != nil {
+	if err := r.converge(r.hc, r.hs, hl, linkWant{up: true, mtu: mtu, master: hMaster, genModeNone: segmentPort}); err != nil {
 		return fmt.Errorf("host end %s: %w", v.HostName, err)
 	}
 	// Addresses go on after enslavement: enslaving to a VRF cycles the device, which drops
@@ -327,6 +360,14 @@ func (r *run) ensureVethPair(v plan.Veth, routerMaster, hostMaster string, mtu i
 	}
 	if err := r.convergeAddrs(r.hc, hl, v.HostAddrs, true); err != nil {
 		return fmt.Errorf("host end %s: %w", v.HostName, err)
+	}
+	if segmentPort {
+		if err := r.removeLinkLocals(r.rc, rl, v.RouterAddrs); err != nil {
+			return err
+		}
+		if err := r.removeLinkLocals(r.hc, hl, v.HostAddrs); err != nil {
+			return fmt.Errorf("host end %s: %w", v.HostName, err)
+		}
 	}
 	return nil
 }
@@ -370,8 +411,8 @@ func (r *run) createVeth(v plan.Veth, master, mtu int) (*link, *link, error) {
 			return nil, nil, err
 		}
 		r.res.Created += 2
-		rl := &link{index: ri, name: v.RouterName, kind: "veth", up: true, mtu: mtu, master: master, group: OwnedGroup, peer: hi, peerNS: true, genMode: -1, learning: -1, neighSuppress: -1}
-		hl := &link{index: hi, name: v.HostName, kind: "veth", mtu: mtu, group: OwnedGroup, peer: ri, peerNS: true, genMode: -1, learning: -1, neighSuppress: -1}
+		rl := unknownLink(&link{index: ri, name: v.RouterName, kind: "veth", up: true, mtu: mtu, master: master, group: OwnedGroup, peer: hi, peerNS: true})
+		hl := unknownLink(&link{index: hi, name: v.HostName, kind: "veth", mtu: mtu, group: OwnedGroup, peer: ri, peerNS: true})
 		r.rs.add(rl)
 		r.hs.add(hl)
 		return rl, hl, nil

@@ -65,6 +65,9 @@ type Result struct {
 	NamespaceCreated bool
 	// Failures lists the objects that did not converge; the others did.
 	Failures []*ObjectError
+	// Warnings are findings that do not stop convergence but that an operator should act
+	// on (an External host bridge with addresses of the host's own).
+	Warnings []string `json:",omitempty"`
 }
 
 // ObjectError is the failure of one planned object: the L3VNI, L2VNI, passthrough or underlay

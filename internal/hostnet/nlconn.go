@@ -174,11 +174,26 @@ func setUp(msg *nl.IfInfomsg, up bool) {
 	}
 }
 
-// addrGenModeAttr is IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE } }.
-func addrGenModeAttr(mode uint8) *nl.RtAttr {
+// bridgeSnoopingOff is IFLA_LINKINFO { bridge { IFLA_BR_MCAST_SNOOPING 0 } }.
+func bridgeSnoopingOff() *nl.RtAttr {
+	li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+	li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
+	li.AddRtAttr(nl.IFLA_INFO_DATA, nil).AddRtAttr(unix.IFLA_BR_MCAST_SNOOPING, []byte{0})
+	return li
+}
+
+// afSpecAttr is IFLA_AF_SPEC with, as asked, { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE none } }
+// and { AF_INET { IFLA_INET_CONF { rp_filter, arp_ignore } } } of a closed device.
+func afSpecAttr(genModeNone, closedInet bool) *nl.RtAttr {
 	spec := nl.NewRtAttr(unix.IFLA_AF_SPEC, nil)
-	inet6 := spec.AddRtAttr(unix.AF_INET6, nil)
-	inet6.AddRtAttr(unix.IFLA_INET6_ADDR_GEN_MODE, []byte{mode})
+	if genModeNone {
+		spec.AddRtAttr(unix.AF_INET6, nil).AddRtAttr(unix.IFLA_INET6_ADDR_GEN_MODE, []byte{1})
+	}
+	if closedInet {
+		conf := spec.AddRtAttr(unix.AF_INET, nil).AddRtAttr(unix.IFLA_INET_CONF, nil)
+		conf.AddRtAttr(ipv4DevconfRPFilter, u32(closedRPFilter))
+		conf.AddRtAttr(ipv4DevconfARPIgnore, u32(closedARPIgnore))
+	}
 	return spec
 }
 

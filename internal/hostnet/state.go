@@ -26,6 +26,10 @@ type link struct {
 	peer    int  // IFLA_LINK: a veth's peer index
 	peerNS  bool // IFLA_LINK_NETNSID present: the peer lives in another namespace
 	genMode int  // IPv6 addrgenmode, -1 when not reported
+	// The per-device IP settings that keep a tenant segment out of the host's stack (see
+	// isolate): -1 when not reported.
+	disableIPv6, rpFilter, arpIgnore int
+	mcastSnooping                    int // a bridge's: -1 unknown, 0 off, 1 on
 
 	slaveKind     string
 	learning      int // bridge port learning: -1 unknown, 0 off, 1 on
@@ -38,6 +42,14 @@ type link struct {
 	physical      bool // no IFLA_LINKINFO kind: a NIC (or loopback)
 	addrs         []netip.Prefix
 	deleted       bool
+}
+
+// unknownLink marks the attributes of l that a create request did not set as unknown, so
+// converge sets them: l is a device Apply has just created.
+func unknownLink(l *link) *link {
+	l.genMode, l.disableIPv6, l.rpFilter, l.arpIgnore, l.mcastSnooping = -1, -1, -1, -1, -1
+	l.learning, l.neighSuppress = -1, -1
+	return l
 }
 
 // nsState is one namespace's links and addresses, read once per Apply and kept current in
@@ -154,6 +166,10 @@ func parseLink(b []byte) (*link, error) {
 		index:         int(int32(binary.NativeEndian.Uint32(b[4:8]))),
 		up:            binary.NativeEndian.Uint32(b[8:12])&unix.IFF_UP != 0,
 		genMode:       -1,
+		disableIPv6:   -1,
+		rpFilter:      -1,
+		arpIgnore:     -1,
+		mcastSnooping: -1,
 		learning:      -1,
 		neighSuppress: -1,
 		vxlanLearning: true,
@@ -176,21 +192,54 @@ func parseLink(b []byte) (*link, error) {
 		case unix.IFLA_LINK_NETNSID:
 			l.peerNS = true
 		case unix.IFLA_AF_SPEC:
-			attrs(v, func(fam uint16, v []byte) {
-				if fam == unix.AF_INET6 {
-					attrs(v, func(t uint16, v []byte) {
-						if t == unix.IFLA_INET6_ADDR_GEN_MODE && len(v) > 0 {
-							l.genMode = int(v[0])
-						}
-					})
-				}
-			})
+			parseAFSpec(l, v)
 		case unix.IFLA_LINKINFO:
 			parseLinkInfo(l, v)
 		}
 	})
 	return l, nil
 }
+
+// parseAFSpec reads the per-family settings of a link: IPv6 addrgenmode and disable_ipv6,
+// IPv4 rp_filter and arp_ignore.
+func parseAFSpec(l *link, b []byte) {
+	attrs(b, func(fam uint16, v []byte) {
+		switch fam {
+		case unix.AF_INET6:
+			attrs(v, func(t uint16, v []byte) {
+				switch {
+				case t == unix.IFLA_INET6_ADDR_GEN_MODE && len(v) > 0:
+					l.genMode = int(v[0])
+				case t == unix.IFLA_INET6_CONF:
+					l.disableIPv6 = confAt(v, devconfDisableIPv6)
+				}
+			})
+		case unix.AF_INET:
+			attrs(v, func(t uint16, v []byte) {
+				if t == unix.IFLA_INET_CONF {
+					// The array starts at IPV4_DEVCONF_FORWARDING (1).
+					l.rpFilter = confAt(v, ipv4DevconfRPFilter-1)
+					l.arpIgnore = confAt(v, ipv4DevconfARPIgnore-1)
+				}
+			})
+		}
+	})
+}
+
+// confAt is element i of a devconf array of 32-bit values, -1 when the array is shorter.
+func confAt(b []byte, i int) int {
+	if len(b) < 4*(i+1) {
+		return -1
+	}
+	return int(int32(binary.NativeEndian.Uint32(b[4*i:])))
+}
+
+// Devconf indexes (linux/ipv6.h, linux/ip.h); x/sys/unix does not define them.
+const (
+	devconfDisableIPv6   = 26 // DEVCONF_DISABLE_IPV6, an index into IFLA_INET6_CONF
+	ipv4DevconfRPFilter  = 8  // IPV4_DEVCONF_RP_FILTER
+	ipv4DevconfARPIgnore = 19 // IPV4_DEVCONF_ARP_IGNORE
+)
 
 func parseLinkInfo(l *link, b []byte) {
 	var data, slaveData []byte
@@ -223,6 +272,12 @@ func parseLinkInfo(l *link, b []byte) {
 				}
 			case nl.IFLA_VXLAN_LEARNING:
 				l.vxlanLearning = len(v) > 0 && v[0] != 0
+			}
+		})
+	case "bridge":
+		attrs(data, func(t uint16, v []byte) {
+			if t == unix.IFLA_BR_MCAST_SNOOPING && len(v) > 0 {
+				l.mcastSnooping = int(v[0])
 			}
 		})
 	case "vrf":

@@ -46,3 +46,40 @@ func (a *Applier) ensureSysctls(ns netns.NsHandle) error {
 		return nil
 	})
 }
+
+// ipv6Off is a closed device whose IPv6 is still on, and the L2VNI it serves.
+type ipv6Off struct {
+	l   *link
+	vni uint32
+}
+
+// disableIPv6 turns IPv6 off on the closed devices of this pass (Managed host bridges), in one
+// visit to the host namespace: no netlink attribute sets disable_ipv6. A device with IPv6 off
+// drops every IPv6 packet it receives, whatever address it is sent to (Linux would otherwise
+// deliver a packet for any of the host's addresses, from any device). The devices already
+// have addrgenmode none, so they never had an address, even before this.
+func (r *run) disableIPv6() {
+	if len(r.ipv6Off) == 0 {
+		return
+	}
+	errs := make([]error, len(r.ipv6Off))
+	err := netnamespace.DoHandle(r.hns, func() error {
+		for i, d := range r.ipv6Off {
+			p := filepath.Join("/proc/sys/net/ipv6/conf", d.l.name, "disable_ipv6")
+			errs[i] = os.WriteFile(p, []byte("1"), 0o644)
+		}
+		return nil
+	})
+	for i, d := range r.ipv6Off {
+		if err == nil {
+			err = errs[i]
+		}
+		if err != nil {
+			r.fail("L2VNI", d.vni, fmt.Errorf("turn IPv6 off on %s: %w", d.l.name, err))
+			continue
+		}
+		d.l.disableIPv6 = 1
+		r.res.Updated++
+		r.hw.noteIPv6Off(d.l.index)
+	}
+}

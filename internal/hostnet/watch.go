@@ -93,6 +93,22 @@ func (w *nsWatch) sync() bool {
 	}
 }
 
+// noteIPv6Off records in the cache that IPv6 is now off on the link with index: the kernel
+// reports a sysctl write as no link event. A change by someone else is found by the next full
+// read (cacheMaxAge).
+func (w *nsWatch) noteIPv6Off(index int) {
+	if w == nil || w.state == nil {
+		return
+	}
+	if !w.sync() {
+		w.state = nil
+		return
+	}
+	if l := w.state.byIndex[index]; l != nil {
+		l.disableIPv6 = 1
+	}
+}
+
 // linkAddr is an address on the link with the given index.
 type linkAddr struct {
 	index  int

@@ -643,7 +643,7 @@ func (s *State) attach(ctx context.Context, w *Workload, n *Node) error {
 	if err := ip(ctx, "link", "add", "eth0", "index", fmt.Sprint(workloadIndex(w, 0)), "netns", w.Netns, "address", w.MAC, "type", "veth", "peer", "name", w.Port, "netns", n.Netns); err != nil {
 		return err
 	}
-	if err := ip(ctx, "-n", n.Netns, "link", "set", w.Port, "master", bridge, "up"); err != nil {
+	if err := plugPort(ctx, n.Netns, w.Port, bridge); err != nil {
 		return err
 	}
 	if _, err := inNS(ctx, w.Netns, "ip", "addr", "add", w.IP, "dev", "eth0"); err != nil && !strings.Contains(err.Error(), "exists") {
@@ -661,6 +661,18 @@ func (s *State) attach(ctx context.Context, w *Workload, n *Node) error {
 	// Announce the workload at once (what a VM does after a live migration).
 	_, _ = inNS(ctx, w.Netns, "arping", "-q", "-U", "-c", "1", "-I", "eth0", strings.Split(w.IP, "/")[0])
 	return nil
+}
+
+// plugPort puts a workload's host-side port into its bridge the way a CNI plugin should: with
+// addrgenmode none before it comes up, so the port never has a link-local address and never
+// sends a frame of its own (router solicitations, MLD) into the tenant segment, where its
+// MAC would become an EVPN route. Addrgenmode goes first, alone: in one request the kernel
+// would bring the port up before it applies it.
+func plugPort(ctx context.Context, ns, port, bridge string) error {
+	if err := ip(ctx, "-n", ns, "link", "set", port, "addrgenmode", "none"); err != nil {
+		return err
+	}
+	return ip(ctx, "-n", ns, "link", "set", port, "master", bridge, "up")
 }
 
 // workloadIndex is the ifindex of a workload's end of its port, in slot 0 or 1 (a migration

@@ -120,7 +120,7 @@ func (s *State) prepareMove(ctx context.Context, w *Workload, dst *Node) error {
 	if err := ip(ctx, "link", "add", nextPort, "index", fmt.Sprint(index), "netns", w.Netns, "address", w.MAC, "type", "veth", "peer", "name", w.Port, "netns", dst.Netns); err != nil {
 		return err
 	}
-	return ip(ctx, "-n", dst.Netns, "link", "set", w.Port, "master", bridge, "up")
+	return plugPort(ctx, dst.Netns, w.Port, bridge)
 }
 
 // switchover is the moment of the move, done in-process over netlink (each `ip` command

@@ -116,5 +116,5 @@ func Reattach(ctx context.Context, s *State, workload string) error {
 	if err != nil {
 		return err
 	}
-	return ip(ctx, "-n", n.Netns, "link", "set", w.Port, "master", fmt.Sprintf("br-hs-%d", w.VNI), "up")
+	return plugPort(ctx, n.Netns, w.Port, fmt.Sprintf("br-hs-%d", w.VNI))
 }
