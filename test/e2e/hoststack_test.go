@@ -211,3 +211,76 @@ func TestTenantSegmentCannotReachHostStack(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenHostBridgeIsClosedWithoutLoss: a node whose host bridge is open to the host's stack
+// (as an older weft left it: addresses, IPv6 on, snooping on) is closed by the next agent's
+// first pass, an upgrade's restart, while bridged traffic through it loses nothing.
+func TestOpenHostBridgeIsClosedWithoutLoss(t *testing.T) {
+	ctx := context.Background()
+	w1, w3 := workload(t, "web1"), workload(t, "web3")
+	n, err := st.Node(w1.Node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bridge := fmt.Sprintf("br-hs-%d", w1.VNI)
+	for _, c := range [][]string{
+		{"ip", "netns", "exec", n.Netns, "sysctl", "-q", "-w", "net.ipv6.conf." + bridge + ".disable_ipv6=0"},
+		{"ip", "netns", "exec", n.Netns, "sysctl", "-q", "-w", "net.ipv4.conf." + bridge + ".arp_ignore=0"},
+		{"ip", "netns", "exec", n.Netns, "sysctl", "-q", "-w", "net.ipv4.conf." + bridge + ".rp_filter=0"},
+		{"ip", "-n", n.Netns, "link", "set", "dev", bridge, "addrgenmode", "eui64"},
+		{"ip", "-n", n.Netns, "link", "set", "dev", bridge, "type", "bridge", "mcast_snooping", "1"},
+		{"ip", "-n", n.Netns, "addr", "add", "fe80::1:2:3:4/64", "dev", bridge},
+	} {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v: %s", c, err, out)
+		}
+	}
+	closed := func() error {
+		addrs, err := exec.Command("ip", "-n", n.Netns, "addr", "show", "dev", bridge).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, addrs)
+		}
+		link, err := exec.Command("ip", "-n", n.Netns, "-d", "link", "show", "dev", bridge).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, link)
+		}
+		if strings.Contains(string(addrs), "inet") || !strings.Contains(string(link), "mcast_snooping 0") || !strings.Contains(string(link), "addrgenmode none") {
+			return fmt.Errorf("%s is open:\n%s%s", bridge, addrs, link)
+		}
+		v6, err := exec.Command("ip", "netns", "exec", n.Netns, "cat", "/proc/sys/net/ipv6/conf/"+bridge+"/disable_ipv6").Output()
+		if err != nil || strings.TrimSpace(string(v6)) != "1" {
+			return fmt.Errorf("%s: IPv6 is on (%q, %v)", bridge, v6, err)
+		}
+		return nil
+	}
+	if closed() == nil {
+		t.Fatalf("control: %s is still closed after it was opened", bridge)
+	}
+	const window = 8 * time.Second
+	start := time.Now()
+	var took time.Duration
+	r := probeDuring(t, w3, w1, window, func() error {
+		if err := lab.RestartAgent(ctx, st, n.Name, agentBin); err != nil {
+			return err
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			err := closed()
+			if err == nil {
+				took = time.Since(start)
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("the restarted agent did not close the bridge: %w", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	t.Logf("%s on %s closed %.1f s after the agent's restart; probes %s → %s: %s", bridge, n.Name, took.Seconds(), w3.Name, w1.Name, r)
+	if took >= window {
+		t.Fatalf("the bridge was closed after the probes ended (%v): the test proves nothing", took)
+	}
+	if r.Lost != 0 {
+		t.Errorf("closing the bridge lost %d probes: %s", r.Lost, r)
+	}
+}
