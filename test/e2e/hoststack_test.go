@@ -156,7 +156,9 @@ func TestTenantSegmentCannotReachHostStack(t *testing.T) {
 	if _, err := lab.Exec(ctx, st, w1.Name, []string{"ip", "route", "add", hostIP + "/32", "dev", "eth0"}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = lab.Exec(ctx, st, w1.Name, []string{"ip", "route", "del", hostIP + "/32", "dev", "eth0"}) })
+	t.Cleanup(func() {
+		_, _ = lab.Exec(ctx, st, w1.Name, []string{"ip", "route", "del", hostIP + "/32", "dev", "eth0"})
+	})
 	for _, n := range st.Nodes {
 		if out, err := exec.Command("ip", "-n", n.Netns, "addr", "add", hostIP+"/32", "dev", "lo").CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v: %s", n.Name, err, out)
