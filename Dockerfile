@@ -1,4 +1,4 @@
-# weft's image: weft-agent, weft-controller and the weft CLI on top of FRR 10, so the agent
+# weft's image: weft-agent, weft-controller, the weft CLI and weft-cni on top of FRR 10, so the agent
 # pod's two containers (agent and FRR) run the same image and the agent finds vtysh and
 # frr-reload.py where FRR installs them.
 #
@@ -10,7 +10,7 @@ RUN go mod download
 COPY api ./api
 COPY cmd ./cmd
 COPY internal ./internal
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/ ./cmd/weft-agent ./cmd/weft-controller ./cmd/weft
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/ ./cmd/weft-agent ./cmd/weft-controller ./cmd/weft ./cmd/weft-cni
 
 FROM quay.io/frrouting/frr:10.4.1
 # ip netns exec (FRR container) and the agent's python for frr-reload.py come with the base;

@@ -5,6 +5,11 @@ set -euo pipefail
 
 BIN_DIR=${WEFT_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/weft/bin}
 CONTROLLER_GEN_VERSION=v0.19.0
+# promtool checks the Helm chart's alerting rules (test/deploy). The module's v0.316.0 is
+# Prometheus 3.16.0; it is a tool, not a dependency of weft's go.mod (whose k8s.io modules
+# it would move).
+PROMTOOL_VERSION=v0.316.0
+PROMTOOL_RELEASE=3.16.0
 
 pkgs=(frr frr-pythontools iproute2 iputils-ping iputils-arping ndisc6 tcpdump user-mode-linux kmod)
 missing=()
@@ -25,3 +30,14 @@ if [ ! -x "$BIN_DIR/controller-gen-$CONTROLLER_GEN_VERSION" ]; then
   mv "$BIN_DIR/controller-gen" "$BIN_DIR/controller-gen-$CONTROLLER_GEN_VERSION"
 fi
 ln -sf "controller-gen-$CONTROLLER_GEN_VERSION" "$BIN_DIR/controller-gen"
+
+if [ ! -x "$BIN_DIR/promtool-$PROMTOOL_VERSION" ]; then
+  echo "building promtool $PROMTOOL_VERSION (several minutes cold)"
+  tmp=$(mktemp -d "$BIN_DIR/.promtool.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" go install -trimpath \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$PROMTOOL_RELEASE" \
+    "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
+  mv "$tmp/promtool" "$BIN_DIR/promtool-$PROMTOOL_VERSION"
+fi
+ln -sf "promtool-$PROMTOOL_VERSION" "$BIN_DIR/promtool"

@@ -26,6 +26,7 @@ import (
 	"github.com/weftnet/weft/internal/frr"
 	"github.com/weftnet/weft/internal/hostnet"
 	"github.com/weftnet/weft/internal/plan"
+	"github.com/weftnet/weft/internal/segments"
 )
 
 func main() {
@@ -50,6 +51,7 @@ func run() error {
 		stateDir     = flag.String("state-dir", hostnet.DefaultStateDir, "where the agent remembers moved NICs")
 		resync       = flag.Duration("resync", time.Minute, "period of full reconciles without events")
 		logLevel     = flag.String("log-level", "info", "debug, info, warn or error")
+		segmentsFile = flag.String("segments-file", segments.DefaultPath, "where the agent lists the applied L2VNIs for weft-cni (empty: nowhere)")
 	)
 	flag.Parse()
 
@@ -123,6 +125,7 @@ func run() error {
 		src = fs
 	}
 	reloader := &frr.Reloader{Pathspace: pathspace, ConfigPath: confPath}
+	reg.MustRegister(agent.NewFRRCollector(reloader, log))
 	a := &agent.Agent{
 		Node:    plan.Node{Name: *nodeName, Labels: labels, Index: *nodeIndex},
 		Source:  src,
@@ -133,6 +136,8 @@ func run() error {
 		Metrics: agent.NewMetrics(reg),
 
 		AfterReconcile: afterReconcile,
+		SegmentsFile:   *segmentsFile,
+		StatusAddr:     *statusAddr,
 	}
 
 	frrRestarts := agent.WatchFRR(ctx, pathspace, reloader, log)

@@ -172,17 +172,20 @@ func labExecCmd(name *string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "exec TARGET -- CMD...",
 		Short: "Run a command in a node, router (NODE-rt), workload, external host, leaf (leafN) or the spine",
-		Args:  cobra.MinimumNArgs(2),
+		Long: `exec runs CMD in TARGET's network namespace. vtysh reaches that target's FRR: for a node
+(NODE or NODE-rt) the node's router, for leafN and the spine their own, e.g.
+  weft lab exec node1 -- vtysh -c 'show bgp l2vpn evpn summary'`,
+		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := lab.Load(*name)
 			if err != nil {
 				return err
 			}
-			ns, err := st.Target(args[0])
+			argv, err := st.ExecArgs(args[0], args[1:])
 			if err != nil {
 				return err
 			}
-			c := exec.Command("ip", append([]string{"netns", "exec", ns}, args[1:]...)...)
+			c := exec.Command(argv[0], argv[1:]...)
 			return runAttached(cmd, c)
 		},
 	}

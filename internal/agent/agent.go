@@ -69,6 +69,9 @@ type Agent struct {
 	// AfterReconcile, when set, is called with every report (Kubernetes mode writes the
 	// node's RouterNodeStatus from it).
 	AfterReconcile func(ctx context.Context, r Report)
+	// SegmentsFile, when set, is where the agent keeps the list of applied L2VNIs for the CNI
+	// plugin (internal/segments); StatusAddr, its --status-addr, goes in it too.
+	SegmentsFile, StatusAddr string
 
 	mu   sync.Mutex
 	last Report
@@ -273,6 +276,7 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	lap(&r.Phases.Plan, "frr")
 	changed, err := a.FRR.Apply(ctx, conf)
 	lap(&r.Phases.FRR, "kernel")
+	a.Metrics.observeFRR(r.Phases.FRR, changed, err)
 	r.FRRChanged = changed
 	if err != nil {
 		r.Error = fmt.Sprintf("apply frr config (the running config is kept): %v", err)
@@ -293,6 +297,7 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	}()
 	res, err := a.Kernel.Apply(ctx, p.Kernel, a.Router, a.Host)
 	lap(&r.Phases.Kernel, "zebra")
+	a.Metrics.observeKernel(r.Phases.Kernel)
 	r.Kernel = res
 	a.logNewWarnings(res.Warnings)
 	if err != nil {
@@ -325,6 +330,9 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	r.Failed = append(r.Failed, kernelFailures(res, desired, p)...)
 	if len(res.Failures) > 0 {
 		r.Applied = withoutFailed(r.Applied, r.Failed)
+	}
+	if err := a.writeSegments(desired, p, r.Applied); err != nil {
+		r.Error = strings.TrimPrefix(r.Error+"; "+err.Error(), "; ")
 	}
 	sr := <-sessCh
 	if sr.err == nil {

@@ -733,6 +733,11 @@ func LogTails(name string, n int) string {
 	return b.String()
 }
 
+// SegmentsFile is where node's agent lists its applied L2VNIs for weft-cni.
+func SegmentsFile(s *State, node string) string {
+	return filepath.Join(Dir(s.Name), node, "segments.json")
+}
+
 func startAgent(bin string, s *State, n *Node) (int, error) {
 	logPath := filepath.Join(Dir(s.Name), n.Name, "agent.log")
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
@@ -754,6 +759,7 @@ func startAgent(bin string, s *State, n *Node) (int, error) {
 		"--state-dir", filepath.Join(Dir(s.Name), n.Name, "state"),
 		"--status-addr", fmt.Sprintf("127.0.0.1:%d", agentPort),
 		"--resync", "30s",
+		"--segments-file", SegmentsFile(s, n.Name),
 	)...)
 	if s.Kubernetes {
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig)

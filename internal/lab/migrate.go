@@ -256,15 +256,12 @@ func pickPinger(s *State, w *Workload, to string) *Workload {
 	return fallback
 }
 
-// Exec runs a command in a lab target's namespace.
+// Exec runs a command in a lab target's namespace (see ExecArgs).
 func Exec(ctx context.Context, s *State, target string, argv []string) (string, error) {
-	ns, err := s.Target(target)
+	args, err := s.ExecArgs(target, argv)
 	if err != nil {
 		return "", err
 	}
-	if len(argv) == 0 {
-		return "", fmt.Errorf("no command given")
-	}
-	out, err := inNS(ctx, ns, argv...)
+	out, err := run(ctx, args[0], args[1:]...)
 	return strings.TrimRight(out, "\n"), err
 }

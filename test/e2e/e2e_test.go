@@ -33,6 +33,7 @@ const (
 var (
 	st                               *lab.State
 	agentBin, weftBin, controllerBin string
+	cniDir                           string
 )
 
 func TestMain(m *testing.M) {
@@ -75,6 +76,20 @@ func run(m *testing.M) int {
 		}
 	}
 	agentBin, weftBin, controllerBin = filepath.Join(tmp, "weft-agent"), filepath.Join(tmp, "weft"), filepath.Join(tmp, "weft-controller")
+	// The CNI plugin directory of TestCNI: weft-cni under the name a network configuration's
+	// "type" uses, and the reference host-local IPAM plugin.
+	cniDir = filepath.Join(tmp, "cni")
+	for pkg, name := range map[string]string{
+		"github.com/weftnet/weft/cmd/weft-cni":                           "weft",
+		"github.com/containernetworking/plugins/plugins/ipam/host-local": "host-local",
+	} {
+		build := exec.Command("go", "build", "-o", filepath.Join(cniDir, name), pkg)
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: build", pkg+":", err)
+			return 1
+		}
+	}
 	os.Setenv(agentEnv, agentBin)
 	os.Setenv(weftEnv, weftBin)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -636,6 +651,10 @@ func TestCLI(t *testing.T) {
 	}
 	if out := weft("exec", "web1", "--", "ip", "-br", "link", "show", "eth0"); !strings.Contains(strings.ToLower(out), web1.MAC) {
 		t.Errorf("exec web1 ip link: want MAC %s in:\n%s", web1.MAC, out)
+	}
+	// vtysh reaches a node's router FRR from the node's name, as a network engineer types it.
+	if out := weft("exec", "node1", "--", "vtysh", "-c", "show bgp l2vpn evpn summary"); !strings.Contains(out, "10.0.1.0") || !strings.Contains(out, "L2VPN EVPN") {
+		t.Errorf("exec node1 vtysh: want node1's EVPN summary with its leaf 10.0.1.0:\n%s", out)
 	}
 	ip := addr(web1.IP)
 	if out := weft("probe", "--from", "web2", "--to", ip, "--interval", "10ms", "--duration", "1s"); !strings.Contains(out, "sent 100, lost 0") {
