@@ -653,8 +653,8 @@ func TestCLI(t *testing.T) {
 		t.Errorf("exec web1 ip link: want MAC %s in:\n%s", web1.MAC, out)
 	}
 	// vtysh reaches a node's router FRR from the node's name, as a network engineer types it.
-	if out := weft("exec", "node1", "--", "vtysh", "-c", "show bgp l2vpn evpn summary"); !strings.Contains(out, "10.0.1.0") || !strings.Contains(out, "L2VPN EVPN") {
-		t.Errorf("exec node1 vtysh: want node1's EVPN summary with its leaf 10.0.1.0:\n%s", out)
+	if out := weft("exec", "node1", "--", "vtysh", "-c", "show bgp l2vpn evpn summary"); !strings.Contains(out, "BGP router identifier "+node1.VTEP) || !strings.Contains(out, "10.0.1.0") {
+		t.Errorf("exec node1 vtysh: want node1's EVPN summary (router ID %s) with its leaf 10.0.1.0:\n%s", node1.VTEP, out)
 	}
 	ip := addr(web1.IP)
 	if out := weft("probe", "--from", "web2", "--to", ip, "--interval", "10ms", "--duration", "1s"); !strings.Contains(out, "sent 100, lost 0") {
