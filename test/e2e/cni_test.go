@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -98,6 +99,17 @@ func TestCNI(t *testing.T) {
 
 	if err := rtm.do(func() error { return rtm.cfg.GetStatusNetworkList(ctx, list) }); err != nil {
 		t.Fatalf("STATUS with the agent running: %v", err)
+	}
+	// STATUS fails, with CNI's "plugin not available", when the agent does not answer (here:
+	// an address where no agent listens).
+	noAgent, err := libcni.ConfListFromBytes([]byte(fmt.Sprintf(`{"cniVersion": "1.1.0", "name": "web", "plugins": [{
+  "type": "weft", "l2vni": "web", "segmentsFile": %q, "agentAddr": "127.0.0.1:1"}]}`, lab.SegmentsFile(st, node1.Name))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cniErr *types.Error
+	if err := rtm.do(func() error { return rtm.cfg.GetStatusNetworkList(ctx, noAgent) }); !errors.As(err, &cniErr) || cniErr.Code != types.ErrPluginNotAvailable {
+		t.Errorf("STATUS without an agent: %v; want CNI error %d", err, types.ErrPluginNotAvailable)
 	}
 
 	// An L2VNI that is not applied on the node is refused, naming it; nothing is left.
