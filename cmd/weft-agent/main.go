@@ -138,6 +138,7 @@ func run() error {
 		AfterReconcile: afterReconcile,
 		SegmentsFile:   *segmentsFile,
 		StatusAddr:     *statusAddr,
+		Refresher:      hostnet.NewRefresher(hostnet.Namespace{Name: *routerNetns}, log),
 	}
 
 	frrRestarts := agent.WatchFRR(ctx, pathspace, reloader, log)

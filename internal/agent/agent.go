@@ -72,6 +72,8 @@ type Agent struct {
 	// SegmentsFile, when set, is where the agent keeps the list of applied L2VNIs for the CNI
 	// plugin (internal/segments); StatusAddr, its --status-addr, goes in it too.
 	SegmentsFile, StatusAddr string
+	// Refresher, when set, runs while Run runs and follows the plan's gateway bridges.
+	Refresher Refresher
 
 	mu   sync.Mutex
 	last Report
@@ -94,6 +96,9 @@ type Agent struct {
 	// warned are the kernel layer's warnings already logged: each is logged once, when it
 	// first appears, and stays in /status while it holds.
 	warned []string
+	// kernelOnce closes kernelDone after the first kernel step (see followPlan).
+	kernelOnce sync.Once
+	kernelDone chan struct{}
 }
 
 // logNewWarnings logs the kernel layer's warnings that the last pass did not have.
@@ -124,6 +129,9 @@ type Report struct {
 	Phases Phases `json:"phases"`
 	// Generation counts reconciles since start.
 	Generation int64 `json:"generation"`
+	// NeighbourProbes counts, since the agent started, the STALE neighbour entries of silent
+	// workloads the refresher asked the kernel to confirm.
+	NeighbourProbes int64 `json:"neighbourProbes"`
 }
 
 // Phases are the durations of a pass's steps, in nanoseconds in JSON.
@@ -299,6 +307,7 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	lap(&r.Phases.Kernel, "zebra")
 	a.Metrics.observeKernel(r.Phases.Kernel)
 	r.Kernel = res
+	a.followPlan(p.Kernel)
 	a.logNewWarnings(res.Warnings)
 	if err != nil {
 		r.Error = fmt.Sprintf("apply kernel plan: %v", err)
@@ -333,6 +342,9 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	}
 	if err := a.writeSegments(desired, p, r.Applied); err != nil {
 		r.Error = strings.TrimPrefix(r.Error+"; "+err.Error(), "; ")
+	}
+	if a.Refresher != nil {
+		r.NeighbourProbes = a.Refresher.Probes()
 	}
 	sr := <-sessCh
 	if sr.err == nil {
@@ -497,6 +509,9 @@ func withoutFailed(applied []plan.Ref, failed []plan.ResourceError) []plan.Ref {
 // retries with exponential backoff (up to the resync period). It returns when ctx ends,
 // leaving FRR and the kernel as they are: the data plane keeps forwarding without the agent.
 func (a *Agent) Run(ctx context.Context, triggers <-chan struct{}, resync time.Duration) error {
+	if a.Refresher != nil {
+		go a.runRefresher(ctx)
+	}
 	const minBackoff = 500 * time.Millisecond
 	backoff := minBackoff
 	for {

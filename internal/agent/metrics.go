@@ -24,6 +24,9 @@ type Metrics struct {
 	kernelApply     prometheus.Histogram
 	kernelWrites    prometheus.Counter
 	sessions        *prometheus.GaugeVec
+	neighbourProbes prometheus.Counter
+	// probesSeen is the refresher's count already added to neighbourProbes.
+	probesSeen int64
 }
 
 // resourceKinds are the kinds weft_resources always has a series for, 0 when none.
@@ -72,9 +75,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		sessions: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "weft_bgp_sessions", Help: "BGP sessions by state, as of the last pass.",
 		}, []string{"state"}),
+		neighbourProbes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "weft_neighbour_probes_total", Help: "STALE neighbour entries of silent workloads on gateway bridges the refresher asked the kernel to confirm, as of the last pass.",
+		}),
 	}
 	reg.MustRegister(m.reconciles, m.duration, m.resourceErrors, m.appliedResource, m.resources, m.frrReloads,
-		m.frrReload, m.frrFailures, m.kernelApply, m.kernelWrites, m.sessions)
+		m.frrReload, m.frrFailures, m.kernelApply, m.kernelWrites, m.sessions, m.neighbourProbes)
 	return m
 }
 
@@ -91,6 +97,10 @@ func (m *Metrics) observe(r Report) {
 	m.resourceErrors.Set(float64(len(r.Failed)))
 	m.appliedResource.Set(float64(len(r.Applied)))
 	m.observeResources(r.Applied, r.Failed)
+	if r.NeighbourProbes > m.probesSeen {
+		m.neighbourProbes.Add(float64(r.NeighbourProbes - m.probesSeen))
+		m.probesSeen = r.NeighbourProbes
+	}
 	if r.FRRChanged {
 		m.frrReloads.Inc()
 	}
