@@ -15,10 +15,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/weftnet/weft/internal/agent"
 	"github.com/weftnet/weft/internal/hostnet"
 )
 
@@ -474,92 +472,6 @@ func (s *State) rackAddrs(leaf string) []string {
 	return a
 }
 
-// plannedWorkloads are the lab's workloads: one per node on the L2VNI "web" (VNI 110), and in
-// the L3 lab db2 on VNI 120 (same VRF, another segment) and iso1 on VNI 130 (VRF blue).
-func (s *State) plannedWorkloads() []Workload {
-	mk := func(name string, vni, node int) Workload {
-		w := Workload{
-			Name: name, Netns: s.ns(name), Node: fmt.Sprintf("node%d", node), VNI: vni,
-			IP:  fmt.Sprintf("192.168.%d.%d/24", vni, 10+node),
-			MAC: fmt.Sprintf("02:00:00:00:%02x:%02x", vni, node),
-		}
-		if s.L3 {
-			w.Gateway = gatewayOf(vni)
-		}
-		return w
-	}
-	var ws []Workload
-	for i := range s.Nodes {
-		ws = append(ws, mk(fmt.Sprintf("web%d", i+1), 110, i+1))
-	}
-	if s.L3 {
-		ws = append(ws, mk("db2", 120, 2), mk("iso1", 130, 1))
-	}
-	return ws
-}
-
-// buildBorder makes the spine the border VTEP of the tenant VRFs: per tenant a VRF, an L3VNI
-// bridge and VXLAN device, and an external host on a subnet of the VRF.
-func (s *State) buildBorder(ctx context.Context) error {
-	sp := s.Spine
-	steps := [][]string{}
-	for _, t := range tenants {
-		br, vx := fmt.Sprintf("br-%d", t.vni), fmt.Sprintf("vx-%d", t.vni)
-		steps = append(steps,
-			[]string{"-n", sp, "link", "add", t.vrf, "type", "vrf", "table", fmt.Sprint(t.table)},
-			[]string{"-n", sp, "link", "set", t.vrf, "up"},
-			[]string{"-n", sp, "link", "add", br, "type", "bridge"},
-			[]string{"-n", sp, "link", "set", br, "master", t.vrf, "addrgenmode", "none"},
-			[]string{"-n", sp, "link", "add", vx, "type", "vxlan", "id", fmt.Sprint(t.vni), "local", spineLo, "dstport", "4789", "nolearning"},
-			[]string{"-n", sp, "link", "set", vx, "master", br, "addrgenmode", "none"},
-			[]string{"-n", sp, "link", "set", vx, "type", "bridge_slave", "neigh_suppress", "on", "learning", "off"},
-			[]string{"-n", sp, "link", "set", vx, "up"},
-			[]string{"-n", sp, "link", "set", br, "up"},
-		)
-		e := External{Name: "ext-" + t.vrf, Netns: s.ns("ext-" + t.vrf), IP: t.extNet + ".10/24", VRF: t.vrf}
-		if err := addNS(ctx, e.Netns); err != nil {
-			return err
-		}
-		s.External = append(s.External, e)
-		if err := s.save(); err != nil {
-			return err
-		}
-		steps = append(steps,
-			[]string{"link", "add", t.spinePort, "netns", sp, "type", "veth", "peer", "name", "eth0", "netns", e.Netns},
-			[]string{"-n", sp, "link", "set", t.spinePort, "master", t.vrf},
-			[]string{"-n", sp, "addr", "add", t.extNet + ".1/24", "dev", t.spinePort},
-			[]string{"-n", sp, "link", "set", t.spinePort, "up"},
-			[]string{"-n", e.Netns, "addr", "add", e.IP, "dev", "eth0"},
-			[]string{"-n", e.Netns, "link", "set", "eth0", "up"},
-			[]string{"-n", e.Netns, "route", "add", "default", "via", t.extNet + ".1"},
-		)
-	}
-	for _, args := range steps {
-		if err := ip(ctx, args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// startHostSpeaker runs a BGP speaker on node n's host (FRR with pathspace = the node's
-// namespace) once weft has given the host its end of VRF red's veth.
-func (s *State) startHostSpeaker(ctx context.Context, n *Node) error {
-	if err := ip(ctx, "-n", n.Netns, "addr", "add", hostPrefixIP+"/24", "dev", "lo"); err != nil {
-		return err
-	}
-	if err := poll(ctx, 30*time.Second, func() error {
-		out, err := run(ctx, "ip", "-n", n.Netns, "-br", "addr", "show", "dev", "host-100")
-		if err == nil && !strings.Contains(out, "192.169.10.") {
-			err = fmt.Errorf("no address yet: %s", out)
-		}
-		return err
-	}); err != nil {
-		return fmt.Errorf("host side of VRF red's veth on %s: %w", n.Name, err)
-	}
-	return startFRR(ctx, n.Netns, hostFRRConfig(), "zebra", "bgpd")
-}
-
 // waitConverged waits until every node has established its session to its leaf and every
 // workload can reach the first one.
 func (s *State) waitConverged(ctx context.Context) error {
@@ -597,93 +509,6 @@ func (s *State) waitConverged(ctx context.Context) error {
 // guestSlowdown times longer there).
 const firstPassTimeout = time.Minute
 
-// waitFirstPass waits until node n's agent has finished a reconcile pass, whatever its
-// outcome (later waits hold the lab to the result), and fails at once when the agent exits.
-func (s *State) waitFirstPass(ctx context.Context, n *Node) error {
-	err := pollWhileRunning(ctx, firstPassTimeout, "the agent of "+n.Name, n.AgentPID, func() error {
-		raw, err := AgentStatus(ctx, s, n.Name)
-		if err != nil {
-			return err
-		}
-		var r agent.Status
-		if err := json.Unmarshal(raw, &r); err != nil {
-			return fmt.Errorf("agent of %s: /status: %w", n.Name, err)
-		}
-		switch {
-		case r.Generation > 0:
-			return nil
-		case r.Running != nil:
-			return fmt.Errorf("agent of %s: its first pass has run for %v, in step %s for %v", n.Name,
-				time.Since(r.Running.Started).Round(time.Millisecond), r.Running.Phase, time.Since(r.Running.PhaseStarted).Round(time.Millisecond))
-		default:
-			return fmt.Errorf("agent of %s: its first pass has not started", n.Name)
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("waiting for the first reconcile of %s's agent: %w", n.Name, err)
-	}
-	return nil
-}
-
-// attach creates workload w's namespace and plugs it into its L2VNI's host bridge on node n.
-// The two veth ends get different ifindexes: equal ones make a carrier change a non-urgent
-// linkwatch event, which holds the workload's queue down for up to a second.
-func (s *State) attach(ctx context.Context, w *Workload, n *Node) error {
-	if err := ensureNS(ctx, w.Netns); err != nil {
-		return err
-	}
-	bridge := fmt.Sprintf("br-hs-%d", w.VNI)
-	if err := poll(ctx, 30*time.Second, func() error { return ip(ctx, "-n", n.Netns, "link", "show", bridge) }); err != nil {
-		return fmt.Errorf("host bridge %s on %s: %w", bridge, n.Name, err)
-	}
-	w.Port = "p-" + w.Name
-	if len(w.Port) > 15 {
-		w.Port = w.Port[:15]
-	}
-	if err := ip(ctx, "link", "add", "eth0", "index", fmt.Sprint(workloadIndex(w, 0)), "netns", w.Netns, "address", w.MAC, "type", "veth", "peer", "name", w.Port, "netns", n.Netns); err != nil {
-		return err
-	}
-	if err := plugPort(ctx, n.Netns, w.Port, bridge); err != nil {
-		return err
-	}
-	if _, err := inNS(ctx, w.Netns, "ip", "addr", "add", w.IP, "dev", "eth0"); err != nil && !strings.Contains(err.Error(), "exists") {
-		return err
-	}
-	if err := ip(ctx, "-n", w.Netns, "link", "set", "eth0", "up"); err != nil {
-		return err
-	}
-	if w.Gateway != "" {
-		if err := ip(ctx, "-n", w.Netns, "route", "replace", "default", "via", w.Gateway); err != nil {
-			return err
-		}
-	}
-	w.Node = n.Name
-	// Announce the workload at once (what a VM does after a live migration).
-	_, _ = inNS(ctx, w.Netns, "arping", "-q", "-U", "-c", "1", "-I", "eth0", strings.Split(w.IP, "/")[0])
-	return nil
-}
-
-// plugPort puts a workload's host-side port into its bridge the way a CNI plugin should: with
-// addrgenmode none before it comes up, so the port never has a link-local address and never
-// sends a frame of its own (router solicitations, MLD) into the tenant segment, where its
-// MAC would become an EVPN route. Addrgenmode goes first, alone: in one request the kernel
-// would bring the port up before it applies it.
-func plugPort(ctx context.Context, ns, port, bridge string) error {
-	if err := ip(ctx, "-n", ns, "link", "set", port, "addrgenmode", "none"); err != nil {
-		return err
-	}
-	return ip(ctx, "-n", ns, "link", "set", port, "master", bridge, "up")
-}
-
-// workloadIndex is the ifindex of a workload's end of its port, in slot 0 or 1 (a migration
-// alternates them). Workload ends take ifindexes from 60000 up, far above anything a node's
-// counter reaches, so the two ends of a port never share one.
-func workloadIndex(w *Workload, slot int) int {
-	var idx int
-	fmt.Sscanf(strings.TrimLeft(w.Name, "abcdefghijklmnopqrstuvwxyz"), "%d", &idx)
-	return 60000 + 1000*slot + idx
-}
-
 func addNS(ctx context.Context, ns string) error {
 	if err := ip(ctx, "netns", "add", ns); err != nil {
 		return err
@@ -709,71 +534,6 @@ func leftovers(ctx context.Context, name string) []string {
 		}
 	}
 	return left
-}
-
-// LogTails returns the last n lines of every agent log of lab name, for error reports.
-func LogTails(name string, n int) string {
-	paths, _ := filepath.Glob(filepath.Join(Dir(name), "*", "agent.log"))
-	routers, _ := filepath.Glob(filepath.Join(Dir(name), "*-frr.log"))
-	paths = append(paths, routers...)
-	kube, _ := filepath.Glob(filepath.Join(Dir(name), kubeDir, "*.log"))
-	paths = append(paths, kube...)
-	var b strings.Builder
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-		if len(lines) > n {
-			lines = lines[len(lines)-n:]
-		}
-		fmt.Fprintf(&b, "\n--- %s (last %d lines) ---\n%s", p, len(lines), strings.Join(lines, "\n"))
-	}
-	return b.String()
-}
-
-// SegmentsFile is where node's agent lists its applied L2VNIs for weft-cni.
-func SegmentsFile(s *State, node string) string {
-	return filepath.Join(Dir(s.Name), node, "segments.json")
-}
-
-func startAgent(bin string, s *State, n *Node) (int, error) {
-	logPath := filepath.Join(Dir(s.Name), n.Name, "agent.log")
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return 0, err
-	}
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return 0, err
-	}
-	defer logf.Close()
-	source := []string{"--mode", "host", "--node-name", n.Name, "--node-index", fmt.Sprint(n.Index), "--config-dir", n.ConfigDir}
-	if s.Kubernetes {
-		source = kubeAgentArgs(n)
-	}
-	cmd := exec.Command("ip", append(append([]string{"netns", "exec", n.Netns, bin}, source...),
-		"--router-netns", n.RouterNetns,
-		"--frr-pathspace", n.RouterNetns,
-		"--frr-config", filepath.Join(frrEtcDir, n.RouterNetns, "frr.conf"),
-		"--state-dir", filepath.Join(Dir(s.Name), n.Name, "state"),
-		"--status-addr", fmt.Sprintf("127.0.0.1:%d", agentPort),
-		"--resync", "30s",
-		"--segments-file", SegmentsFile(s, n.Name),
-	)...)
-	if s.Kubernetes {
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// Its own session: the agent outlives `weft lab up` and a Ctrl-C in the terminal.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("start agent on %s: %w", n.Name, err)
-	}
-	// Reap it when it exits while this process still runs (the demo, the e2e suite), so no
-	// zombie waits for us; after `weft lab up` exits, init does.
-	go func() { _ = cmd.Wait() }()
-	return cmd.Process.Pid, nil
 }
 
 // Down stops every process of the lab and removes its namespaces and files. It is safe to
