@@ -52,29 +52,33 @@ func Write(path string, f File) (bool, error) {
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
 		return false, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return false, fmt.Errorf("write segments file: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".segments-*")
-	if err != nil {
-		return false, fmt.Errorf("write segments file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("write segments file: %w", err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("write segments file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return false, fmt.Errorf("write segments file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := replace(path, data); err != nil {
 		return false, fmt.Errorf("write segments file: %w", err)
 	}
 	return true, nil
+}
+
+// replace writes data to a temporary file next to path and renames it over path.
+func replace(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".segments-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // Read reads the file at path.
