@@ -60,7 +60,7 @@ spec:
 		{name: "examples", files: []string{"../../examples/fabric"}, output: "frr", stdout: []string{"router bgp 64514", "vni 100", "advertise-all-vni"}},
 		{name: "kernel plan", files: []string{"../../examples/fabric"}, output: "plan", stdout: []string{"l2vnis:", "bridge: br-pe-110", "vrf: red"}},
 		{name: "one bad resource", files: []string{"../../examples/fabric", bad}, output: "frr", code: 2,
-			stdout: []string{"router bgp 64514", "vni 100"}, stderr: []string{"L2VNI/broken: spec.mtu: "}},
+			stdout: []string{"router bgp 64514", "vni 100"}, stderr: []string{"L2VNI/weft-system/broken: spec.mtu: "}},
 		{name: "missing file", files: []string{"/nonexistent/weft.yaml"}, output: "frr", code: 1, emptyStdout: true},
 		{name: "no underlay", files: []string{noUnderlay}, output: "frr", code: 1, emptyStdout: true},
 		{name: "bad output", files: []string{"../../examples/fabric"}, output: "json", code: 1, emptyStdout: true},

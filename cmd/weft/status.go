@@ -109,7 +109,14 @@ func printStatus(w io.Writer, st agent.Status, live bool, now time.Time) {
 		if f.Field != "" {
 			detail += f.Field + ": "
 		}
-		fmt.Fprintf(tw, "%s/%s\tfailed\t%s\n", f.Kind, f.Name, detail+oneLine(f.Message))
+		what := f.Ref().String()
+		switch {
+		case f.Source != "" && f.Kind != "":
+			what = oneLine(f.Source) + " (" + what + ")"
+		case f.Source != "":
+			what = oneLine(f.Source)
+		}
+		fmt.Fprintf(tw, "%s\tfailed\t%s\n", what, detail+oneLine(f.Message))
 	}
 	for _, a := range st.Applied {
 		fmt.Fprintf(tw, "%s\tapplied\t\n", a)

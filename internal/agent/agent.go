@@ -469,10 +469,10 @@ func kernelFailures(res hostnet.Result, desired Desired, p plan.NodePlan) []plan
 	var out []plan.ResourceError
 	byVNI := map[uint32]plan.Ref{}
 	for _, x := range desired.Resources.L2VNIs {
-		byVNI[uint32(x.Spec.VNI)] = plan.Ref{Kind: "L2VNI", Name: x.Name}
+		byVNI[uint32(x.Spec.VNI)] = plan.Ref{Kind: "L2VNI", Namespace: x.Namespace, Name: x.Name}
 	}
 	for _, x := range desired.Resources.L3VNIs {
-		byVNI[uint32(x.Spec.VNI)] = plan.Ref{Kind: "L3VNI", Name: x.Name}
+		byVNI[uint32(x.Spec.VNI)] = plan.Ref{Kind: "L3VNI", Namespace: x.Namespace, Name: x.Name}
 	}
 	for _, f := range res.Failures {
 		ref := plan.Ref{Kind: f.Kind}
@@ -486,7 +486,7 @@ func kernelFailures(res hostnet.Result, desired Desired, p plan.NodePlan) []plan
 				}
 			}
 		}
-		out = append(out, plan.ResourceError{Kind: ref.Kind, Name: ref.Name, Reason: "KernelError", Message: f.Err.Error()})
+		out = append(out, plan.ResourceError{Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name, Reason: "KernelError", Message: f.Err.Error()})
 	}
 	return out
 }
@@ -494,7 +494,7 @@ func kernelFailures(res hostnet.Result, desired Desired, p plan.NodePlan) []plan
 func withoutFailed(applied []plan.Ref, failed []plan.ResourceError) []plan.Ref {
 	bad := map[plan.Ref]bool{}
 	for _, f := range failed {
-		bad[plan.Ref{Kind: f.Kind, Name: f.Name}] = true
+		bad[f.Ref()] = true
 	}
 	var out []plan.Ref
 	for _, a := range applied {

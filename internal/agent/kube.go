@@ -172,18 +172,18 @@ func (s *KubeSource) Load(ctx context.Context) (Desired, error) {
 
 	snap := Snapshot{Generations: map[plan.Ref]int64{}, VNIs: map[plan.Ref]int64{}}
 	for _, x := range res.Underlays {
-		snap.Generations[plan.Ref{Kind: v1alpha1.KindUnderlay, Name: x.Name}] = x.Generation
+		snap.Generations[plan.Ref{Kind: v1alpha1.KindUnderlay, Namespace: x.Namespace, Name: x.Name}] = x.Generation
 	}
 	for _, x := range res.L3VNIs {
-		ref := plan.Ref{Kind: v1alpha1.KindL3VNI, Name: x.Name}
+		ref := plan.Ref{Kind: v1alpha1.KindL3VNI, Namespace: x.Namespace, Name: x.Name}
 		snap.Generations[ref], snap.VNIs[ref] = x.Generation, x.Spec.VNI
 	}
 	for _, x := range res.L2VNIs {
-		ref := plan.Ref{Kind: v1alpha1.KindL2VNI, Name: x.Name}
+		ref := plan.Ref{Kind: v1alpha1.KindL2VNI, Namespace: x.Namespace, Name: x.Name}
 		snap.Generations[ref], snap.VNIs[ref] = x.Generation, x.Spec.VNI
 	}
 	for _, x := range res.L3Passthroughs {
-		snap.Generations[plan.Ref{Kind: v1alpha1.KindL3Passthrough, Name: x.Name}] = x.Generation
+		snap.Generations[plan.Ref{Kind: v1alpha1.KindL3Passthrough, Namespace: x.Namespace, Name: x.Name}] = x.Generation
 	}
 	for _, sec := range secrets {
 		for _, v := range plan.Passwords([]corev1.Secret{sec}) {

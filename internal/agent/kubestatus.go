@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/weftnet/weft/api/v1alpha1"
-	"github.com/weftnet/weft/internal/plan"
 )
 
 // Reasons of the RouterNodeStatus conditions.
@@ -155,7 +154,7 @@ func NodeStatus(r Report, snap Snapshot) v1alpha1.RouterNodeStatusStatus {
 	case len(r.Failed) > 0:
 		names := make([]string, 0, len(r.Failed))
 		for _, f := range r.Failed {
-			names = append(names, plan.Ref{Kind: f.Kind, Name: f.Name}.String())
+			names = append(names, f.Ref().String())
 		}
 		msg := fmt.Sprintf("%d resources applied, %d failed: %s", len(r.Applied), len(r.Failed), strings.Join(names, ", "))
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, ReasonResourcesFailed, msg

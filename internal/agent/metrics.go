@@ -123,7 +123,7 @@ func (m *Metrics) observeResources(applied []plan.Ref, failed []plan.ResourceErr
 	}
 	seen := map[plan.Ref]bool{}
 	for _, f := range failed {
-		ref := plan.Ref{Kind: f.Kind, Name: f.Name}
+		ref := f.Ref()
 		if !seen[ref] {
 			seen[ref] = true
 			counts[[2]string{f.Kind, "failed"}]++

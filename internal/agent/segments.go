@@ -16,7 +16,7 @@ func (a *Agent) writeSegments(desired Desired, p plan.NodePlan, applied []plan.R
 	}
 	f := segments.File{Node: p.Node.Name, AgentAddr: a.StatusAddr, Segments: []segments.Segment{}}
 	for _, x := range desired.Resources.L2VNIs {
-		if !slices.Contains(applied, plan.Ref{Kind: "L2VNI", Name: x.Name}) {
+		if !slices.Contains(applied, plan.Ref{Kind: "L2VNI", Namespace: x.Namespace, Name: x.Name}) {
 			continue
 		}
 		for _, k := range p.Kernel.L2VNIs {

@@ -9,6 +9,19 @@ import (
 	"net/netip"
 )
 
+// MaxNodeIndex is the largest node index: the router MAC encodes the index in three bytes,
+// so a larger index would give another node's MAC. Every place an index enters (the
+// controller's allocator, the agent's and `weft render`'s flags, plan.Build) uses this limit.
+const MaxNodeIndex = 1<<24 - 1
+
+// CheckNodeIndex reports an index outside 0..MaxNodeIndex.
+func CheckNodeIndex(index int) error {
+	if index < 0 || index > MaxNodeIndex {
+		return fmt.Errorf("node index %d is outside 0..%d", index, MaxNodeIndex)
+	}
+	return nil
+}
+
 // NodeAddress is the address of node index in cidr: the network address + 1 + index, so that
 // index 0 never yields the network address. It fails when the address would leave the CIDR or
 // be the IPv4 broadcast address. The result has the prefix length of a host (/32 or /128).

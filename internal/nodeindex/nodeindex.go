@@ -20,13 +20,15 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/weftnet/weft/internal/ipam"
 )
 
 // Annotation is the Node annotation that holds the node's index.
 const Annotation = "network.weft.dev/node-index"
 
-// MaxIndex bounds indexes to what the router MAC can encode (three bytes).
-const MaxIndex = 1<<24 - 1
+// MaxIndex bounds indexes to what the router MAC can encode (three bytes): ipam's limit.
+const MaxIndex = ipam.MaxNodeIndex
 
 // Parse reads a node's index from its annotations.
 func Parse(annotations map[string]string) (int, bool) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/frr"
+	"github.com/weftnet/weft/internal/ipam"
 )
 
 // Duplicate-address detection thresholds rendered on every node. FRR's default (5 moves in
@@ -31,11 +32,11 @@ func Build(res Resources, node Node) (NodePlan, []ResourceError) {
 	b := &builder{node: node, secrets: indexSecrets(res.Secrets)}
 	b.build(res)
 	slices.SortFunc(b.errs, func(x, y ResourceError) int {
-		return cmp.Or(cmp.Compare(kindRank(x.Kind), kindRank(y.Kind)), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Field, y.Field), cmp.Compare(x.Message, y.Message))
+		return cmp.Or(cmp.Compare(kindRank(x.Kind), kindRank(y.Kind)), cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Field, y.Field), cmp.Compare(x.Message, y.Message))
 	})
 	b.plan.Node = node
 	slices.SortFunc(b.plan.Applied, func(x, y Ref) int {
-		return cmp.Or(cmp.Compare(kindRank(x.Kind), kindRank(y.Kind)), cmp.Compare(x.Name, y.Name))
+		return cmp.Or(cmp.Compare(kindRank(x.Kind), kindRank(y.Kind)), cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Name, y.Name))
 	})
 	return b.plan, b.errs
 }
@@ -56,43 +57,49 @@ func kindRank(kind string) int {
 
 type builder struct {
 	node    Node
-	secrets map[string]map[string][]byte
+	secrets map[secretKey]map[string][]byte
 	plan    NodePlan
 	errs    []ResourceError
 	// failed records resources that were reported, so a resource is reported once.
 	failed map[Ref]bool
 }
 
-func (b *builder) fail(kind, name string, fld *field.Path, reason, format string, args ...any) {
+// report records a resource's error, once per resource: the first error found is the one
+// users see.
+func (b *builder) report(e *ResourceError) {
 	if b.failed == nil {
 		b.failed = map[Ref]bool{}
 	}
-	ref := Ref{Kind: kind, Name: name}
-	if b.failed[ref] {
+	if b.failed[e.Ref()] {
 		return
 	}
-	b.failed[ref] = true
-	e := ResourceError{Kind: kind, Name: name, Reason: reason, Message: fmt.Sprintf(format, args...)}
-	if fld != nil {
-		e.Field = fld.String()
-	}
-	b.errs = append(b.errs, e)
+	b.failed[e.Ref()] = true
+	b.errs = append(b.errs, *e)
 }
 
-// olderFirst orders objects so the oldest claims a contested VNI, VRF or node first; the name
-// breaks ties (host mode has no timestamps).
+func (b *builder) fail(ref Ref, fld *field.Path, reason, format string, args ...any) {
+	b.report(bad(ref, fld, reason, format, args...))
+}
+
+// olderFirst orders objects so the oldest claims a contested VNI, VRF or node first; the
+// namespace and name break ties (objects created in the same second).
 func olderFirst(a, b *metav1.ObjectMeta) int {
 	return cmp.Or(a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 }
 
 // selects reports whether the selector picks the node; nil selects every node.
 func (b *builder) selects(kind string, meta *metav1.ObjectMeta, sel *metav1.LabelSelector) bool {
+	ref := refOf(kind, meta)
 	if !isDNS1123Subdomain(meta.Name) {
 		errs := validation.IsDNS1123Subdomain(meta.Name)
 		if len(errs) == 0 { // cannot happen: the two checks agree (TestDNS1123Subdomain)
 			errs = []string{"not a lowercase RFC 1123 subdomain"}
 		}
-		b.fail(kind, meta.Name, field.NewPath("metadata", "name"), ReasonInvalid, "%q is not a valid name: %s", meta.Name, errs[0])
+		b.fail(ref, field.NewPath("metadata", "name"), ReasonInvalid, "%q is not a valid name: %s", meta.Name, errs[0])
+		return false
+	}
+	if meta.Namespace != "" && len(validation.IsDNS1123Label(meta.Namespace)) > 0 {
+		b.fail(ref, field.NewPath("metadata", "namespace"), ReasonInvalid, "%q is not a valid namespace: must be a lowercase RFC 1123 label", meta.Namespace)
 		return false
 	}
 	if sel == nil {
@@ -100,7 +107,7 @@ func (b *builder) selects(kind string, meta *metav1.ObjectMeta, sel *metav1.Labe
 	}
 	s, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {
-		b.fail(kind, meta.Name, field.NewPath("spec", "nodeSelector"), ReasonInvalid, "%v", err)
+		b.fail(ref, field.NewPath("spec", "nodeSelector"), ReasonInvalid, "%q", err.Error())
 		return false
 	}
 	return s.Matches(labels.Set(b.node.Labels))
@@ -112,24 +119,7 @@ func (b *builder) build(res Resources) {
 	l2s := sortedCopy(res.L2VNIs, func(u *v1alpha1.L2VNI) *metav1.ObjectMeta { return &u.ObjectMeta })
 	pts := sortedCopy(res.L3Passthroughs, func(u *v1alpha1.L3Passthrough) *metav1.ObjectMeta { return &u.ObjectMeta })
 
-	// Underlay: the oldest valid one selecting the node wins.
-	var ul *underlay
-	for _, u := range underlays {
-		if !b.selects(v1alpha1.KindUnderlay, &u.ObjectMeta, u.Spec.NodeSelector) {
-			continue
-		}
-		if ul != nil {
-			b.fail(v1alpha1.KindUnderlay, u.Name, nil, ReasonConflict, "node %s is already selected by Underlay/%s; a node takes exactly one Underlay", b.node.Name, ul.name)
-			continue
-		}
-		got, err := b.checkUnderlay(u)
-		if err != nil {
-			b.errs = append(b.errs, *err)
-			continue
-		}
-		ul = got
-	}
-
+	ul := b.selectUnderlay(underlays)
 	selL3 := filterSelected(b, v1alpha1.KindL3VNI, l3s, func(x *v1alpha1.L3VNI) (*metav1.ObjectMeta, *metav1.LabelSelector) {
 		return &x.ObjectMeta, x.Spec.NodeSelector
 	})
@@ -141,150 +131,232 @@ func (b *builder) build(res Resources) {
 	})
 
 	if ul == nil {
-		msg := fmt.Sprintf("no valid Underlay selects node %s", b.node.Name)
+		msg := fmt.Sprintf("no valid Underlay selects node %q", b.node.Name)
 		for _, x := range selL3 {
-			b.fail(v1alpha1.KindL3VNI, x.Name, nil, ReasonDependencyFailed, "%s", msg)
+			b.fail(refOf(v1alpha1.KindL3VNI, &x.ObjectMeta), nil, ReasonDependencyFailed, "%s", msg)
 		}
 		for _, x := range selL2 {
-			b.fail(v1alpha1.KindL2VNI, x.Name, nil, ReasonDependencyFailed, "%s", msg)
+			b.fail(refOf(v1alpha1.KindL2VNI, &x.ObjectMeta), nil, ReasonDependencyFailed, "%s", msg)
 		}
 		for _, x := range selPT {
-			b.fail(v1alpha1.KindL3Passthrough, x.Name, nil, ReasonDependencyFailed, "%s", msg)
+			b.fail(refOf(v1alpha1.KindL3Passthrough, &x.ObjectMeta), nil, ReasonDependencyFailed, "%s", msg)
 		}
 		return
 	}
 	b.plan.HasUnderlay = true
-	b.plan.Applied = append(b.plan.Applied, Ref{Kind: v1alpha1.KindUnderlay, Name: ul.name})
+	b.plan.Applied = append(b.plan.Applied, ul.ref)
 
 	// Field-level checks of each resource on its own.
-	vnis := make([]*vniCandidate, 0, len(selL3)+len(selL2))
+	cands := make([]*candidate, 0, len(selL3)+len(selL2)+len(selPT))
 	for _, x := range selL3 {
 		if c := b.checkL3VNI(x, ul); c != nil {
-			vnis = append(vnis, c)
+			cands = append(cands, c)
 		}
 	}
 	for _, x := range selL2 {
 		if c := b.checkL2VNI(x, ul); c != nil {
-			vnis = append(vnis, c)
+			cands = append(cands, c)
+		}
+	}
+	for _, x := range selPT {
+		if c := b.checkPassthrough(x, ul); c != nil {
+			cands = append(cands, c)
 		}
 	}
 
-	// Cross-object claims, oldest first: VNI, VRF, RD and host bridge must be unique.
-	slices.SortStableFunc(vnis, func(x, y *vniCandidate) int { return olderFirst(x.meta, y.meta) })
-	claimedVNI := make(map[uint32]Ref, len(vnis))
-	claimedVRF := make(map[string]Ref, len(selL3))
-	claimedRD := map[string]Ref{}
-	claimedBridge := make(map[string]Ref, len(selL2))
-	accepted := make([]*vniCandidate, 0, len(vnis))
-	for _, c := range vnis {
-		ref := Ref{Kind: c.kind, Name: c.meta.Name}
-		if o, ok := claimedVNI[c.vni]; ok {
-			b.fail(c.kind, c.meta.Name, field.NewPath("spec", "vni"), ReasonConflict, "VNI %d is already used by %s on node %s", c.vni, o, b.node.Name)
+	accepted := b.claim(cands, ul)
+	l2ok := b.route(accepted, selL3)
+	b.assemble(ul, accepted, l2ok)
+}
+
+// selectUnderlay returns the oldest valid Underlay that selects the node; the others that
+// select it are conflicts.
+func (b *builder) selectUnderlay(underlays []*v1alpha1.Underlay) *underlay {
+	var ul *underlay
+	for _, u := range underlays {
+		if !b.selects(v1alpha1.KindUnderlay, &u.ObjectMeta, u.Spec.NodeSelector) {
 			continue
 		}
-		if c.l3 != nil {
-			if o, ok := claimedVRF[c.l3.vrf]; ok {
-				b.fail(c.kind, c.meta.Name, field.NewPath("spec", "vrf"), ReasonConflict, "VRF %q is already used by %s on node %s", c.l3.vrf, o, b.node.Name)
-				continue
+		ref := refOf(v1alpha1.KindUnderlay, &u.ObjectMeta)
+		if ul != nil {
+			b.fail(ref, nil, ReasonConflict, "node %q is already selected by %s; a node takes exactly one Underlay", b.node.Name, ul.ref)
+			continue
+		}
+		if err := ipam.CheckNodeIndex(b.node.Index); err != nil {
+			b.fail(ref, nil, ReasonInvalid, "node %q: %v", b.node.Name, err)
+			continue
+		}
+		got, err := b.checkUnderlay(u)
+		if err != nil {
+			b.report(err)
+			continue
+		}
+		ul = got
+	}
+	return ul
+}
+
+// claims are what the resources of one node compete for; the oldest resource wins each.
+type claims struct {
+	vni    map[uint32]Ref
+	vrf    map[string]Ref
+	rd     map[string]Ref
+	bridge map[string]Ref
+	// devices are the names of user-named devices (VRFs, host bridges, the NICs the Underlay
+	// moves), in either namespace: one name, one device, one owner.
+	devices map[string]Ref
+	// hostLinks are the host-session link networks: their host ends share the host
+	// namespace, whatever VRF their router ends are in.
+	hostLinks   []ownedNet
+	passthrough *Ref
+}
+
+// claim gives each contested VNI, VRF, RD, host bridge, device name and host link to the
+// oldest resource that asks for it, and returns the resources that got all they asked for.
+func (b *builder) claim(cands []*candidate, ul *underlay) []*candidate {
+	slices.SortStableFunc(cands, func(x, y *candidate) int { return olderFirst(x.meta, y.meta) })
+	cl := claims{
+		vni: make(map[uint32]Ref, len(cands)), vrf: map[string]Ref{}, rd: map[string]Ref{},
+		bridge: make(map[string]Ref, len(cands)), devices: map[string]Ref{"lo": ul.ref},
+	}
+	for _, n := range ul.kernel.Interfaces {
+		cl.devices[n] = ul.ref
+	}
+	accepted := make([]*candidate, 0, len(cands))
+	for _, c := range cands {
+		if e := b.conflict(&cl, c, ul); e != nil {
+			b.report(e)
+			continue
+		}
+		switch {
+		case c.l3 != nil:
+			cl.vrf[c.l3.vrf] = c.ref
+			cl.devices[c.l3.vrf] = c.ref
+			for _, p := range c.l3.linkNets {
+				cl.hostLinks = append(cl.hostLinks, ownedNet{p, c.ref})
 			}
+		case c.l2 != nil:
+			cl.bridge[c.l2.kernel.HostMaster.Name] = c.ref
+			cl.devices[c.l2.kernel.HostMaster.Name] = c.ref
+		case c.pt != nil:
+			cl.passthrough = &c.ref
+			for _, p := range c.pt.linkNets {
+				cl.hostLinks = append(cl.hostLinks, ownedNet{p, c.ref})
+			}
+		}
+		if c.pt == nil {
+			cl.vni[c.vni] = c.ref
 		}
 		if c.rd != "" {
-			if o, ok := claimedRD[c.rd]; ok {
-				b.fail(c.kind, c.meta.Name, field.NewPath("spec", "routeDistinguisher"), ReasonConflict, "route distinguisher %s is already used by %s on node %s", c.rd, o, b.node.Name)
-				continue
-			}
-		}
-		if c.l2 != nil {
-			if o, ok := claimedBridge[c.l2.kernel.HostMaster.Name]; ok {
-				b.fail(c.kind, c.meta.Name, field.NewPath("spec", "hostMaster", "name"), ReasonConflict, "host bridge %s is already attached to %s; two segments on one bridge would merge them", c.l2.kernel.HostMaster.Name, o)
-				continue
-			}
-		}
-		claimedVNI[c.vni] = ref
-		if c.l3 != nil {
-			claimedVRF[c.l3.vrf] = ref
-		}
-		if c.rd != "" {
-			claimedRD[c.rd] = ref
-		}
-		if c.l2 != nil {
-			claimedBridge[c.l2.kernel.HostMaster.Name] = ref
+			cl.rd[c.rd] = c.ref
 		}
 		accepted = append(accepted, c)
 	}
+	return accepted
+}
 
-	// L3VNIs that survived, by name, for the L2VNIs' routing domains.
-	l3ByName := map[string]*vniCandidate{}
-	for _, c := range accepted {
-		if c.l3 != nil {
-			l3ByName[c.meta.Name] = c
+// conflict returns the first claim of c that an older resource already holds.
+func (b *builder) conflict(cl *claims, c *candidate, ul *underlay) *ResourceError {
+	conflict := func(fld *field.Path, format string, args ...any) *ResourceError {
+		return bad(c.ref, fld, ReasonConflict, format, args...)
+	}
+	if c.pt != nil {
+		if cl.passthrough != nil {
+			return conflict(nil, "node %q already has %s; a node takes at most one", b.node.Name, *cl.passthrough)
+		}
+		if o, clash := overlaps(ul.nets, c.pt.linkNets); clash {
+			return conflict(c.pt.linkField(o.mine), "%s overlaps %s of %s in the default VRF", o.mine, o.theirs.p, o.theirs.owner)
+		}
+		if o, clash := overlaps(cl.hostLinks, c.pt.linkNets); clash {
+			return conflict(c.pt.linkField(o.mine), "%s overlaps the host link %s of %s: both host ends are in the host namespace", o.mine, o.theirs.p, o.theirs.owner)
+		}
+		return nil
+	}
+	if o, ok := cl.vni[c.vni]; ok {
+		return conflict(field.NewPath("spec", "vni"), "VNI %d is already used by %s on node %q", c.vni, o, b.node.Name)
+	}
+	if c.l3 != nil {
+		if o, ok := cl.vrf[c.l3.vrf]; ok {
+			return conflict(field.NewPath("spec", "vrf"), "VRF %q is already used by %s on node %q", c.l3.vrf, o, b.node.Name)
+		}
+		if o, ok := cl.devices[c.l3.vrf]; ok {
+			return conflict(field.NewPath("spec", "vrf"), "%q is already the name of a device of %s on node %q", c.l3.vrf, o, b.node.Name)
 		}
 	}
-	selectedL3 := map[string]bool{}
-	for _, x := range selL3 {
-		selectedL3[x.Name] = true
+	if c.rd != "" {
+		if o, ok := cl.rd[c.rd]; ok {
+			return conflict(field.NewPath("spec", "routeDistinguisher"), "route distinguisher %q is already used by %s on node %q", c.rd, o, b.node.Name)
+		}
 	}
-	// Subnets used inside each VRF, to reject overlaps; the host session's link comes first.
+	if c.l2 != nil {
+		name := c.l2.kernel.HostMaster.Name
+		if o, ok := cl.bridge[name]; ok {
+			return conflict(field.NewPath("spec", "hostMaster", "name"), "host bridge %q is already attached to %s; two segments on one bridge would merge them", name, o)
+		}
+		if o, ok := cl.devices[name]; ok {
+			return conflict(field.NewPath("spec", "hostMaster", "name"), "%q is already the name of a device of %s on node %q", name, o, b.node.Name)
+		}
+	}
+	if c.l3 != nil {
+		if o, clash := overlaps(cl.hostLinks, c.l3.linkNets); clash {
+			return conflict(c.l3.linkField(o.mine), "%s overlaps the host link %s of %s: both host ends are in the host namespace", o.mine, o.theirs.p, o.theirs.owner)
+		}
+	}
+	return nil
+}
+
+// route joins each accepted L2VNI with a routing domain to its L3VNI (same namespace) and
+// checks its gateways against the subnets already in that VRF. It returns the L2VNIs that
+// stay in the plan.
+func (b *builder) route(accepted []*candidate, selL3 []*v1alpha1.L3VNI) []*candidate {
+	l3ByRef := map[Ref]*candidate{}
 	vrfNets := map[string][]ownedNet{}
 	for _, c := range accepted {
 		if c.l3 != nil {
+			l3ByRef[c.ref] = c
 			for _, p := range c.l3.linkNets {
-				vrfNets[c.l3.vrf] = append(vrfNets[c.l3.vrf], ownedNet{p, Ref{Kind: c.kind, Name: c.meta.Name}})
+				vrfNets[c.l3.vrf] = append(vrfNets[c.l3.vrf], ownedNet{p, c.ref})
 			}
 		}
 	}
-	var l2ok []*vniCandidate
+	selectedL3 := map[Ref]bool{}
+	for _, x := range selL3 {
+		selectedL3[refOf(v1alpha1.KindL3VNI, &x.ObjectMeta)] = true
+	}
+	var l2ok []*candidate
 	for _, c := range accepted {
 		if c.l2 == nil {
 			continue
 		}
 		if rd := c.l2.routingDomain; rd != "" {
 			fld := field.NewPath("spec", "routingDomain", "l3vni")
-			l3, ok := l3ByName[rd]
+			want := Ref{Kind: v1alpha1.KindL3VNI, Namespace: c.ref.Namespace, Name: rd}
+			l3, ok := l3ByRef[want]
 			switch {
-			case !ok && selectedL3[rd]:
-				b.fail(c.kind, c.meta.Name, fld, ReasonDependencyFailed, "L3VNI %s could not be applied on node %s", rd, b.node.Name)
+			case !ok && selectedL3[want]:
+				b.fail(c.ref, fld, ReasonDependencyFailed, "%s could not be applied on node %q", want, b.node.Name)
 				continue
 			case !ok:
-				b.fail(c.kind, c.meta.Name, fld, ReasonNotFound, "L3VNI %s does not exist or does not select node %s", rd, b.node.Name)
+				b.fail(c.ref, fld, ReasonNotFound, "%s does not exist in namespace %q or does not select node %q (a routing domain is an L3VNI of the L2VNI's own namespace)", want, c.ref.Namespace, b.node.Name)
 				continue
 			}
 			c.l2.kernel.VRF = l3.l3.vrf
 			if o, clash := overlaps(vrfNets[l3.l3.vrf], c.l2.kernel.GatewayIPs); clash {
-				b.fail(c.kind, c.meta.Name, field.NewPath("spec", "gatewayIPs"), ReasonConflict, "%s overlaps %s of %s in VRF %s", o.mine, o.theirs.p, o.theirs.owner, l3.l3.vrf)
+				b.fail(c.ref, field.NewPath("spec", "gatewayIPs"), ReasonConflict, "%s overlaps %s of %s in VRF %q", o.mine, o.theirs.p, o.theirs.owner, l3.l3.vrf)
 				continue
 			}
 			for _, g := range c.l2.kernel.GatewayIPs {
-				vrfNets[l3.l3.vrf] = append(vrfNets[l3.l3.vrf], ownedNet{g.Masked(), Ref{Kind: c.kind, Name: c.meta.Name}})
+				vrfNets[l3.l3.vrf] = append(vrfNets[l3.l3.vrf], ownedNet{g.Masked(), c.ref})
 			}
 			l3.l3.gatewayNets = append(l3.l3.gatewayNets, masked(c.l2.kernel.GatewayIPs)...)
 		}
 		l2ok = append(l2ok, c)
 	}
-
-	// Passthrough: the oldest valid one wins; its link must not overlap the underlay's nets.
-	var pt *passthrough
-	for _, x := range selPT {
-		if pt != nil {
-			b.fail(v1alpha1.KindL3Passthrough, x.Name, nil, ReasonConflict, "node %s already has L3Passthrough/%s; a node takes at most one", b.node.Name, pt.name)
-			continue
-		}
-		got := b.checkPassthrough(x, ul)
-		if got == nil {
-			continue
-		}
-		if o, clash := overlaps(ul.nets, got.linkNets); clash {
-			b.fail(v1alpha1.KindL3Passthrough, x.Name, field.NewPath("spec", "hostSession", "localCIDR"), ReasonConflict, "%s overlaps %s of %s in the default VRF", o.mine, o.theirs.p, o.theirs.owner)
-			continue
-		}
-		pt = got
-	}
-
-	b.assemble(ul, accepted, l2ok, pt)
+	return l2ok
 }
 
 // assemble writes the accepted pieces into the plan, in VNI order.
-func (b *builder) assemble(ul *underlay, accepted, l2s []*vniCandidate, pt *passthrough) {
+func (b *builder) assemble(ul *underlay, accepted, l2s []*candidate) {
 	cfg := &b.plan.FRR
 	cfg.IPForwarding = true
 	cfg.IPv6Forwarding = true
@@ -296,8 +368,8 @@ func (b *builder) assemble(ul *underlay, accepted, l2s []*vniCandidate, pt *pass
 	}
 	b.plan.Kernel.Underlay = ul.kernel
 
-	slices.SortFunc(accepted, func(x, y *vniCandidate) int { return cmp.Compare(x.vni, y.vni) })
-	slices.SortFunc(l2s, func(x, y *vniCandidate) int { return cmp.Compare(x.vni, y.vni) })
+	slices.SortFunc(accepted, func(x, y *candidate) int { return cmp.Compare(x.vni, y.vni) })
+	slices.SortFunc(l2s, func(x, y *candidate) int { return cmp.Compare(x.vni, y.vni) })
 	// Sized once: the L2VNI entries are large and there may be thousands.
 	if len(l2s) > 0 {
 		b.plan.Kernel.L2VNIs = make([]L2VNI, 0, len(l2s))
@@ -321,21 +393,23 @@ func (b *builder) assemble(ul *underlay, accepted, l2s []*vniCandidate, pt *pass
 		cfg.PrefixLists = append(cfg.PrefixLists, c.l3.prefixLists...)
 		cfg.RouteMaps = append(cfg.RouteMaps, c.l3.routeMaps...)
 		b.plan.Kernel.L3VNIs = append(b.plan.Kernel.L3VNIs, c.l3.kernel)
-		b.plan.Applied = append(b.plan.Applied, Ref{Kind: c.kind, Name: c.meta.Name})
+		b.plan.Applied = append(b.plan.Applied, c.ref)
 	}
 	for _, c := range l2s {
 		if c.l2.evpn != nil {
 			cfg.Router.EVPN.VNIs = append(cfg.Router.EVPN.VNIs, *c.l2.evpn)
 		}
 		b.plan.Kernel.L2VNIs = append(b.plan.Kernel.L2VNIs, c.l2.kernel)
-		b.plan.Applied = append(b.plan.Applied, Ref{Kind: c.kind, Name: c.meta.Name})
+		b.plan.Applied = append(b.plan.Applied, c.ref)
 	}
-	if pt != nil {
-		cfg.Router.Neighbors = append(cfg.Router.Neighbors, pt.neighbors...)
-		cfg.PrefixLists = append(cfg.PrefixLists, pt.prefixLists...)
-		cfg.RouteMaps = append(cfg.RouteMaps, pt.routeMaps...)
-		b.plan.Kernel.Passthrough = &Passthrough{Veth: pt.veth}
-		b.plan.Applied = append(b.plan.Applied, Ref{Kind: v1alpha1.KindL3Passthrough, Name: pt.name})
+	for _, c := range accepted {
+		if pt := c.pt; pt != nil {
+			cfg.Router.Neighbors = append(cfg.Router.Neighbors, pt.neighbors...)
+			cfg.PrefixLists = append(cfg.PrefixLists, pt.prefixLists...)
+			cfg.RouteMaps = append(cfg.RouteMaps, pt.routeMaps...)
+			b.plan.Kernel.Passthrough = &Passthrough{Veth: pt.veth}
+			b.plan.Applied = append(b.plan.Applied, c.ref)
+		}
 	}
 	sortNeighbors(cfg.Router.Neighbors)
 	slices.SortFunc(cfg.PrefixLists, func(x, y frr.PrefixList) int {
@@ -424,8 +498,11 @@ func filterSelected[T any](b *builder, kind string, in []*T, get func(*T) (*meta
 	return out
 }
 
-func indexSecrets(secrets []corev1.Secret) map[string]map[string][]byte {
-	out := map[string]map[string][]byte{}
+// secretKey finds a Secret: a reference names a Secret of the referring object's namespace.
+type secretKey struct{ namespace, name string }
+
+func indexSecrets(secrets []corev1.Secret) map[secretKey]map[string][]byte {
+	out := map[secretKey]map[string][]byte{}
 	for _, s := range secrets {
 		data := map[string][]byte{}
 		for k, v := range s.Data {
@@ -434,7 +511,7 @@ func indexSecrets(secrets []corev1.Secret) map[string]map[string][]byte {
 		for k, v := range s.StringData {
 			data[k] = []byte(v)
 		}
-		out[s.Name] = data
+		out[secretKey{s.Namespace, s.Name}] = data
 	}
 	return out
 }

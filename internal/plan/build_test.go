@@ -24,8 +24,8 @@ func TestBuildValid(t *testing.T) {
 		t.Fatal("HasUnderlay = false")
 	}
 	wantApplied := []Ref{
-		{"Underlay", "fabric"}, {"L3VNI", "blue"}, {"L3VNI", "red"},
-		{"L2VNI", "legacy"}, {"L2VNI", "vms"}, {"L2VNI", "web"}, {"L3Passthrough", "kube"},
+		{"Underlay", "weft", "fabric"}, {"L3VNI", "weft", "blue"}, {"L3VNI", "weft", "red"},
+		{"L2VNI", "weft", "legacy"}, {"L2VNI", "weft", "vms"}, {"L2VNI", "weft", "web"}, {"L3Passthrough", "weft", "kube"},
 	}
 	if !reflect.DeepEqual(p.Applied, wantApplied) {
 		t.Errorf("Applied = %v, want %v", p.Applied, wantApplied)
@@ -185,7 +185,7 @@ func TestNodeSelector(t *testing.T) {
 	}
 	r.L2VNIs[1].Spec.NodeSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"rack": "r1"}}
 	p, _ = Build(r, testNode)
-	if !slices.Contains(p.Applied, Ref{"L2VNI", "legacy"}) {
+	if !slices.Contains(p.Applied, Ref{"L2VNI", "weft", "legacy"}) {
 		t.Error("L2VNI/legacy selects rack r1 but was not applied")
 	}
 }

@@ -185,7 +185,7 @@ func TestInvalid(t *testing.T) {
 
 		// L3Passthrough.
 		{"passthrough asn differs", func(r *Resources) { pt(r).ASN = ptr(int64(65000)) }, []want{inv(PT, "kube", "spec.hostSession.asn")}},
-		{"passthrough overlaps VTEP", func(r *Resources) { pt(r).LocalCIDR.IPv4 = "100.65.0.0/16" }, []want{{PT, "kube", "spec.hostSession.localCIDR", ReasonConflict}}},
+		{"passthrough overlaps VTEP", func(r *Resources) { pt(r).LocalCIDR.IPv4 = "100.65.0.0/16" }, []want{{PT, "kube", "spec.hostSession.localCIDR.ipv4", ReasonConflict}}},
 		{"passthrough no host peer", func(r *Resources) { pt(r).HostASN = nil }, []want{inv(PT, "kube", "spec.hostSession")}},
 		{"passthrough bad CIDR", func(r *Resources) { pt(r).LocalCIDR.IPv4 = "192.169.20.0/33" }, []want{inv(PT, "kube", "spec.hostSession.localCIDR.ipv4")}},
 		{"second passthrough", func(r *Resources) {
@@ -231,7 +231,7 @@ func TestInvalid(t *testing.T) {
 				if !found {
 					t.Errorf("missing error %+v; got %v", w, errs)
 				}
-				rejected[Ref{w.kind, w.name}] = true
+				rejected[Ref{w.kind, "weft", w.name}] = true
 			}
 			// Nothing else is lost: every other originally applied resource is still applied.
 			applied := map[Ref]bool{}

@@ -7,9 +7,12 @@ package plan
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
+	"unicode"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/frr"
@@ -35,13 +38,42 @@ type Resources struct {
 	Secrets []corev1.Secret
 }
 
-// Ref names one resource.
+// Ref names one resource: kind, namespace and name (an object's identity, as in Kubernetes).
+// Namespace is empty for objects that have none (tests, stand-ins).
 type Ref struct {
-	Kind string `json:"kind"`
-	Name string `json:"name"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
 }
 
-func (r Ref) String() string { return r.Kind + "/" + r.Name }
+// String prints "<Kind>/<namespace>/<name>" ("<Kind>/<name>" without a namespace); a name
+// that is not a plain DNS name is quoted, so no user text can forge a second line.
+func (r Ref) String() string {
+	if r.Namespace == "" {
+		return quoteUnlessPlain(r.Kind) + "/" + quoteUnlessPlain(r.Name)
+	}
+	return quoteUnlessPlain(r.Kind) + "/" + quoteUnlessPlain(r.Namespace) + "/" + quoteUnlessPlain(r.Name)
+}
+
+// refOf is the Ref of an object of the given kind.
+func refOf(kind string, meta *metav1.ObjectMeta) Ref {
+	return Ref{Kind: kind, Namespace: meta.Namespace, Name: meta.Name}
+}
+
+// quoteUnlessPlain returns s as it is when it holds only letters, digits, '.', '-' and '_'
+// (every valid name and kind), and quoted (%q) otherwise.
+func quoteUnlessPlain(s string) string {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return strconv.Quote(s)
+		}
+	}
+	if s == "" {
+		return `""`
+	}
+	return s
+}
 
 // Reasons of resource errors (CamelCase, as in Kubernetes conditions).
 const (
@@ -59,19 +91,58 @@ const (
 
 // ResourceError says why one resource is not part of a node's plan.
 type ResourceError struct {
-	Kind    string `json:"kind"`
-	Name    string `json:"name"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	// Source is set for a document that could not be read into an object at all:
+	// "<file>: document <N>"; Kind and Name are then set only when they could be read.
+	Source  string `json:"source,omitempty"`
 	Field   string `json:"field,omitempty"`
 	Reason  string `json:"reason"`
 	Message string `json:"message"`
 }
 
-// Error prints "<Kind>/<name>: <field>: <message>", the form users see everywhere.
+// Ref is the resource the error is about.
+func (e ResourceError) Ref() Ref { return Ref{Kind: e.Kind, Namespace: e.Namespace, Name: e.Name} }
+
+// Error prints "<Kind>/<namespace>/<name>: <field>: <message>", the form users see
+// everywhere, or "<file>: document <N> (<Kind>/<name>): <field>: <message>" for a document
+// that could not be read. It is always one line: control characters of the message are
+// escaped (user values in messages are quoted where they are written; this is the net).
 func (e ResourceError) Error() string {
-	if e.Field == "" {
-		return fmt.Sprintf("%s/%s: %s", e.Kind, e.Name, e.Message)
+	var b strings.Builder
+	switch {
+	case e.Source != "" && e.Kind != "":
+		fmt.Fprintf(&b, "%s (%s)", oneLine(e.Source), e.Ref())
+	case e.Source != "":
+		b.WriteString(oneLine(e.Source))
+	default:
+		b.WriteString(e.Ref().String())
 	}
-	return fmt.Sprintf("%s/%s: %s: %s", e.Kind, e.Name, e.Field, e.Message)
+	if e.Field != "" {
+		b.WriteString(": ")
+		b.WriteString(oneLine(e.Field))
+	}
+	b.WriteString(": ")
+	b.WriteString(oneLine(e.Message))
+	return b.String()
+}
+
+// oneLine escapes control characters (newlines, NUL, escape sequences) so s prints as one
+// line that no user text can extend or forge.
+func oneLine(s string) string {
+	clean := true
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }
 
 // NodePlan is everything one node must run.

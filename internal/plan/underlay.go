@@ -14,7 +14,7 @@ import (
 
 // underlay is a validated Underlay, converted for this node.
 type underlay struct {
-	name   string
+	ref    Ref
 	asn    uint32
 	router frr.Router
 	bfd    []frr.BFDProfile
@@ -26,8 +26,8 @@ type underlay struct {
 }
 
 // bad builds the error of a resource.
-func bad(kind, name string, fld *field.Path, reason, format string, args ...any) *ResourceError {
-	e := &ResourceError{Kind: kind, Name: name, Reason: reason, Message: fmt.Sprintf(format, args...)}
+func bad(ref Ref, fld *field.Path, reason, format string, args ...any) *ResourceError {
+	e := &ResourceError{Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name, Reason: reason, Message: fmt.Sprintf(format, args...)}
 	if fld != nil {
 		e.Field = fld.String()
 	}
@@ -35,12 +35,12 @@ func bad(kind, name string, fld *field.Path, reason, format string, args ...any)
 }
 
 func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError) {
-	kind, name := v1alpha1.KindUnderlay, u.Name
+	ref := refOf(v1alpha1.KindUnderlay, &u.ObjectMeta)
 	spec := field.NewPath("spec")
 	invalid := func(fld *field.Path, format string, args ...any) (*underlay, *ResourceError) {
-		return nil, bad(kind, name, fld, ReasonInvalid, format, args...)
+		return nil, bad(ref, fld, ReasonInvalid, format, args...)
 	}
-	out := &underlay{name: name, bfdNames: map[string]bool{}}
+	out := &underlay{ref: ref, bfdNames: map[string]bool{}}
 	if err := checkASN(u.Spec.ASN); err != nil {
 		return invalid(spec.Child("asn"), "%v", err)
 	}
@@ -58,16 +58,16 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 		out.bfdNames[p.Name] = true
 		fp := frr.BFDProfile{Name: p.Name, EchoMode: p.EchoMode, PassiveMode: p.PassiveMode}
 		var err *ResourceError
-		if fp.ReceiveIntervalMs, err = rangeU32(kind, name, fld.Child("receiveIntervalMs"), p.ReceiveIntervalMs, 10, 60000); err != nil {
+		if fp.ReceiveIntervalMs, err = rangeU32(ref, fld.Child("receiveIntervalMs"), p.ReceiveIntervalMs, 10, 60000); err != nil {
 			return nil, err
 		}
-		if fp.TransmitIntervalMs, err = rangeU32(kind, name, fld.Child("transmitIntervalMs"), p.TransmitIntervalMs, 10, 60000); err != nil {
+		if fp.TransmitIntervalMs, err = rangeU32(ref, fld.Child("transmitIntervalMs"), p.TransmitIntervalMs, 10, 60000); err != nil {
 			return nil, err
 		}
-		if fp.DetectMultiplier, err = rangeU32(kind, name, fld.Child("detectMultiplier"), p.DetectMultiplier, 2, 255); err != nil {
+		if fp.DetectMultiplier, err = rangeU32(ref, fld.Child("detectMultiplier"), p.DetectMultiplier, 2, 255); err != nil {
 			return nil, err
 		}
-		if fp.MinimumTTL, err = rangeU32(kind, name, fld.Child("minimumTTL"), p.MinimumTTL, 1, 254); err != nil {
+		if fp.MinimumTTL, err = rangeU32(ref, fld.Child("minimumTTL"), p.MinimumTTL, 1, 254); err != nil {
 			return nil, err
 		}
 		out.bfd = append(out.bfd, fp)
@@ -101,7 +101,7 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 			}
 			vtep6 = a
 		}
-		out.nets = append(out.nets, ownedNet{p, Ref{Kind: kind, Name: name}})
+		out.nets = append(out.nets, ownedNet{p, ref})
 	}
 
 	// Router ID.
@@ -116,7 +116,7 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 			return invalid(spec.Child("routerIDCIDR"), "%v", err)
 		}
 		routerID = a.Addr()
-		out.nets = append(out.nets, ownedNet{p, Ref{Kind: kind, Name: name}})
+		out.nets = append(out.nets, ownedNet{p, ref})
 	} else if vtep4.IsValid() {
 		routerID = vtep4.Addr()
 	} else {
@@ -154,7 +154,7 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 	seenPeer := map[string]bool{}
 	for i, n := range u.Spec.Neighbors {
 		fld := spec.Child("neighbors").Index(i)
-		nb, err := b.checkNeighbor(kind, name, fld, n, out)
+		nb, err := b.checkNeighbor(ref, fld, n, out)
 		if err != nil {
 			return nil, err
 		}
@@ -173,10 +173,10 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 		out.router.GracefulRestart = &frr.GracefulRestart{}
 		var err *ResourceError
 		gfld := spec.Child("gracefulRestart")
-		if out.router.GracefulRestart.RestartTimeSeconds, err = rangeU32(kind, name, gfld.Child("restartTimeSeconds"), gr.RestartTimeSeconds, 1, 4095); err != nil {
+		if out.router.GracefulRestart.RestartTimeSeconds, err = rangeU32(ref, gfld.Child("restartTimeSeconds"), gr.RestartTimeSeconds, 1, 4095); err != nil {
 			return nil, err
 		}
-		if out.router.GracefulRestart.StalePathTimeSeconds, err = rangeU32(kind, name, gfld.Child("stalePathTimeSeconds"), gr.StalePathTimeSeconds, 1, 4095); err != nil {
+		if out.router.GracefulRestart.StalePathTimeSeconds, err = rangeU32(ref, gfld.Child("stalePathTimeSeconds"), gr.StalePathTimeSeconds, 1, 4095); err != nil {
 			return nil, err
 		}
 	}
@@ -199,10 +199,10 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 	return out, nil
 }
 
-func (b *builder) checkNeighbor(kind, name string, fld *field.Path, n v1alpha1.Neighbor, ul *underlay) (frr.Neighbor, *ResourceError) {
+func (b *builder) checkNeighbor(ref Ref, fld *field.Path, n v1alpha1.Neighbor, ul *underlay) (frr.Neighbor, *ResourceError) {
 	var nb frr.Neighbor
 	invalid := func(f *field.Path, format string, args ...any) (frr.Neighbor, *ResourceError) {
-		return nb, bad(kind, name, f, ReasonInvalid, format, args...)
+		return nb, bad(ref, f, ReasonInvalid, format, args...)
 	}
 	switch {
 	case n.Address != "" && n.Interface != "":
@@ -224,7 +224,7 @@ func (b *builder) checkNeighbor(kind, name string, fld *field.Path, n v1alpha1.N
 	default:
 		return invalid(fld, "one of address and interface is required")
 	}
-	remote, err := remoteAS(kind, name, fld, n.ASN, n.Type, "asn", "type")
+	remote, err := remoteAS(ref, fld, n.ASN, n.Type, "asn", "type")
 	if err != nil {
 		return nb, err
 	}
@@ -237,7 +237,7 @@ func (b *builder) checkNeighbor(kind, name string, fld *field.Path, n v1alpha1.N
 		nb.Port = &p
 	}
 	if ps := n.PasswordSecret; ps != nil {
-		ref, err := b.checkPassword(kind, name, fld.Child("passwordSecret"), ps)
+		ref, err := b.checkPassword(ref, fld.Child("passwordSecret"), ps)
 		if err != nil {
 			return nb, err
 		}
@@ -261,10 +261,10 @@ func (b *builder) checkNeighbor(kind, name string, fld *field.Path, n v1alpha1.N
 		nb.HoldTimeSeconds, nb.KeepaliveTimeSeconds = &hu, &ku
 	}
 	var rerr *ResourceError
-	if nb.ConnectTimeSeconds, rerr = rangeU32(kind, name, fld.Child("connectTimeSeconds"), n.ConnectTimeSeconds, 1, 65535); rerr != nil {
+	if nb.ConnectTimeSeconds, rerr = rangeU32(ref, fld.Child("connectTimeSeconds"), n.ConnectTimeSeconds, 1, 65535); rerr != nil {
 		return nb, rerr
 	}
-	if nb.EBGPMultihop, rerr = rangeU32(kind, name, fld.Child("ebgpMultihop"), n.EBGPMultihop, 1, 255); rerr != nil {
+	if nb.EBGPMultihop, rerr = rangeU32(ref, fld.Child("ebgpMultihop"), n.EBGPMultihop, 1, 255); rerr != nil {
 		return nb, rerr
 	}
 	if nb.EBGPMultihop != nil && (nb.RemoteAS == frr.RemoteASInternal || nb.RemoteAS == strconv.FormatUint(uint64(ul.asn), 10)) {
@@ -275,7 +275,7 @@ func (b *builder) checkNeighbor(kind, name string, fld *field.Path, n v1alpha1.N
 	}
 	if n.BFDProfile != "" {
 		if !ul.bfdNames[n.BFDProfile] {
-			return nb, bad(kind, name, fld.Child("bfdProfile"), ReasonNotFound, "BFD profile %q is not defined in spec.bfdProfiles", n.BFDProfile)
+			return nb, bad(ref, fld.Child("bfdProfile"), ReasonNotFound, "BFD profile %q is not defined in spec.bfdProfiles", n.BFDProfile)
 		}
 		nb.BFD = true
 		nb.BFDProfile = n.BFDProfile
@@ -284,13 +284,13 @@ func (b *builder) checkNeighbor(kind, name string, fld *field.Path, n v1alpha1.N
 }
 
 // remoteAS turns an "asn XOR type" pair into FRR's remote-as argument.
-func remoteAS(kind, name string, fld *field.Path, asn *int64, typ v1alpha1.PeerType, asnField, typeField string) (string, *ResourceError) {
+func remoteAS(ref Ref, fld *field.Path, asn *int64, typ v1alpha1.PeerType, asnField, typeField string) (string, *ResourceError) {
 	switch {
 	case asn != nil && typ != "":
-		return "", bad(kind, name, fld.Child(typeField), ReasonInvalid, "%s and %s are mutually exclusive", asnField, typeField)
+		return "", bad(ref, fld.Child(typeField), ReasonInvalid, "%s and %s are mutually exclusive", asnField, typeField)
 	case asn != nil:
 		if err := checkASN(*asn); err != nil {
-			return "", bad(kind, name, fld.Child(asnField), ReasonInvalid, "%v", err)
+			return "", bad(ref, fld.Child(asnField), ReasonInvalid, "%v", err)
 		}
 		return strconv.FormatInt(*asn, 10), nil
 	case typ == v1alpha1.PeerInternal:
@@ -298,42 +298,42 @@ func remoteAS(kind, name string, fld *field.Path, asn *int64, typ v1alpha1.PeerT
 	case typ == v1alpha1.PeerExternal:
 		return frr.RemoteASExternal, nil
 	case typ != "":
-		return "", bad(kind, name, fld.Child(typeField), ReasonInvalid, "%q must be Internal or External", typ)
+		return "", bad(ref, fld.Child(typeField), ReasonInvalid, "%q must be Internal or External", typ)
 	default:
-		return "", bad(kind, name, fld, ReasonInvalid, "one of %s and %s is required", asnField, typeField)
+		return "", bad(ref, fld, ReasonInvalid, "one of %s and %s is required", asnField, typeField)
 	}
 }
 
-func (b *builder) checkPassword(kind, name string, fld *field.Path, ps *v1alpha1.SecretKeyRef) (*frr.SecretRef, *ResourceError) {
+func (b *builder) checkPassword(ref Ref, fld *field.Path, ps *v1alpha1.SecretKeyRef) (*frr.SecretRef, *ResourceError) {
 	key := ps.Key
 	if key == "" {
 		key = "password"
 	}
 	if ps.Name == "" {
-		return nil, bad(kind, name, fld.Child("name"), ReasonInvalid, "is required")
+		return nil, bad(ref, fld.Child("name"), ReasonInvalid, "is required")
 	}
-	data, ok := b.secrets[ps.Name]
+	data, ok := b.secrets[secretKey{ref.Namespace, ps.Name}]
 	if !ok {
-		return nil, bad(kind, name, fld.Child("name"), ReasonNotFound, "Secret %q not found", ps.Name)
+		return nil, bad(ref, fld.Child("name"), ReasonNotFound, "Secret %q not found in namespace %q", ps.Name, ref.Namespace)
 	}
 	v, ok := data[key]
 	if !ok {
-		return nil, bad(kind, name, fld.Child("key"), ReasonNotFound, "Secret %q has no key %q", ps.Name, key)
+		return nil, bad(ref, fld.Child("key"), ReasonNotFound, "Secret %q has no key %q", ps.Name, key)
 	}
 	if err := frr.ValidPassword(string(v)); err != nil {
 		// Never echo the value: it is a secret.
-		return nil, bad(kind, name, fld, ReasonInvalid, "the password in Secret %q key %q is unusable: it must be 1..80 printable ASCII characters without whitespace, !, #, quotes, backslash or backtick", ps.Name, key)
+		return nil, bad(ref, fld, ReasonInvalid, "the password in Secret %q key %q is unusable: it must be 1..80 printable ASCII characters without whitespace, !, #, quotes, backslash or backtick", ps.Name, key)
 	}
 	return &frr.SecretRef{Name: ps.Name, Key: key}, nil
 }
 
 // rangeU32 checks an optional integer against lo..hi.
-func rangeU32(kind, name string, fld *field.Path, v *int32, lo, hi int32) (*uint32, *ResourceError) {
+func rangeU32(ref Ref, fld *field.Path, v *int32, lo, hi int32) (*uint32, *ResourceError) {
 	if v == nil {
 		return nil, nil
 	}
 	if *v < lo || *v > hi {
-		return nil, bad(kind, name, fld, ReasonInvalid, "%d is outside %d..%d", *v, lo, hi)
+		return nil, bad(ref, fld, ReasonInvalid, "%d is outside %d..%d", *v, lo, hi)
 	}
 	u := uint32(*v)
 	return &u, nil

@@ -14,15 +14,17 @@ import (
 	"github.com/weftnet/weft/internal/ipam"
 )
 
-// vniCandidate is an L2VNI or L3VNI that passed its own field checks and now competes for its
-// VNI, VRF, RD and host bridge with the others on the node.
-type vniCandidate struct {
-	kind string
+// candidate is an L2VNI, L3VNI or L3Passthrough that passed its own field checks and now
+// competes for its VNI, VRF, RD, host bridge, device names and host links with the others on
+// the node. Exactly one of l3, l2 and pt is set.
+type candidate struct {
+	ref  Ref
 	meta *metav1.ObjectMeta
 	vni  uint32
 	rd   string
 	l3   *l3vni
 	l2   *l2vni
+	pt   *passthrough
 }
 
 type l3vni struct {
@@ -43,6 +45,20 @@ type l2vni struct {
 	kernel        L2VNI
 }
 
+// linkField is the field of a host session's link network p.
+func (l *l3vni) linkField(p netip.Prefix) *field.Path { return hostLinkField(p) }
+
+// linkField is the field of a host session's link network p.
+func (s *session) linkField(p netip.Prefix) *field.Path { return hostLinkField(p) }
+
+func hostLinkField(p netip.Prefix) *field.Path {
+	f := field.NewPath("spec", "hostSession", "localCIDR")
+	if p.Addr().Is4() {
+		return f.Child("ipv4")
+	}
+	return f.Child("ipv6")
+}
+
 // session is a validated host session.
 type session struct {
 	neighbors   []frr.Neighbor
@@ -52,17 +68,17 @@ type session struct {
 	linkNets    []netip.Prefix
 }
 
-func (b *builder) checkL3VNI(x *v1alpha1.L3VNI, ul *underlay) *vniCandidate {
-	kind, name := v1alpha1.KindL3VNI, x.Name
+func (b *builder) checkL3VNI(x *v1alpha1.L3VNI, ul *underlay) *candidate {
+	ref := refOf(v1alpha1.KindL3VNI, &x.ObjectMeta)
 	spec := field.NewPath("spec")
-	fail := func(e *ResourceError) *vniCandidate { b.errs = append(b.errs, *e); return nil }
-	invalid := func(fld *field.Path, format string, args ...any) *vniCandidate {
-		return fail(bad(kind, name, fld, ReasonInvalid, format, args...))
+	fail := func(e *ResourceError) *candidate { b.report(e); return nil }
+	invalid := func(fld *field.Path, format string, args ...any) *candidate {
+		return fail(bad(ref, fld, ReasonInvalid, format, args...))
 	}
 	if err := checkVRFName(x.Spec.VRF); err != nil {
 		return invalid(spec.Child("vrf"), "%v", err)
 	}
-	common, err := checkVNICommon(kind, name, x.Spec.VNI, x.Spec.VXLANPort, x.Spec.RouteDistinguisher, x.Spec.ImportRouteTargets, x.Spec.ExportRouteTargets)
+	common, err := checkVNICommon(ref, x.Spec.VNI, x.Spec.VXLANPort, x.Spec.RouteDistinguisher, x.Spec.ImportRouteTargets, x.Spec.ExportRouteTargets)
 	if err != nil {
 		return fail(err)
 	}
@@ -80,7 +96,7 @@ func (b *builder) checkL3VNI(x *v1alpha1.L3VNI, ul *underlay) *vniCandidate {
 			}
 			asn = uint32(*hs.ASN)
 		}
-		s, err := b.checkSession(kind, name, spec.Child("hostSession"), hs, ul, "host_"+x.Spec.VRF, names.routerVeth, names.hostVeth)
+		s, err := b.checkSession(ref, spec.Child("hostSession"), hs, ul, "host_"+x.Spec.VRF, names.routerVeth, names.hostVeth)
 		if err != nil {
 			return fail(err)
 		}
@@ -94,18 +110,18 @@ func (b *builder) checkL3VNI(x *v1alpha1.L3VNI, ul *underlay) *vniCandidate {
 		RD:        common.rd, ImportRTs: common.importRTs, ExportRTs: common.exportRTs,
 		AdvertiseIPv4: true, AdvertiseIPv6: true,
 	}
-	return &vniCandidate{kind: kind, meta: &x.ObjectMeta, vni: common.vni, rd: common.rd, l3: out}
+	return &candidate{ref: ref, meta: &x.ObjectMeta, vni: common.vni, rd: common.rd, l3: out}
 }
 
-func (b *builder) checkL2VNI(x *v1alpha1.L2VNI, ul *underlay) *vniCandidate {
-	kind, name := v1alpha1.KindL2VNI, x.Name
+func (b *builder) checkL2VNI(x *v1alpha1.L2VNI, ul *underlay) *candidate {
+	ref := refOf(v1alpha1.KindL2VNI, &x.ObjectMeta)
 	// Paths are built only for an error: this runs for every L2VNI on every Build.
 	spec := func(elems ...string) *field.Path { return field.NewPath("spec", elems...) }
-	fail := func(e *ResourceError) *vniCandidate { b.errs = append(b.errs, *e); return nil }
-	invalid := func(fld *field.Path, format string, args ...any) *vniCandidate {
-		return fail(bad(kind, name, fld, ReasonInvalid, format, args...))
+	fail := func(e *ResourceError) *candidate { b.report(e); return nil }
+	invalid := func(fld *field.Path, format string, args ...any) *candidate {
+		return fail(bad(ref, fld, ReasonInvalid, format, args...))
 	}
-	common, err := checkVNICommon(kind, name, x.Spec.VNI, x.Spec.VXLANPort, x.Spec.RouteDistinguisher, x.Spec.ImportRouteTargets, x.Spec.ExportRouteTargets)
+	common, err := checkVNICommon(ref, x.Spec.VNI, x.Spec.VXLANPort, x.Spec.RouteDistinguisher, x.Spec.ImportRouteTargets, x.Spec.ExportRouteTargets)
 	if err != nil {
 		return fail(err)
 	}
@@ -152,7 +168,7 @@ func (b *builder) checkL2VNI(x *v1alpha1.L2VNI, ul *underlay) *vniCandidate {
 	switch hm.Type {
 	case "", v1alpha1.HostMasterLinuxBridge:
 	case v1alpha1.HostMasterOVSBridge:
-		return fail(bad(kind, name, spec("hostMaster", "type"), ReasonUnsupported, "OVSBridge host masters are not implemented yet; use LinuxBridge"))
+		return fail(bad(ref, spec("hostMaster", "type"), ReasonUnsupported, "OVSBridge host masters are not implemented yet; use LinuxBridge"))
 	default:
 		return invalid(spec("hostMaster", "type"), "%q must be LinuxBridge or OVSBridge", hm.Type)
 	}
@@ -185,43 +201,42 @@ func (b *builder) checkL2VNI(x *v1alpha1.L2VNI, ul *underlay) *vniCandidate {
 	if common.rd != "" || len(common.importRTs) > 0 || len(common.exportRTs) > 0 {
 		out.evpn = &frr.EVPNVNI{VNI: vni, RD: common.rd, ImportRTs: common.importRTs, ExportRTs: common.exportRTs}
 	}
-	return &vniCandidate{kind: kind, meta: &x.ObjectMeta, vni: vni, rd: common.rd, l2: out}
+	return &candidate{ref: ref, meta: &x.ObjectMeta, vni: vni, rd: common.rd, l2: out}
 }
 
 type passthrough struct {
-	name string
 	session
 }
 
-func (b *builder) checkPassthrough(x *v1alpha1.L3Passthrough, ul *underlay) *passthrough {
-	kind, name := v1alpha1.KindL3Passthrough, x.Name
+func (b *builder) checkPassthrough(x *v1alpha1.L3Passthrough, ul *underlay) *candidate {
+	ref := refOf(v1alpha1.KindL3Passthrough, &x.ObjectMeta)
 	fld := field.NewPath("spec", "hostSession")
 	hs := &x.Spec.HostSession
 	if hs.ASN != nil && *hs.ASN != int64(ul.asn) {
-		b.errs = append(b.errs, *bad(kind, name, fld.Child("asn"), ReasonInvalid, "%d must equal the Underlay's ASN %d (the default VRF has one BGP instance) or be left out", *hs.ASN, ul.asn))
+		b.report(bad(ref, fld.Child("asn"), ReasonInvalid, "%d must equal the Underlay's ASN %d (the default VRF has one BGP instance) or be left out", *hs.ASN, ul.asn))
 		return nil
 	}
-	s, err := b.checkSession(kind, name, fld, hs, ul, "host_default", PassthroughRouterVeth, PassthroughHostVeth)
+	s, err := b.checkSession(ref, fld, hs, ul, "host_default", PassthroughRouterVeth, PassthroughHostVeth)
 	if err != nil {
-		b.errs = append(b.errs, *err)
+		b.report(err)
 		return nil
 	}
-	return &passthrough{name: name, session: *s}
+	return &candidate{ref: ref, meta: &x.ObjectMeta, pt: &passthrough{session: *s}}
 }
 
 // checkSession validates a host session and builds its neighbors, filters and veth. prefix
 // names its route-maps and prefix lists; it never holds user text other than a VRF name that
 // passed its pattern.
-func (b *builder) checkSession(kind, name string, fld *field.Path, hs *v1alpha1.HostSession, ul *underlay, prefix, routerVeth, hostVeth string) (*session, *ResourceError) {
+func (b *builder) checkSession(ref Ref, fld *field.Path, hs *v1alpha1.HostSession, ul *underlay, prefix, routerVeth, hostVeth string) (*session, *ResourceError) {
 	invalid := func(f *field.Path, format string, args ...any) (*session, *ResourceError) {
-		return nil, bad(kind, name, f, ReasonInvalid, format, args...)
+		return nil, bad(ref, f, ReasonInvalid, format, args...)
 	}
-	remote, err := remoteAS(kind, name, fld, hs.HostASN, hs.HostType, "hostASN", "hostType")
+	remote, err := remoteAS(ref, fld, hs.HostASN, hs.HostType, "hostASN", "hostType")
 	if err != nil {
 		return nil, err
 	}
 	if hs.BFDProfile != "" && !ul.bfdNames[hs.BFDProfile] {
-		return nil, bad(kind, name, fld.Child("bfdProfile"), ReasonNotFound, "BFD profile %q is not defined in Underlay/%s spec.bfdProfiles", hs.BFDProfile, ul.name)
+		return nil, bad(ref, fld.Child("bfdProfile"), ReasonNotFound, "BFD profile %q is not defined in %s spec.bfdProfiles", hs.BFDProfile, ul.ref)
 	}
 	s := &session{veth: Veth{RouterName: routerVeth, HostName: hostVeth}}
 	cfld := fld.Child("localCIDR")
@@ -269,7 +284,7 @@ func (b *builder) checkSession(kind, name string, fld *field.Path, hs *v1alpha1.
 		suffix string
 		child  string
 	}{{hs.ToReceive, "_in", "toReceive"}, {hs.ToAdvertise, "_out", "toAdvertise"}} {
-		pls, rm, err := buildFilter(kind, name, fld.Child(dir.child), dir.f, prefix+dir.suffix)
+		pls, rm, err := buildFilter(ref, fld.Child(dir.child), dir.f, prefix+dir.suffix)
 		if err != nil {
 			return nil, err
 		}
@@ -282,7 +297,7 @@ func (b *builder) checkSession(kind, name string, fld *field.Path, hs *v1alpha1.
 // buildFilter turns a route filter into a route-map (and its prefix lists). Mode All is one
 // permit clause; Filtered permits the listed prefixes per family and denies the rest (the
 // route-map's implicit deny). Filtered with no prefixes is an explicit deny-all clause.
-func buildFilter(kind, name string, fld *field.Path, f *v1alpha1.RouteFilter, mapName string) ([]frr.PrefixList, frr.RouteMap, *ResourceError) {
+func buildFilter(ref Ref, fld *field.Path, f *v1alpha1.RouteFilter, mapName string) ([]frr.PrefixList, frr.RouteMap, *ResourceError) {
 	rm := frr.RouteMap{Name: mapName}
 	mode := v1alpha1.FilterAll
 	if f != nil && f.Mode != "" {
@@ -291,13 +306,13 @@ func buildFilter(kind, name string, fld *field.Path, f *v1alpha1.RouteFilter, ma
 	switch mode {
 	case v1alpha1.FilterAll:
 		if f != nil && len(f.Prefixes) > 0 {
-			return nil, rm, bad(kind, name, fld.Child("prefixes"), ReasonInvalid, "prefixes are only allowed with mode Filtered")
+			return nil, rm, bad(ref, fld.Child("prefixes"), ReasonInvalid, "prefixes are only allowed with mode Filtered")
 		}
 		rm.Entries = []frr.RouteMapEntry{{Seq: 10, Action: frr.Permit}}
 		return nil, rm, nil
 	case v1alpha1.FilterFiltered:
 	default:
-		return nil, rm, bad(kind, name, fld.Child("mode"), ReasonInvalid, "%q must be All or Filtered", mode)
+		return nil, rm, bad(ref, fld.Child("mode"), ReasonInvalid, "%q must be All or Filtered", mode)
 	}
 	v4 := frr.PrefixList{Name: mapName + "_v4"}
 	v6 := frr.PrefixList{Name: mapName + "_v6", IPv6: true}
@@ -306,22 +321,22 @@ func buildFilter(kind, name string, fld *field.Path, f *v1alpha1.RouteFilter, ma
 		pf := fld.Child("prefixes").Index(i)
 		p, err := parseNetwork(pm.Prefix, 0)
 		if err != nil {
-			return nil, rm, bad(kind, name, pf.Child("prefix"), ReasonInvalid, "%v", err)
+			return nil, rm, bad(ref, pf.Child("prefix"), ReasonInvalid, "%v", err)
 		}
 		maxBits := int32(p.Addr().BitLen())
 		e := frr.PrefixListEntry{Action: frr.Permit, Prefix: p}
 		if pm.GE != nil {
 			if *pm.GE <= int32(p.Bits()) || *pm.GE > maxBits {
-				return nil, rm, bad(kind, name, pf.Child("ge"), ReasonInvalid, "%d must be greater than the prefix length %d and at most %d", *pm.GE, p.Bits(), maxBits)
+				return nil, rm, bad(ref, pf.Child("ge"), ReasonInvalid, "%d must be greater than the prefix length %d and at most %d", *pm.GE, p.Bits(), maxBits)
 			}
 			e.GE = uint8(*pm.GE)
 		}
 		if pm.LE != nil {
 			if *pm.LE < int32(p.Bits()) || *pm.LE > maxBits {
-				return nil, rm, bad(kind, name, pf.Child("le"), ReasonInvalid, "%d must be between the prefix length %d and %d", *pm.LE, p.Bits(), maxBits)
+				return nil, rm, bad(ref, pf.Child("le"), ReasonInvalid, "%d must be between the prefix length %d and %d", *pm.LE, p.Bits(), maxBits)
 			}
 			if pm.GE != nil && *pm.GE > *pm.LE {
-				return nil, rm, bad(kind, name, pf.Child("le"), ReasonInvalid, "%d must not be smaller than ge %d", *pm.LE, *pm.GE)
+				return nil, rm, bad(ref, pf.Child("le"), ReasonInvalid, "%d must not be smaller than ge %d", *pm.LE, *pm.GE)
 			}
 			e.LE = uint8(*pm.LE)
 			// FRR drops "le <max>" when ge is set (it means the same); render what FRR prints.
@@ -331,7 +346,7 @@ func buildFilter(kind, name string, fld *field.Path, f *v1alpha1.RouteFilter, ma
 		}
 		key := fmt.Sprintf("%s/%d/%d", p, e.GE, e.LE)
 		if seen[key] {
-			return nil, rm, bad(kind, name, pf, ReasonInvalid, "%s is listed twice", pm.Prefix)
+			return nil, rm, bad(ref, pf, ReasonInvalid, "%s is listed twice", pm.Prefix)
 		}
 		seen[key] = true
 		if p.Addr().Is4() {
@@ -365,50 +380,50 @@ type vniCommon struct {
 	importRTs, exportRTs []string
 }
 
-func checkVNICommon(kind, name string, vni int64, port int32, rd string, imp, exp []string) (vniCommon, *ResourceError) {
+func checkVNICommon(ref Ref, vni int64, port int32, rd string, imp, exp []string) (vniCommon, *ResourceError) {
 	// Paths are built only for an error: this runs for every VNI on every Build.
 	spec := func(f string) *field.Path { return field.NewPath("spec", f) }
 	var c vniCommon
 	if vni < 1 || vni > maxVNI {
-		return c, bad(kind, name, spec("vni"), ReasonInvalid, "%d is outside 1..16777215", vni)
+		return c, bad(ref, spec("vni"), ReasonInvalid, "%d is outside 1..16777215", vni)
 	}
 	c.vni = uint32(vni)
 	switch {
 	case port == 0:
 		c.port = defaultVXLANPort
 	case port < 1 || port > 65535:
-		return c, bad(kind, name, spec("vxlanPort"), ReasonInvalid, "%d is outside 1..65535", port)
+		return c, bad(ref, spec("vxlanPort"), ReasonInvalid, "%d is outside 1..65535", port)
 	default:
 		c.port = uint16(port)
 	}
 	if rd != "" {
 		if err := checkRD(rd); err != nil {
-			return c, bad(kind, name, spec("routeDistinguisher"), ReasonInvalid, "%v", err)
+			return c, bad(ref, spec("routeDistinguisher"), ReasonInvalid, "%v", err)
 		}
 		c.rd = rd
 	}
 	var err *ResourceError
-	if c.importRTs, err = checkRTs(kind, name, "importRouteTargets", imp); err != nil {
+	if c.importRTs, err = checkRTs(ref, "importRouteTargets", imp); err != nil {
 		return c, err
 	}
-	if c.exportRTs, err = checkRTs(kind, name, "exportRouteTargets", exp); err != nil {
+	if c.exportRTs, err = checkRTs(ref, "exportRouteTargets", exp); err != nil {
 		return c, err
 	}
 	return c, nil
 }
 
 // checkRTs checks the route targets of spec field f.
-func checkRTs(kind, name, f string, rts []string) ([]string, *ResourceError) {
+func checkRTs(ref Ref, f string, rts []string) ([]string, *ResourceError) {
 	if len(rts) == 0 {
 		return nil, nil
 	}
 	seen := map[string]bool{}
 	for i, rt := range rts {
 		if err := checkRT(rt); err != nil {
-			return nil, bad(kind, name, field.NewPath("spec", f).Index(i), ReasonInvalid, "%v", err)
+			return nil, bad(ref, field.NewPath("spec", f).Index(i), ReasonInvalid, "%v", err)
 		}
 		if seen[rt] {
-			return nil, bad(kind, name, field.NewPath("spec", f).Index(i), ReasonInvalid, "%s is listed twice", rt)
+			return nil, bad(ref, field.NewPath("spec", f).Index(i), ReasonInvalid, "%s is listed twice", rt)
 		}
 		seen[rt] = true
 	}

@@ -53,7 +53,7 @@ func Check(res plan.Resources, nodes []plan.Node, obj any) error {
 	for _, n := range representatives(res, selected) {
 		_, errs := plan.Build(res, n)
 		for _, e := range errs {
-			if e.Kind == kind && e.Name == meta.Name && e.Reason != plan.ReasonDependencyFailed {
+			if e.Kind == kind && e.Namespace == meta.Namespace && e.Name == meta.Name && e.Reason != plan.ReasonDependencyFailed {
 				return e
 			}
 		}
@@ -152,35 +152,36 @@ func withObject(res plan.Resources, obj any, created metav1.Time) plan.Resources
 	case *v1alpha1.Underlay:
 		x := *o.DeepCopy()
 		x.CreationTimestamp = created
-		out.Underlays = append(slices.DeleteFunc(slices.Clone(res.Underlays), func(y v1alpha1.Underlay) bool { return y.Name == x.Name }), x)
+		out.Underlays = append(slices.DeleteFunc(slices.Clone(res.Underlays), func(y v1alpha1.Underlay) bool { return y.Namespace == x.Namespace && y.Name == x.Name }), x)
 	case *v1alpha1.L3VNI:
 		x := *o.DeepCopy()
 		x.CreationTimestamp = created
-		out.L3VNIs = append(slices.DeleteFunc(slices.Clone(res.L3VNIs), func(y v1alpha1.L3VNI) bool { return y.Name == x.Name }), x)
+		out.L3VNIs = append(slices.DeleteFunc(slices.Clone(res.L3VNIs), func(y v1alpha1.L3VNI) bool { return y.Namespace == x.Namespace && y.Name == x.Name }), x)
 	case *v1alpha1.L2VNI:
 		x := *o.DeepCopy()
 		x.CreationTimestamp = created
-		out.L2VNIs = append(slices.DeleteFunc(slices.Clone(res.L2VNIs), func(y v1alpha1.L2VNI) bool { return y.Name == x.Name }), x)
+		out.L2VNIs = append(slices.DeleteFunc(slices.Clone(res.L2VNIs), func(y v1alpha1.L2VNI) bool { return y.Namespace == x.Namespace && y.Name == x.Name }), x)
 	case *v1alpha1.L3Passthrough:
 		x := *o.DeepCopy()
 		x.CreationTimestamp = created
-		out.L3Passthroughs = append(slices.DeleteFunc(slices.Clone(res.L3Passthroughs), func(y v1alpha1.L3Passthrough) bool { return y.Name == x.Name }), x)
+		out.L3Passthroughs = append(slices.DeleteFunc(slices.Clone(res.L3Passthroughs), func(y v1alpha1.L3Passthrough) bool { return y.Namespace == x.Namespace && y.Name == x.Name }), x)
 	}
 	return out
 }
 
 func placeholderSecrets(underlays []v1alpha1.Underlay) []corev1.Secret {
-	byName := map[string]*corev1.Secret{}
+	byName := map[[2]string]*corev1.Secret{}
 	for _, u := range underlays {
 		for _, n := range u.Spec.Neighbors {
 			ref := n.PasswordSecret
 			if ref == nil || ref.Name == "" {
 				continue
 			}
-			s, ok := byName[ref.Name]
+			k := [2]string{u.Namespace, ref.Name}
+			s, ok := byName[k]
 			if !ok {
-				s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: ref.Name}, Data: map[string][]byte{}}
-				byName[ref.Name] = s
+				s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: u.Namespace, Name: ref.Name}, Data: map[string][]byte{}}
+				byName[k] = s
 			}
 			key := cmp.Or(ref.Key, "password")
 			s.Data[key] = []byte(placeholderPassword)
@@ -190,6 +191,9 @@ func placeholderSecrets(underlays []v1alpha1.Underlay) []corev1.Secret {
 	for _, s := range byName {
 		out = append(out, *s)
 	}
+	slices.SortFunc(out, func(x, y corev1.Secret) int {
+		return cmp.Or(cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Name, y.Name))
+	})
 	return out
 }
 

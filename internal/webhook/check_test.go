@@ -47,7 +47,7 @@ func TestCheckGroupsNodes(t *testing.T) {
 	}
 	dup := &v1alpha1.L2VNI{ObjectMeta: metav1.ObjectMeta{Name: "dup"}, Spec: v1alpha1.L2VNISpec{VNI: 10007}}
 	err := Check(res, nodes, dup)
-	if err == nil || !strings.Contains(err.Error(), "L2VNI/dup: spec.vni: VNI 10007 is already used by L2VNI/seg-0007 on node node-") {
+	if err == nil || !strings.Contains(err.Error(), "L2VNI/dup: spec.vni: VNI 10007 is already used by L2VNI/seg-0007 on node \"node-") {
 		t.Errorf("Check = %v; want a spec.vni conflict", err)
 	}
 	// The largest index decides whether addresses fit: a /22 holds indexes up to 1021.
