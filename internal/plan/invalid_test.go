@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"reflect"
+	"slices"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,27 +14,7 @@ import (
 // resource is rejected, with the expected kind, name, field and reason, while every other
 // resource is still applied (unless it depends on the rejected one).
 func TestInvalid(t *testing.T) {
-	const (
-		U  = v1alpha1.KindUnderlay
-		L3 = v1alpha1.KindL3VNI
-		L2 = v1alpha1.KindL2VNI
-		PT = v1alpha1.KindL3Passthrough
-	)
-	type want struct{ kind, name, field, reason string }
-	inv := func(kind, name, field string) want { return want{kind, name, field, ReasonInvalid} }
-	ul := func(r *Resources) *v1alpha1.UnderlaySpec { return &r.Underlays[0].Spec }
-	red := func(r *Resources) *v1alpha1.L3VNISpec { return &r.L3VNIs[0].Spec }
-	blue := func(r *Resources) *v1alpha1.L3VNISpec { return &r.L3VNIs[1].Spec }
-	web := func(r *Resources) *v1alpha1.L2VNISpec { return &r.L2VNIs[0].Spec }
-	legacy := func(r *Resources) *v1alpha1.L2VNISpec { return &r.L2VNIs[1].Spec }
-	vms := func(r *Resources) *v1alpha1.L2VNISpec { return &r.L2VNIs[2].Spec }
-	pt := func(r *Resources) *v1alpha1.HostSession { return &r.L3Passthroughs[0].Spec.HostSession }
-
-	cases := []struct {
-		name   string
-		mutate func(r *Resources)
-		want   []want
-	}{
+	cases := []invalidCase{
 		// Underlay.
 		{"underlay asn zero", func(r *Resources) { ul(r).ASN = 0 }, []want{inv(U, "fabric", "spec.asn")}},
 		{"underlay asn too big", func(r *Resources) { ul(r).ASN = 4294967296 }, []want{inv(U, "fabric", "spec.asn")}},
@@ -195,6 +177,43 @@ func TestInvalid(t *testing.T) {
 	if len(cases) < 60 {
 		t.Fatalf("only %d cases", len(cases))
 	}
+	runInvalid(t, cases)
+}
+
+// Kinds, shortened for the case tables.
+const (
+	U  = v1alpha1.KindUnderlay
+	L3 = v1alpha1.KindL3VNI
+	L2 = v1alpha1.KindL2VNI
+	PT = v1alpha1.KindL3Passthrough
+)
+
+// want is one expected error: the resource, its field and the reason.
+type want struct{ kind, name, field, reason string }
+
+func inv(kind, name, field string) want { return want{kind, name, field, ReasonInvalid} }
+
+// Accessors of the fixture's objects, for the mutations.
+func ul(r *Resources) *v1alpha1.UnderlaySpec  { return &r.Underlays[0].Spec }
+func red(r *Resources) *v1alpha1.L3VNISpec    { return &r.L3VNIs[0].Spec }
+func blue(r *Resources) *v1alpha1.L3VNISpec   { return &r.L3VNIs[1].Spec }
+func web(r *Resources) *v1alpha1.L2VNISpec    { return &r.L2VNIs[0].Spec }
+func legacy(r *Resources) *v1alpha1.L2VNISpec { return &r.L2VNIs[1].Spec }
+func vms(r *Resources) *v1alpha1.L2VNISpec    { return &r.L2VNIs[2].Spec }
+func pt(r *Resources) *v1alpha1.HostSession   { return &r.L3Passthroughs[0].Spec.HostSession }
+
+// invalidCase mutates the valid fixture and names the errors it must cause.
+type invalidCase struct {
+	name   string
+	mutate func(r *Resources)
+	want   []want
+}
+
+// runInvalid checks, per case, that exactly the wanted errors are reported, and that the
+// plan is exactly the plan of the same resources without the rejected ones: a bad object
+// changes nothing else.
+func runInvalid(t *testing.T, cases []invalidCase) {
+	t.Helper()
 	allValid, _ := Build(validResources(), testNode)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -233,6 +252,16 @@ func TestInvalid(t *testing.T) {
 				}
 				rejected[Ref{w.kind, "weft", w.name}] = true
 			}
+			// Nothing else changes: the plan is the plan without the rejected resources.
+			if without := withoutRefs(r, rejected); true {
+				q, qerrs := Build(without, testNode)
+				if len(qerrs) > 0 && !underlayLost {
+					t.Errorf("the resources without the rejected ones still fail: %v", qerrs)
+				}
+				if !reflect.DeepEqual(p, q) {
+					t.Errorf("the plan differs from the plan without the rejected resources:\n got %+v\nwant %+v", p.Applied, q.Applied)
+				}
+			}
 			// Nothing else is lost: every other originally applied resource is still applied.
 			applied := map[Ref]bool{}
 			for _, a := range p.Applied {
@@ -248,6 +277,16 @@ func TestInvalid(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withoutRefs returns r without the resources in refs.
+func withoutRefs(r Resources, refs map[Ref]bool) Resources {
+	out := deepCopy(r)
+	out.Underlays = slices.DeleteFunc(out.Underlays, func(x v1alpha1.Underlay) bool { return refs[refOf(U, &x.ObjectMeta)] })
+	out.L3VNIs = slices.DeleteFunc(out.L3VNIs, func(x v1alpha1.L3VNI) bool { return refs[refOf(L3, &x.ObjectMeta)] })
+	out.L2VNIs = slices.DeleteFunc(out.L2VNIs, func(x v1alpha1.L2VNI) bool { return refs[refOf(L2, &x.ObjectMeta)] })
+	out.L3Passthroughs = slices.DeleteFunc(out.L3Passthroughs, func(x v1alpha1.L3Passthrough) bool { return refs[refOf(PT, &x.ObjectMeta)] })
+	return out
 }
 
 func deepCopy(r Resources) Resources {

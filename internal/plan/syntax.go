@@ -17,17 +17,85 @@ var (
 	defaultVXLANPort = uint16(4789)
 )
 
-// checkVRFName enforces the VRF pattern and keeps VRF names clear of the names weft generates.
+// reservedVRFNames are names a VRF cannot take: FRR's default VRF, the kernel's routing
+// tables main and local, FRR's "vrf all" keyword and the loopback device.
+var reservedVRFNames = map[string]string{
+	"default": "the name of FRR's default VRF",
+	"main":    "the name of the kernel's main routing table",
+	"local":   "the name of the kernel's local routing table",
+	"all":     "FRR's keyword for every VRF (vrf all)",
+	"lo":      "the loopback device",
+}
+
+// checkVRFName enforces the VRF pattern and keeps VRF names clear of reserved names and of
+// the names weft generates.
 func checkVRFName(s string) error {
 	if !vrfNamePattern.MatchString(s) {
 		return fmt.Errorf("%q must match %s", s, vrfNamePattern)
 	}
-	if s == "default" {
-		return fmt.Errorf("%q is the name of FRR's default VRF", s)
+	if why, ok := reservedVRFNames[strings.ToLower(s)]; ok {
+		return fmt.Errorf("%q is reserved: %s", s, why)
 	}
 	for _, p := range reservedPrefixes {
 		if strings.HasPrefix(s, p) {
 			return fmt.Errorf("%q must not start with %q, which weft uses for its own devices", s, p)
+		}
+	}
+	return nil
+}
+
+// specialRange is a block of addresses with a special purpose (RFC 6890), which no VTEP,
+// router ID, neighbor, gateway or host link may use.
+type specialRange struct {
+	p    netip.Prefix
+	what string
+	// linkLocal ranges are usable where an address only has to work on one link.
+	linkLocal bool
+}
+
+var specialRanges = []specialRange{
+	{netip.MustParsePrefix("0.0.0.0/8"), "\"this network\" (0.0.0.0/8)", false},
+	{netip.MustParsePrefix("127.0.0.0/8"), "loopback (127.0.0.0/8)", false},
+	{netip.MustParsePrefix("169.254.0.0/16"), "link-local (169.254.0.0/16)", true},
+	{netip.MustParsePrefix("224.0.0.0/4"), "multicast (224.0.0.0/4)", false},
+	{netip.MustParsePrefix("240.0.0.0/4"), "reserved and broadcast (240.0.0.0/4)", false},
+	{netip.MustParsePrefix("::/128"), "the unspecified address (::)", false},
+	{netip.MustParsePrefix("::1/128"), "loopback (::1)", false},
+	{netip.MustParsePrefix("::ffff:0:0/96"), "IPv4-mapped (::ffff:0:0/96)", false},
+	{netip.MustParsePrefix("fe80::/10"), "link-local (fe80::/10)", false},
+	{netip.MustParsePrefix("ff00::/8"), "multicast (ff00::/8)", false},
+}
+
+// Which special ranges a use allows.
+const (
+	noLinkLocal = iota
+	// ipv4LinkLocal allows 169.254.0.0/16: a host link or a BGP session is one link, and
+	// 169.254/16 is a common choice for such links. IPv6 link-local needs an interface
+	// (zone), which numbered fields cannot carry.
+	ipv4LinkLocal
+)
+
+// checkUsableNetwork rejects a network that overlaps a special-purpose range.
+func checkUsableNetwork(p netip.Prefix, allow int) error {
+	for _, r := range specialRanges {
+		if r.linkLocal && allow == ipv4LinkLocal {
+			continue
+		}
+		if r.p.Overlaps(p) {
+			return fmt.Errorf("%s overlaps %s, which is not usable here", p, r.what)
+		}
+	}
+	return nil
+}
+
+// checkUsableAddr rejects an address in a special-purpose range.
+func checkUsableAddr(a netip.Addr, allow int) error {
+	for _, r := range specialRanges {
+		if r.linkLocal && allow == ipv4LinkLocal {
+			continue
+		}
+		if r.p.Contains(a) {
+			return fmt.Errorf("%s is %s, which is not usable here", a, r.what)
 		}
 	}
 	return nil
@@ -39,6 +107,19 @@ func checkIfName(s string) error {
 		return fmt.Errorf("%q is not a valid interface name (must match %s)", s, ifNamePattern)
 	}
 	return nil
+}
+
+var secretKeyPattern = regexp.MustCompile(`^[-._a-zA-Z0-9]{1,253}$`)
+
+// checkSecretRef checks a Secret's name and key the way the API server checks Secrets.
+func checkSecretRef(name, key string) (string, error) {
+	if !isDNS1123Subdomain(name) {
+		return "name", fmt.Errorf("%q is not a valid Secret name (a lowercase RFC 1123 subdomain)", name)
+	}
+	if !secretKeyPattern.MatchString(key) {
+		return "key", fmt.Errorf("%q is not a valid Secret key (1..253 of letters, digits, '-', '_' and '.')", key)
+	}
+	return "", nil
 }
 
 // checkASN checks a 4-byte ASN.

@@ -23,6 +23,26 @@ type underlay struct {
 	nets []ownedNet
 	// bfdNames are the profiles host sessions may refer to.
 	bfdNames map[string]bool
+	// own are the node's own addresses (VTEPs, router ID): never a neighbor.
+	own []netip.Addr
+}
+
+// Limits on list lengths, the same as the CRD schema's MaxItems: host mode and `weft render`
+// get the same bounds as the API server.
+const (
+	maxInterfaces   = 16
+	maxNeighbors    = 64
+	maxBFDProfiles  = 64
+	maxRouteTargets = 16
+	maxPrefixes     = 1000
+)
+
+// checkLen reports a list longer than its limit.
+func checkLen(ref Ref, fld *field.Path, n, limit int) *ResourceError {
+	if n > limit {
+		return bad(ref, fld, ReasonInvalid, "has %d entries; at most %d are allowed", n, limit)
+	}
+	return nil
 }
 
 // bad builds the error of a resource.
@@ -45,6 +65,15 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 		return invalid(spec.Child("asn"), "%v", err)
 	}
 	out.asn = uint32(u.Spec.ASN)
+
+	for _, l := range []struct {
+		fld      string
+		n, limit int
+	}{{"bfdProfiles", len(u.Spec.BFDProfiles), maxBFDProfiles}, {"interfaces", len(u.Spec.Interfaces), maxInterfaces}, {"neighbors", len(u.Spec.Neighbors), maxNeighbors}} {
+		if err := checkLen(ref, spec.Child(l.fld), l.n, l.limit); err != nil {
+			return nil, err
+		}
+	}
 
 	// BFD profiles first: neighbors refer to them.
 	for i, p := range u.Spec.BFDProfiles {
@@ -86,6 +115,9 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 		if err != nil {
 			return invalid(tfld.Index(i), "%v", err)
 		}
+		if err := checkUsableNetwork(p, noLinkLocal); err != nil {
+			return invalid(tfld.Index(i), "%v", err)
+		}
 		a, err := ipam.NodeAddress(p, b.node.Index)
 		if err != nil {
 			return invalid(tfld.Index(i), "%v", err)
@@ -109,6 +141,9 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 	if u.Spec.RouterIDCIDR != "" {
 		p, err := parseNetwork(u.Spec.RouterIDCIDR, 4)
 		if err != nil {
+			return invalid(spec.Child("routerIDCIDR"), "%v", err)
+		}
+		if err := checkUsableNetwork(p, noLinkLocal); err != nil {
 			return invalid(spec.Child("routerIDCIDR"), "%v", err)
 		}
 		a, err := ipam.NodeAddress(p, b.node.Index)
@@ -148,6 +183,12 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 	}
 
 	// Neighbors.
+	out.own = []netip.Addr{routerID}
+	for _, v := range []netip.Prefix{vtep4, vtep6} {
+		if v.IsValid() {
+			out.own = append(out.own, v.Addr())
+		}
+	}
 	if len(u.Spec.Neighbors) == 0 {
 		return invalid(spec.Child("neighbors"), "at least one neighbor is required")
 	}
@@ -159,7 +200,7 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 			return nil, err
 		}
 		if seenPeer[nb.ID()] {
-			return invalid(fld, "neighbor %s is listed twice", nb.ID())
+			return invalid(fld, "neighbor %q is listed twice", nb.ID())
 		}
 		seenPeer[nb.ID()] = true
 		nb.IPv4Unicast = vtep4.IsValid()
@@ -212,13 +253,21 @@ func (b *builder) checkNeighbor(ref Ref, fld *field.Path, n v1alpha1.Neighbor, u
 		if err != nil || a.Zone() != "" || a.Is4In6() {
 			return invalid(fld.Child("address"), "%q is not an IP address", n.Address)
 		}
-		if a.IsUnspecified() || a.IsMulticast() || a.IsLoopback() {
-			return invalid(fld.Child("address"), "%s cannot be a BGP neighbor", a)
+		if err := checkUsableAddr(a, ipv4LinkLocal); err != nil {
+			return invalid(fld.Child("address"), "%s cannot be a BGP neighbor: %v", a, err)
+		}
+		for _, own := range ul.own {
+			if a == own {
+				return invalid(fld.Child("address"), "%s is this node's own VTEP or router ID, not a neighbor", a)
+			}
 		}
 		nb.Address = a
 	case n.Interface != "":
 		if err := checkIfName(n.Interface); err != nil {
 			return invalid(fld.Child("interface"), "%v", err)
+		}
+		if n.Interface == "lo" || hasReservedPrefix(n.Interface) {
+			return invalid(fld.Child("interface"), "%q is not an uplink: an unnumbered session needs the interface to the fabric", n.Interface)
 		}
 		nb.Interface = n.Interface
 	default:
@@ -311,6 +360,9 @@ func (b *builder) checkPassword(ref Ref, fld *field.Path, ps *v1alpha1.SecretKey
 	}
 	if ps.Name == "" {
 		return nil, bad(ref, fld.Child("name"), ReasonInvalid, "is required")
+	}
+	if f, err := checkSecretRef(ps.Name, key); err != nil {
+		return nil, bad(ref, fld.Child(f), ReasonInvalid, "%v", err)
 	}
 	data, ok := b.secrets[secretKey{ref.Namespace, ps.Name}]
 	if !ok {

@@ -136,6 +136,9 @@ func (b *builder) checkL2VNI(x *v1alpha1.L2VNI, ul *underlay) *candidate {
 		if rd.L3VNI == "" {
 			return invalid(spec("routingDomain", "l3vni"), "is required")
 		}
+		if !isDNS1123Subdomain(rd.L3VNI) {
+			return invalid(spec("routingDomain", "l3vni"), "%q is not an L3VNI name (a lowercase RFC 1123 subdomain)", rd.L3VNI)
+		}
 		out.routingDomain = rd.L3VNI
 	}
 	if len(x.Spec.GatewayIPs) > 0 {
@@ -149,6 +152,9 @@ func (b *builder) checkL2VNI(x *v1alpha1.L2VNI, ul *underlay) *candidate {
 		for i, g := range x.Spec.GatewayIPs {
 			p, err := parseInterfaceAddr(g)
 			if err != nil {
+				return invalid(spec("gatewayIPs").Index(i), "%v", err)
+			}
+			if err := checkUsableAddr(p.Addr(), noLinkLocal); err != nil {
 				return invalid(spec("gatewayIPs").Index(i), "%v", err)
 			}
 			f := familyOf(p.Addr())
@@ -255,6 +261,9 @@ func (b *builder) checkSession(ref Ref, fld *field.Path, hs *v1alpha1.HostSessio
 		if err != nil {
 			return invalid(c.f, "%v", err)
 		}
+		if err := checkUsableNetwork(p, ipv4LinkLocal); err != nil {
+			return invalid(c.f, "%v", err)
+		}
 		r, err := ipam.RouterSide(p)
 		if err != nil {
 			return invalid(c.f, "%v", err)
@@ -314,6 +323,9 @@ func buildFilter(ref Ref, fld *field.Path, f *v1alpha1.RouteFilter, mapName stri
 	default:
 		return nil, rm, bad(ref, fld.Child("mode"), ReasonInvalid, "%q must be All or Filtered", mode)
 	}
+	if err := checkLen(ref, fld.Child("prefixes"), len(f.Prefixes), maxPrefixes); err != nil {
+		return nil, rm, err
+	}
 	v4 := frr.PrefixList{Name: mapName + "_v4"}
 	v6 := frr.PrefixList{Name: mapName + "_v6", IPv6: true}
 	seen := map[string]bool{}
@@ -346,7 +358,7 @@ func buildFilter(ref Ref, fld *field.Path, f *v1alpha1.RouteFilter, mapName stri
 		}
 		key := fmt.Sprintf("%s/%d/%d", p, e.GE, e.LE)
 		if seen[key] {
-			return nil, rm, bad(ref, pf, ReasonInvalid, "%s is listed twice", pm.Prefix)
+			return nil, rm, bad(ref, pf, ReasonInvalid, "%q is listed twice", pm.Prefix)
 		}
 		seen[key] = true
 		if p.Addr().Is4() {
@@ -417,13 +429,16 @@ func checkRTs(ref Ref, f string, rts []string) ([]string, *ResourceError) {
 	if len(rts) == 0 {
 		return nil, nil
 	}
+	if err := checkLen(ref, field.NewPath("spec", f), len(rts), maxRouteTargets); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	for i, rt := range rts {
 		if err := checkRT(rt); err != nil {
 			return nil, bad(ref, field.NewPath("spec", f).Index(i), ReasonInvalid, "%v", err)
 		}
 		if seen[rt] {
-			return nil, bad(ref, field.NewPath("spec", f).Index(i), ReasonInvalid, "%s is listed twice", rt)
+			return nil, bad(ref, field.NewPath("spec", f).Index(i), ReasonInvalid, "%q is listed twice", rt)
 		}
 		seen[rt] = true
 	}
