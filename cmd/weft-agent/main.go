@@ -49,6 +49,7 @@ func run() error {
 		frrConfig    = flag.String("frr-config", "", "frr.conf path the agent writes; default /etc/frr/<pathspace>/frr.conf")
 		statusAddr   = flag.String("status-addr", "127.0.0.1:9489", "listen address of /healthz, /readyz, /status, /sessions and /metrics")
 		stateDir     = flag.String("state-dir", hostnet.DefaultStateDir, "where the agent remembers moved NICs")
+		lastApplied  = flag.String("last-applied-file", "/var/lib/weft/last-applied.json", "where the agent keeps the last applied version of each resource, so a failing object keeps its state across restarts (empty: in memory only)")
 		resync       = flag.Duration("resync", time.Minute, "period of full reconciles without events")
 		logLevel     = flag.String("log-level", "info", "debug, info, warn or error")
 		segmentsFile = flag.String("segments-file", segments.DefaultPath, "where the agent lists the applied L2VNIs for weft-cni (empty: nowhere)")
@@ -135,10 +136,11 @@ func run() error {
 		Log:     log,
 		Metrics: agent.NewMetrics(reg),
 
-		AfterReconcile: afterReconcile,
-		SegmentsFile:   *segmentsFile,
-		StatusAddr:     *statusAddr,
-		Refresher:      hostnet.NewRefresher(hostnet.Namespace{Name: *routerNetns}, log),
+		AfterReconcile:  afterReconcile,
+		SegmentsFile:    *segmentsFile,
+		StatusAddr:      *statusAddr,
+		Refresher:       hostnet.NewRefresher(hostnet.Namespace{Name: *routerNetns}, log),
+		LastAppliedFile: *lastApplied,
 	}
 
 	frrRestarts := agent.WatchFRR(ctx, pathspace, reloader, log)

@@ -74,6 +74,9 @@ type Agent struct {
 	SegmentsFile, StatusAddr string
 	// Refresher, when set, runs while Run runs and follows the plan's gateway bridges.
 	Refresher Refresher
+	// LastAppliedFile, when set, is where the agent keeps the last applied version of every
+	// resource across restarts (keep last good; see lastGood).
+	LastAppliedFile string
 
 	mu   sync.Mutex
 	last Report
@@ -96,9 +99,31 @@ type Agent struct {
 	// warned are the kernel layer's warnings already logged: each is logged once, when it
 	// first appears, and stays in /status while it holds.
 	warned []string
+	// failedLogged are the resource errors of the last pass, as logged.
+	failedLogged []string
+	// lastGood holds the last applied version of every resource (keep last good);
+	// lastGoodLoaded says it was read from LastAppliedFile, lastGoodSaved what was written.
+	lastGood       lastGood
+	lastGoodLoaded bool
+	lastGoodSaved  []byte
 	// kernelOnce closes kernelDone after the first kernel step (see followPlan).
 	kernelOnce sync.Once
 	kernelDone chan struct{}
+}
+
+// logNewFailures logs each failed resource with its reason when its error is new (not in
+// the previous pass): a resync every minute would otherwise repeat them all. The error line
+// is one line, with user values quoted (plan.ResourceError.Error).
+func (a *Agent) logNewFailures(failed []plan.ResourceError) {
+	var now []string
+	for _, f := range failed {
+		line := f.Error()
+		now = append(now, line)
+		if !slices.Contains(a.failedLogged, line) {
+			a.log().Warn("resource not applied", "resource", f.Ref().String(), "reason", f.Reason, "error", line)
+		}
+	}
+	a.failedLogged = now
 }
 
 // logNewWarnings logs the kernel layer's warnings that the last pass did not have.
@@ -120,6 +145,9 @@ type Report struct {
 	// Applied lists the resources in the plan; Failed the ones left out or not programmed.
 	Applied []plan.Ref           `json:"applied"`
 	Failed  []plan.ResourceError `json:"failed"`
+	// Kept lists the failed resources whose last applied version stays in force (their
+	// kernel and FRR state is unchanged until they are fixed or deleted).
+	Kept []plan.Ref `json:"kept,omitempty"`
 	// FRRChanged says whether FRR's configuration was reloaded in this pass.
 	FRRChanged bool `json:"frrChanged"`
 	// Kernel is what the kernel layer did.
@@ -232,6 +260,7 @@ func (a *Agent) Reconcile(ctx context.Context) Report {
 	a.running = nil
 	a.mu.Unlock()
 	a.Metrics.observe(r)
+	a.logNewFailures(r.Failed)
 	if r.Error != "" {
 		a.log().Error("reconcile failed", "error", r.Error, "duration", r.Duration)
 	} else {
@@ -265,13 +294,23 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	if desired.Node != nil {
 		node = *desired.Node
 	}
-	p, errs := plan.Build(desired.Resources, node)
-	r.Failed = append(desired.Invalid, errs...)
-	r.Applied = p.Applied
+	if a.LastAppliedFile != "" && !a.lastGoodLoaded {
+		if err := a.lastGood.load(a.LastAppliedFile); err != nil {
+			// Without it, a failing object loses its last applied state; say so, go on.
+			a.log().Warn("keep last good: previous state unreadable", "error", err)
+		}
+		a.lastGoodLoaded = true
+	}
+	pl := a.lastGood.build(desired, node)
+	p := pl.plan
+	r.Failed = pl.failed
+	// A kept object is in the plan, but the object as written is not applied.
+	r.Applied = slices.DeleteFunc(slices.Clone(p.Applied), func(x plan.Ref) bool { return slices.Contains(pl.kept, x) })
+	r.Kept = pl.kept
 
 	conf := ""
 	if p.HasUnderlay {
-		conf, err = frr.Render(&p.FRR, plan.Passwords(desired.Resources.Secrets))
+		conf, err = frr.Render(&p.FRR, plan.Passwords(pl.resources.Secrets))
 		if err != nil {
 			r.Error = fmt.Sprintf("render frr.conf: %v", err)
 			return r
@@ -336,11 +375,19 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 		}
 	}
 	lap(&r.Phases.Zebra, "sessions")
-	r.Failed = append(r.Failed, kernelFailures(res, desired, p)...)
+	r.Failed = append(r.Failed, kernelFailures(res, pl.resources, p)...)
 	if len(res.Failures) > 0 {
 		r.Applied = withoutFailed(r.Applied, r.Failed)
 	}
-	if err := a.writeSegments(desired, p, r.Applied); err != nil {
+	if r.Error == "" {
+		a.lastGood.record(pl, withoutFailed(p.Applied, r.Failed))
+		if a.LastAppliedFile != "" {
+			if err := a.lastGood.save(a.LastAppliedFile, &a.lastGoodSaved); err != nil {
+				r.Error = err.Error()
+			}
+		}
+	}
+	if err := a.writeSegments(pl.resources, p, withoutFailed(p.Applied, r.Failed)); err != nil {
 		r.Error = strings.TrimPrefix(r.Error+"; "+err.Error(), "; ")
 	}
 	if a.Refresher != nil {
@@ -465,13 +512,13 @@ func (a *Agent) waitZebra(ctx context.Context, z ZebraAddrs, want map[string][]n
 
 // kernelFailures maps the kernel layer's per-object failures back to the resources that
 // asked for them.
-func kernelFailures(res hostnet.Result, desired Desired, p plan.NodePlan) []plan.ResourceError {
+func kernelFailures(res hostnet.Result, resources plan.Resources, p plan.NodePlan) []plan.ResourceError {
 	var out []plan.ResourceError
 	byVNI := map[uint32]plan.Ref{}
-	for _, x := range desired.Resources.L2VNIs {
+	for _, x := range resources.L2VNIs {
 		byVNI[uint32(x.Spec.VNI)] = plan.Ref{Kind: "L2VNI", Namespace: x.Namespace, Name: x.Name}
 	}
-	for _, x := range desired.Resources.L3VNIs {
+	for _, x := range resources.L3VNIs {
 		byVNI[uint32(x.Spec.VNI)] = plan.Ref{Kind: "L3VNI", Namespace: x.Namespace, Name: x.Name}
 	}
 	for _, f := range res.Failures {

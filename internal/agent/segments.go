@@ -10,12 +10,12 @@ import (
 
 // writeSegments records the L2VNIs applied on this node, with their host bridges, for the CNI
 // plugin. Only what this pass applied is listed: an L2VNI that failed is not attachable.
-func (a *Agent) writeSegments(desired Desired, p plan.NodePlan, applied []plan.Ref) error {
+func (a *Agent) writeSegments(resources plan.Resources, p plan.NodePlan, applied []plan.Ref) error {
 	if a.SegmentsFile == "" {
 		return nil
 	}
 	f := segments.File{Node: p.Node.Name, AgentAddr: a.StatusAddr, Segments: []segments.Segment{}}
-	for _, x := range desired.Resources.L2VNIs {
+	for _, x := range resources.L2VNIs {
 		if !slices.Contains(applied, plan.Ref{Kind: "L2VNI", Namespace: x.Namespace, Name: x.Name}) {
 			continue
 		}

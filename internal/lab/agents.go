@@ -88,6 +88,7 @@ func startAgent(bin string, s *State, n *Node) (int, error) {
 		"--frr-pathspace", n.RouterNetns,
 		"--frr-config", filepath.Join(frrEtcDir, n.RouterNetns, "frr.conf"),
 		"--state-dir", filepath.Join(Dir(s.Name), n.Name, "state"),
+		"--last-applied-file", filepath.Join(Dir(s.Name), n.Name, "last-applied.json"),
 		"--status-addr", fmt.Sprintf("127.0.0.1:%d", agentPort),
 		"--resync", "30s",
 		"--segments-file", SegmentsFile(s, n.Name),
