@@ -1,58 +1,89 @@
 // Package manifest reads weft's API kinds from YAML files exactly as a user would
-// `kubectl apply` them: multi-document files, directories of files, and Secrets for neighbor
-// passwords. Host mode, the lab and `weft render` share it.
+// `kubectl apply` them: multi-document files, directories of files, v1 Lists, and Secrets for
+// neighbor passwords. Host mode, the lab and `weft render` share it.
+//
+// It reads like the API server: field names are exact and case-sensitive, unknown fields and
+// duplicate keys are rejected, and an object without metadata.namespace is in "default" (as
+// kubectl apply with the default context puts it). A document that cannot be read is reported
+// on its own, located as "<file>: document N", and never stops the others; a document of a
+// kind weft does not read is reported too, never silently dropped. Two objects with the same
+// kind, namespace and name are both rejected: which one a user meant is not for weft to guess.
 package manifest
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/yaml"
-
-	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/plan"
 )
+
+// DefaultNamespace is the namespace of an object whose metadata.namespace is empty.
+const DefaultNamespace = "default"
 
 // Result is what a set of files holds.
 type Result struct {
 	Resources plan.Resources
-	// Invalid lists documents of weft kinds that could not be decoded (unknown fields, wrong
-	// types); they are left out of Resources, like any other invalid resource.
+	// Objects locates every object of Resources, in load order: files in the order given
+	// (a directory's files by name), then documents, then the items of a List.
+	Objects []Object
+	// Invalid lists the documents that could not be read into an object (Source is set) and
+	// the objects defined more than once; none of them is in Resources.
 	Invalid []plan.ResourceError
-	// Ignored lists documents of other kinds, as "path: apiVersion/kind name".
+	// Ignored is always empty: a document of a kind weft does not read is reported in Invalid.
+	//
+	// Deprecated: read Invalid.
 	Ignored []string
 }
 
+// Object locates one object of a Result.
+type Object struct {
+	plan.Ref
+	// Source is "<file>: document N", or "<file>: document N item M" for an item of a List.
+	Source string
+}
+
 // Load reads the given files and directories (non-recursively: *.yaml, *.yml, *.json, in name
-// order). It fails only when a file cannot be read or is not YAML at all.
+// order). It fails only when a path cannot be read (missing, permissions); whatever a file
+// holds, its readable documents are loaded and the others are reported in Invalid.
 func Load(paths ...string) (Result, error) {
 	var c Cache
 	return c.Load(paths...)
 }
 
+// Parse reads one file's content; name locates its documents in messages. The error joins
+// the Invalid entries (nil when there are none); the result holds the readable objects either
+// way.
+func Parse(name string, data []byte) (Result, error) {
+	res := parseFile(name, data)
+	res.rejectDuplicates()
+	return res, res.err()
+}
+
+// err joins the Invalid entries.
+func (res *Result) err() error {
+	errs := make([]error, len(res.Invalid))
+	for i, e := range res.Invalid {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
 func expand(p string) ([]string, error) {
 	st, err := os.Stat(p)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
+		return nil, fmt.Errorf("read %s: %w", quoteFile(p), err)
 	}
 	if !st.IsDir() {
 		return []string{p}, nil
 	}
 	entries, err := os.ReadDir(p)
 	if err != nil {
-		return nil, fmt.Errorf("read directory %s: %w", p, err)
+		return nil, fmt.Errorf("read directory %s: %w", quoteFile(p), err)
 	}
 	var out []string
 	for _, e := range entries {
@@ -77,13 +108,6 @@ func IsManifest(name string) bool {
 	return false
 }
 
-// Parse decodes one file's content; name is used in messages.
-func Parse(name string, data []byte) (Result, error) {
-	var res Result
-	err := res.add(name, data)
-	return res, err
-}
-
 // Cache is Load for a caller that reads the same files again and again (the host-mode
 // agent, on every change of its config directory): a file whose size, modification time and
 // inode are unchanged is not parsed again. The zero value is ready to use; it is not safe
@@ -99,6 +123,7 @@ type cachedFile struct {
 }
 
 // Load is Load with the cache: the result is the same, built from the files' parsed contents.
+// A file is cached with what it held, readable or not: once it changes, it is read again.
 func (c *Cache) Load(paths ...string) (Result, error) {
 	seen := map[string]cachedFile{}
 	var res Result
@@ -108,32 +133,38 @@ func (c *Cache) Load(paths ...string) (Result, error) {
 			return Result{}, err
 		}
 		for _, f := range files {
-			st, err := os.Stat(f)
+			cf, err := c.file(f)
 			if err != nil {
-				return Result{}, fmt.Errorf("read %s: %w", f, err)
-			}
-			key := cachedFile{size: uint64(st.Size()), mtime: st.ModTime().UnixNano()}
-			if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-				key.ino = sys.Ino
-			}
-			cf, ok := c.files[f]
-			if !ok || cf.size != key.size || cf.mtime != key.mtime || cf.ino != key.ino {
-				data, err := os.ReadFile(f)
-				if err != nil {
-					return Result{}, fmt.Errorf("read %s: %w", f, err)
-				}
-				key.res = Result{}
-				if err := key.res.add(f, data); err != nil {
-					return Result{}, err
-				}
-				cf = key
+				return Result{}, err
 			}
 			seen[f] = cf
 			res.merge(cf.res)
 		}
 	}
 	c.files = seen
+	res.rejectDuplicates()
 	return res, nil
+}
+
+// file is the parsed content of file f, from the cache when f is unchanged.
+func (c *Cache) file(f string) (cachedFile, error) {
+	st, err := os.Stat(f)
+	if err != nil {
+		return cachedFile{}, fmt.Errorf("read %s: %w", quoteFile(f), err)
+	}
+	key := cachedFile{size: uint64(st.Size()), mtime: st.ModTime().UnixNano()}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		key.ino = sys.Ino
+	}
+	if cf, ok := c.files[f]; ok && cf.size == key.size && cf.mtime == key.mtime && cf.ino == key.ino {
+		return cf, nil
+	}
+	data, err := os.ReadFile(f)
+	if err != nil {
+		return cachedFile{}, fmt.Errorf("read %s: %w", quoteFile(f), err)
+	}
+	key.res = parseFile(f, data)
+	return key, nil
 }
 
 // merge appends o to res; the slices are res's own, so callers never share a cached file's.
@@ -144,77 +175,6 @@ func (res *Result) merge(o Result) {
 	r.L2VNIs = append(r.L2VNIs, o.Resources.L2VNIs...)
 	r.L3Passthroughs = append(r.L3Passthroughs, o.Resources.L3Passthroughs...)
 	r.Secrets = append(r.Secrets, o.Resources.Secrets...)
+	res.Objects = append(res.Objects, o.Objects...)
 	res.Invalid = append(res.Invalid, o.Invalid...)
-	res.Ignored = append(res.Ignored, o.Ignored...)
-}
-
-func (res *Result) add(file string, data []byte) error {
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for i := 0; ; i++ {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: document %d: %w", file, i+1, err)
-		}
-		js, err := yaml.YAMLToJSON(doc)
-		if err != nil {
-			return fmt.Errorf("%s: document %d: %w", file, i+1, err)
-		}
-		if len(bytes.TrimSpace(js)) == 0 || string(bytes.TrimSpace(js)) == "null" {
-			continue
-		}
-		var tm struct {
-			metav1.TypeMeta
-			Metadata struct {
-				Name string `json:"name"`
-			} `json:"metadata"`
-		}
-		if err := json.Unmarshal(js, &tm); err != nil {
-			return fmt.Errorf("%s: document %d: not an object: %w", file, i+1, err)
-		}
-		res.decode(file, i+1, tm.APIVersion, tm.Kind, tm.Metadata.Name, js)
-	}
-}
-
-func (res *Result) decode(file string, doc int, apiVersion, kind, name string, js []byte) {
-	var target any
-	switch {
-	case apiVersion == v1alpha1.GroupVersion.String() && kind == v1alpha1.KindUnderlay:
-		target = &v1alpha1.Underlay{}
-	case apiVersion == v1alpha1.GroupVersion.String() && kind == v1alpha1.KindL3VNI:
-		target = &v1alpha1.L3VNI{}
-	case apiVersion == v1alpha1.GroupVersion.String() && kind == v1alpha1.KindL2VNI:
-		target = &v1alpha1.L2VNI{}
-	case apiVersion == v1alpha1.GroupVersion.String() && kind == v1alpha1.KindL3Passthrough:
-		target = &v1alpha1.L3Passthrough{}
-	case apiVersion == "v1" && kind == "Secret":
-		target = &corev1.Secret{}
-	default:
-		res.Ignored = append(res.Ignored, fmt.Sprintf("%s: document %d: %s/%s %s", file, doc, apiVersion, kind, name))
-		return
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(target); err != nil {
-		res.Invalid = append(res.Invalid, plan.ResourceError{
-			Kind: kind, Name: name, Reason: plan.ReasonInvalid,
-			Message: fmt.Sprintf("%s: document %d: %s", file, doc, strings.TrimPrefix(err.Error(), "json: ")),
-		})
-		return
-	}
-	r := &res.Resources
-	switch o := target.(type) {
-	case *v1alpha1.Underlay:
-		r.Underlays = append(r.Underlays, *o)
-	case *v1alpha1.L3VNI:
-		r.L3VNIs = append(r.L3VNIs, *o)
-	case *v1alpha1.L2VNI:
-		r.L2VNIs = append(r.L2VNIs, *o)
-	case *v1alpha1.L3Passthrough:
-		r.L3Passthroughs = append(r.L3Passthroughs, *o)
-	case *corev1.Secret:
-		r.Secrets = append(r.Secrets, *o)
-	}
 }

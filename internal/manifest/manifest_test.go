@@ -59,11 +59,9 @@ metadata: {name: other}
 	if r.Underlays[0].Spec.ASN != 64514 || r.L2VNIs[0].Spec.VNI != 110 || r.Secrets[0].StringData["password"] != "abc" {
 		t.Errorf("wrong values: %+v", r)
 	}
-	if len(res.Invalid) != 1 || res.Invalid[0].Name != "typo" || res.Invalid[0].Kind != "L2VNI" || !strings.Contains(res.Invalid[0].Message, "vnii") {
+	if len(res.Invalid) != 2 || res.Invalid[0].Name != "typo" || res.Invalid[0].Kind != "L2VNI" || !strings.Contains(res.Invalid[0].Message, "unknown field") ||
+		res.Invalid[0].Field != "spec.vnii" || res.Invalid[1].Kind != "ConfigMap" || res.Invalid[1].Field != "kind" {
 		t.Errorf("Invalid = %+v", res.Invalid)
-	}
-	if len(res.Ignored) != 1 || !strings.Contains(res.Ignored[0], "ConfigMap") {
-		t.Errorf("Ignored = %v", res.Ignored)
 	}
 }
 
@@ -142,8 +140,20 @@ func TestCacheLoad(t *testing.T) {
 	if _, ok := c.files[filepath.Join(dir, "b.yaml")]; ok {
 		t.Error("a removed file stays in the cache")
 	}
+	// A file that is not YAML is reported and does not stop the others; once fixed, it is
+	// read again and its error is gone.
+	write("b.yaml", l2("b", 2))
 	write("a.yaml", "{not: [yaml")
-	if _, err := c.Load(dir); err == nil {
-		t.Error("want an error for a file that is not YAML")
+	got, err := c.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(names(got), []string{"b=2"}) || len(got.Invalid) != 1 || !strings.HasSuffix(got.Invalid[0].Source, "a.yaml: document 1") {
+		t.Fatalf("with a broken a.yaml: %v, Invalid %v", names(got), got.Invalid)
+	}
+	write("a.yaml", l2("a", 11))
+	check("a=11", "b=2")
+	if got, _ := c.Load(dir); len(got.Invalid) != 0 {
+		t.Errorf("the fixed file is still reported: %v", got.Invalid)
 	}
 }
