@@ -1,4 +1,4 @@
-# weft's image: weft-agent, weft-controller, the weft CLI and weft-cni on top of FRR 10, so the agent
+# weft's image: weft-agent, weft-controller, the weft CLI and weft-cni on top of FRR 10.3, so the agent
 # pod's two containers (agent and FRR) run the same image and the agent finds vtysh and
 # frr-reload.py where FRR installs them.
 #
@@ -12,10 +12,15 @@ COPY cmd ./cmd
 COPY internal ./internal
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/ ./cmd/weft-agent ./cmd/weft-controller ./cmd/weft ./cmd/weft-cni
 
-FROM quay.io/frrouting/frr:10.4.1
-# ip netns exec (FRR container) and the agent's python for frr-reload.py come with the base;
-# iproute2 is the full one, busybox's ip lacks netns exec.
-RUN apk add --no-cache iproute2
+# FRR is Debian 13's package, the very source package the tests build and run
+# (hack/build-frr10.sh, internal/frrinstall.FRR10Release; test/deploy's
+# TestImageShipsTheTestedFRR keeps the three equal): what is shipped is what is tested.
+FROM debian:trixie-slim
+ARG FRR_VERSION=10.3-3+deb13u1
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      frr=${FRR_VERSION} frr-pythontools=${FRR_VERSION} iproute2 python3 ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ /usr/local/bin/
 COPY hack/frr-start.sh /usr/local/bin/weft-frr-start
 # The controller runs as this user (the chart sets runAsUser); the agent and FRR as root.

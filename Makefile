@@ -49,11 +49,14 @@ vet:
 envtest:
 	@hack/envtest-assets.sh
 
-## test: everything, for real: unit and golden tests, FRR, kernel (native + UML), the
-## Kubernetes control plane, e2e.
+## test: everything, for real: unit and golden tests, FRR (10, and 8.4 for the goldens and
+## one L2 lab), kernel (native + UML), the Kubernetes control plane, e2e.
 test: deps verify-generated vet envtest
 	export KUBEBUILDER_ASSETS=$$(hack/envtest-assets.sh | sed -n 's/^KUBEBUILDER_ASSETS=//p'); \
 	CI=$${CI:-} go test $(GO_TEST_FLAGS) ./...
+	@# The suite runs FRR 10 (the image's); FRR 8.4 (Debian 12 host mode) gets the golden
+	@# files (TestGoldenAcceptedByFRR runs both) and one L2 lab here.
+	CI=$${CI:-} WEFT_FRR=8 go test $(GO_TEST_FLAGS) ./test/e2e -run '^(TestL2VNIConnectivity|TestBadResourceIsReportedOthersApply|TestFailingEditKeepsTheLastGoodState)$$'
 
 ## unit: the pure packages only (no root, no FRR).
 unit:

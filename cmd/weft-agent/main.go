@@ -49,6 +49,8 @@ func run() error {
 		frrConfig    = flag.String("frr-config", "", "frr.conf path the agent writes; default /etc/frr/<pathspace>/frr.conf")
 		statusAddr   = flag.String("status-addr", "127.0.0.1:9489", "listen address of /healthz, /readyz, /status, /sessions and /metrics")
 		stateDir     = flag.String("state-dir", hostnet.DefaultStateDir, "where the agent remembers moved NICs")
+		vtysh        = flag.String("vtysh", frr.DefaultVtysh, "the FRR installation's vtysh")
+		reloadScript = flag.String("frr-reload-script", frr.DefaultReloadScript, "the FRR installation's frr-reload.py")
 		lastApplied  = flag.String("last-applied-file", "/var/lib/weft/last-applied.json", "where the agent keeps the last applied version of each resource, so a failing object keeps its state across restarts (empty: in memory only)")
 		resync       = flag.Duration("resync", time.Minute, "period of full reconciles without events")
 		logLevel     = flag.String("log-level", "info", "debug, info, warn or error")
@@ -125,7 +127,7 @@ func run() error {
 		}
 		src = fs
 	}
-	reloader := &frr.Reloader{Pathspace: pathspace, ConfigPath: confPath}
+	reloader := &frr.Reloader{Pathspace: pathspace, ConfigPath: confPath, Vtysh: *vtysh, ReloadScript: *reloadScript}
 	reg.MustRegister(agent.NewFRRCollector(reloader, log))
 	a := &agent.Agent{
 		Node:    plan.Node{Name: *nodeName, Labels: labels, Index: *nodeIndex},

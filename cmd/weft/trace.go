@@ -12,7 +12,7 @@ import (
 )
 
 func traceCmd() *cobra.Command {
-	var routerNetns, pathspace, output string
+	var routerNetns, pathspace, output, vtysh string
 	cmd := &cobra.Command{
 		Use:   "trace MAC|IP [--router-netns NAME] [--frr-pathspace NAME] [-o text|json]",
 		Short: "Where is this MAC or IP: which VNI, local port or remote VTEP, and is it programmed",
@@ -40,7 +40,7 @@ and everything agrees, 2 when it was not found or something is not programmed, 1
 			}
 			ns := hostnet.Namespace{Name: routerNetns}
 			fdb := func(mac net.HardwareAddr) ([]hostnet.FDBEntry, error) { return hostnet.FDB(ns, mac) }
-			res, err := trace.Run(cmd.Context(), &frr.Reloader{Pathspace: pathspace}, fdb, args[0])
+			res, err := trace.Run(cmd.Context(), &frr.Reloader{Pathspace: pathspace, Vtysh: vtysh}, fdb, args[0])
 			if err != nil {
 				return &exitError{1, err}
 			}
@@ -61,5 +61,6 @@ and everything agrees, 2 when it was not found or something is not programmed, 1
 	f.StringVar(&routerNetns, "router-netns", "weft", "the router network namespace (the agent's --router-netns)")
 	f.StringVar(&pathspace, "frr-pathspace", "", "FRR pathspace (-N); default: the router namespace name")
 	f.StringVarP(&output, "output", "o", "text", "text or json")
+	f.StringVar(&vtysh, "vtysh", frr.DefaultVtysh, "the FRR installation's vtysh (the agent's --vtysh)")
 	return cmd
 }

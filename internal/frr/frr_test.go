@@ -9,9 +9,11 @@ import (
 	"testing"
 
 	"github.com/weftnet/weft/internal/frr/frrtest"
+	"github.com/weftnet/weft/internal/frrinstall"
 )
 
-// TestGoldenAcceptedByFRR loads every golden file into a real FRR 8.4.4 and checks that FRR
+// TestGoldenAcceptedByFRR loads every golden file into a real FRR 8.4.4 and FRR 10 (both
+// versions weft supports) and checks that FRR
 // prints it back line for line, and that frr-reload.py finds nothing to change. A string
 // compare of golden files cannot catch a line FRR refuses, ignores or prints differently.
 //
@@ -24,8 +26,13 @@ import (
 //
 // and frr-reload.py always proposes "no hostname <machine>" (vtysh's own hostname line).
 func TestGoldenAcceptedByFRR(t *testing.T) {
-	frrtest.Require(t, frrtest.ReloadScript)
-	f := frrtest.Start(t, frrtest.Options{})
+	for _, v := range frrtest.Versions {
+		t.Run("frr"+v, func(t *testing.T) { goldenAcceptedBy(t, frrtest.Version(t, v)) })
+	}
+}
+
+func goldenAcceptedBy(t *testing.T, inst frrinstall.Install) {
+	f := frrtest.Start(t, frrtest.Options{Install: inst})
 	for _, name := range scenarioNames(t) {
 		t.Run(name, func(t *testing.T) {
 			if err := f.Reset(); err != nil {

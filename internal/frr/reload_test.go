@@ -79,11 +79,10 @@ func runningAs(t *testing.T, f *frrtest.FRR) string {
 func wantRunning(conf string) string { return sortVNIBlocks(withoutPositiveForwarding(conf)) }
 
 func TestReloaderApply(t *testing.T) {
-	frrtest.Require(t, frrtest.ReloadScript)
 	f := frrtest.Start(t, frrtest.Options{})
 	ctx := context.Background()
 	path := filepath.Join(f.ConfDir(), "frr.conf")
-	r := &Reloader{Pathspace: f.Pathspace(), ConfigPath: path}
+	r := &Reloader{Pathspace: f.Pathspace(), Vtysh: f.Install().Vtysh, ReloadScript: f.Install().ReloadScript, ConfigPath: path}
 
 	base := mustRender(t, reloadConfig(0))
 	plusOne := mustRender(t, reloadConfig(1))
@@ -155,14 +154,13 @@ func TestReloaderApply(t *testing.T) {
 
 // TestReloaderSkipTest measures the +1 change with and without the separate --test run.
 func TestReloaderSkipTest(t *testing.T) {
-	frrtest.Require(t, frrtest.ReloadScript)
 	f := frrtest.Start(t, frrtest.Options{})
 	ctx := context.Background()
 	for _, skip := range []bool{false, true} {
 		if err := f.Reset(); err != nil {
 			t.Fatal(err)
 		}
-		r := &Reloader{Pathspace: f.Pathspace(), ConfigPath: filepath.Join(f.ConfDir(), "frr.conf"), SkipTest: skip}
+		r := &Reloader{Pathspace: f.Pathspace(), Vtysh: f.Install().Vtysh, ReloadScript: f.Install().ReloadScript, ConfigPath: filepath.Join(f.ConfDir(), "frr.conf"), SkipTest: skip}
 		if _, err := r.Apply(ctx, mustRender(t, reloadConfig(0))); err != nil {
 			t.Fatal(err)
 		}
@@ -181,10 +179,9 @@ func TestReloaderSkipTest(t *testing.T) {
 // TestReloaderInvalidate: a Reloader skips a text it applied, even when FRR lost it; after
 // Invalidate (what the agent does when FRR restarted) the same text is loaded again.
 func TestReloaderInvalidate(t *testing.T) {
-	frrtest.Require(t, frrtest.ReloadScript)
 	f := frrtest.Start(t, frrtest.Options{})
 	ctx := context.Background()
-	r := &Reloader{Pathspace: f.Pathspace(), ConfigPath: filepath.Join(f.ConfDir(), "frr.conf")}
+	r := &Reloader{Pathspace: f.Pathspace(), Vtysh: f.Install().Vtysh, ReloadScript: f.Install().ReloadScript, ConfigPath: filepath.Join(f.ConfDir(), "frr.conf")}
 	text := mustRender(t, reloadConfig(0))
 	if _, err := r.Apply(ctx, text); err != nil {
 		t.Fatal(err)
@@ -215,10 +212,9 @@ func TestReloaderInvalidate(t *testing.T) {
 }
 
 func TestReloaderSessions(t *testing.T) {
-	frrtest.Require(t, frrtest.ReloadScript)
 	f := frrtest.Start(t, frrtest.Options{})
 	ctx := context.Background()
-	r := &Reloader{Pathspace: f.Pathspace(), ConfigPath: filepath.Join(f.ConfDir(), "frr.conf")}
+	r := &Reloader{Pathspace: f.Pathspace(), Vtysh: f.Install().Vtysh, ReloadScript: f.Install().ReloadScript, ConfigPath: filepath.Join(f.ConfDir(), "frr.conf")}
 
 	got, err := r.Sessions(ctx)
 	if err != nil || len(got) != 0 {
@@ -251,7 +247,7 @@ func TestReloaderSessions(t *testing.T) {
 // TestReloaderInterfaceAddrs reads a real zebra's view of the namespace's addresses.
 func TestReloaderInterfaceAddrs(t *testing.T) {
 	f := frrtest.Start(t, frrtest.Options{})
-	r := &Reloader{Pathspace: f.Pathspace(), ConfigPath: filepath.Join(f.ConfDir(), "frr.conf")}
+	r := &Reloader{Pathspace: f.Pathspace(), Vtysh: f.Install().Vtysh, ReloadScript: f.Install().ReloadScript, ConfigPath: filepath.Join(f.ConfDir(), "frr.conf")}
 	p := netip.MustParsePrefix("10.255.0.42/32")
 	if out, err := exec.Command("ip", "-n", f.Netns(), "addr", "add", p.String(), "dev", "lo").CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)

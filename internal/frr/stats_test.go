@@ -162,9 +162,8 @@ func TestParseEVPNMACsSample(t *testing.T) {
 // TestStatsQueriesOnFRR runs every query against a real FRR: each command must exist in
 // this FRR and its output must parse, also when there is nothing to report.
 func TestStatsQueriesOnFRR(t *testing.T) {
-	frrtest.Require(t)
 	f := frrtest.Start(t, frrtest.Options{})
-	r := &Reloader{Pathspace: f.Pathspace()}
+	r := &Reloader{Pathspace: f.Pathspace(), Vtysh: f.Install().Vtysh, ReloadScript: f.Install().ReloadScript}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 

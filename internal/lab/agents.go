@@ -92,6 +92,8 @@ func startAgent(bin string, s *State, n *Node) (int, error) {
 		"--status-addr", fmt.Sprintf("127.0.0.1:%d", agentPort),
 		"--resync", "30s",
 		"--segments-file", SegmentsFile(s, n.Name),
+		"--vtysh", s.frr().Vtysh,
+		"--frr-reload-script", s.frr().ReloadScript,
 	)...)
 	if s.Kubernetes {
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig)

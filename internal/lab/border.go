@@ -66,5 +66,5 @@ func (s *State) startHostSpeaker(ctx context.Context, n *Node) error {
 	}); err != nil {
 		return fmt.Errorf("host side of VRF red's veth on %s: %w", n.Name, err)
 	}
-	return startFRR(ctx, n.Netns, hostFRRConfig(), "zebra", "bgpd")
+	return startFRR(ctx, s.frr(), n.Netns, hostFRRConfig(), routerDaemons(s.frr()))
 }

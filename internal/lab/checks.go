@@ -34,7 +34,7 @@ func CheckSession(ctx context.Context, s *State, node string) error {
 // the peer), the connected routes and the link states.
 func (s *State) waitSession(ctx context.Context, n *Node, timeout time.Duration) error {
 	err := poll(ctx, timeout, func() error {
-		out, err := inNS(ctx, n.RouterNetns, "vtysh", "-N", n.RouterNetns, "-c", "show bgp summary")
+		out, err := inNS(ctx, n.RouterNetns, s.frr().Vtysh, "-N", n.RouterNetns, "-c", "show bgp summary")
 		if err != nil {
 			return err
 		}
@@ -64,7 +64,7 @@ func notEstablished(summary string) bool {
 // they are not, the error has the spine's summary and the leaves' daemons.
 func (s *State) waitSpineSessions(ctx context.Context, timeout time.Duration) error {
 	err := poll(ctx, timeout, func() error {
-		out, err := inNS(ctx, s.Spine, "vtysh", "-N", s.Spine, "-c", "show bgp summary")
+		out, err := inNS(ctx, s.Spine, s.frr().Vtysh, "-N", s.Spine, "-c", "show bgp summary")
 		if err != nil {
 			return err
 		}
@@ -84,7 +84,7 @@ func (s *State) waitSpineSessions(ctx context.Context, timeout time.Duration) er
 	}
 	var alive []string
 	for _, l := range s.Leaves {
-		for _, d := range routerDaemons {
+		for _, d := range routerDaemons(s.frr()) {
 			alive = append(alive, l.Name+"/"+d+"="+daemonState(l.Netns, d))
 		}
 	}
@@ -95,7 +95,7 @@ func (s *State) waitSpineSessions(ctx context.Context, timeout time.Duration) er
 // router side of VRF red's veth) established; when it has not, the error has both ends' view.
 func (s *State) waitHostSession(ctx context.Context, n *Node, timeout time.Duration) error {
 	err := poll(ctx, timeout, func() error {
-		out, err := inNS(ctx, n.Netns, "vtysh", "-N", n.Netns, "-c", "show bgp neighbors "+hostRouterIP)
+		out, err := inNS(ctx, n.Netns, s.frr().Vtysh, "-N", n.Netns, "-c", "show bgp neighbors "+hostRouterIP)
 		if err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func (s *State) hostSessionDiagnosis(ctx context.Context, n *Node) string {
 		{n.RouterNetns, n.Name + " router, VRF red", "show bgp vrf red summary"},
 		{n.RouterNetns, n.Name + " router, VRF red", "show interface vrf red brief"},
 	} {
-		out, err := inNS(ctx, q.ns, "vtysh", "-N", q.ns, "-c", q.cmd)
+		out, err := inNS(ctx, q.ns, s.frr().Vtysh, "-N", q.ns, "-c", q.cmd)
 		fmt.Fprintf(&b, "--- %s: %s ---\n%s", q.what, q.cmd, out)
 		if err != nil {
 			fmt.Fprintf(&b, "(%v)\n", err)
@@ -155,9 +155,9 @@ func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 		}
 		return strings.Join(kept, "\n") + "\n", err
 	}
-	vty := func(ns, cmd string) (string, error) { return inNS(ctx, ns, "vtysh", "-N", ns, "-c", cmd) }
+	vty := func(ns, cmd string) (string, error) { return inNS(ctx, ns, s.frr().Vtysh, "-N", ns, "-c", cmd) }
 	var alive []string
-	for _, d := range routerDaemons {
+	for _, d := range routerDaemons(s.frr()) {
 		alive = append(alive, d+"="+daemonState(leaf.Netns, d))
 	}
 	section(leaf.Name+" daemons", strings.Join(alive, " ")+"\n", nil)
@@ -268,7 +268,7 @@ func CheckHostSessionLearns(ctx context.Context, s *State, node string) error {
 // border's VRF red, and that the external host reaches an address in it.
 func CheckHostPrefixInFabric(ctx context.Context, s *State) error {
 	err := poll(ctx, convergeTimeout, func() error {
-		out, err := inNS(ctx, s.Spine, "vtysh", "-N", s.Spine, "-c", "show bgp vrf red ipv4 unicast "+hostPrefix)
+		out, err := inNS(ctx, s.Spine, s.frr().Vtysh, "-N", s.Spine, "-c", "show bgp vrf red ipv4 unicast "+hostPrefix)
 		if err != nil {
 			return err
 		}

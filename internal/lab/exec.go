@@ -47,6 +47,10 @@ func (s *State) ExecArgs(target string, argv []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if argv[0] == "vtysh" {
+		// The lab's FRR's own vtysh (FRR 10's lives in the build cache, not on PATH).
+		argv = append([]string{s.frr().Vtysh}, argv[1:]...)
+	}
 	if filepath.Base(argv[0]) == "vtysh" && !slices.ContainsFunc(argv[1:], func(a string) bool {
 		return a == "-N" || strings.HasPrefix(a, "--pathspace") || (strings.HasPrefix(a, "-N") && len(a) > 2)
 	}) {

@@ -18,11 +18,11 @@ func TestExecArgsReachesFRR(t *testing.T) {
 		argv   []string
 		want   string // the command line, or the error's text
 	}{
-		{"node1", []string{"vtysh", "-c", "show bgp summary"}, "ip netns exec x-node1 vtysh -N x-node1-rt -c show bgp summary"},
-		{"node1-rt", []string{"vtysh"}, "ip netns exec x-node1-rt vtysh -N x-node1-rt"},
+		{"node1", []string{"vtysh", "-c", "show bgp summary"}, "ip netns exec x-node1 /usr/bin/vtysh -N x-node1-rt -c show bgp summary"},
+		{"node1-rt", []string{"vtysh"}, "ip netns exec x-node1-rt /usr/bin/vtysh -N x-node1-rt"},
 		{"leaf1", []string{"/usr/bin/vtysh", "-c", "show ip route"}, "ip netns exec x-leaf1 /usr/bin/vtysh -N x-leaf1 -c show ip route"},
-		{"spine", []string{"vtysh", "-c", "show bgp l2vpn evpn"}, "ip netns exec x-spine vtysh -N x-spine -c show bgp l2vpn evpn"},
-		{"node1", []string{"vtysh", "-N", "x-node1", "-c", "show bgp summary"}, "ip netns exec x-node1 vtysh -N x-node1 -c show bgp summary"},
+		{"spine", []string{"vtysh", "-c", "show bgp l2vpn evpn"}, "ip netns exec x-spine /usr/bin/vtysh -N x-spine -c show bgp l2vpn evpn"},
+		{"node1", []string{"vtysh", "-N", "x-node1", "-c", "show bgp summary"}, "ip netns exec x-node1 /usr/bin/vtysh -N x-node1 -c show bgp summary"},
 		{"node1", []string{"ip", "link"}, "ip netns exec x-node1 ip link"},
 		{"web1", []string{"vtysh"}, `"web1" runs no FRR`},
 		{"nope", []string{"ip", "link"}, `no node, workload or external host "nope"`},

@@ -12,29 +12,38 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/weftnet/weft/internal/frrinstall"
 	"github.com/weftnet/weft/internal/umltest"
 )
 
 const (
-	frrDaemonDir = "/usr/lib/frr"
-	frrRunDir    = "/var/run/frr"
-	frrEtcDir    = "/etc/frr"
+	frrRunDir = frrinstall.RunRoot
+	frrEtcDir = frrinstall.ConfRoot
 )
 
-// frrDaemons are started in every weft node's FRR instance.
-var frrDaemons = []string{"zebra", "bgpd", "bfdd"}
+// nodeDaemons are the routing daemons of every weft node's FRR instance.
+func nodeDaemons(inst frrinstall.Install) []string { return inst.Daemons("bgpd", "bfdd") }
 
-// routerDaemons are started for the fabric's routers, which run no BFD: a bfdd there would
-// only log every non-BFD line of the integrated configuration as an unknown command.
-var routerDaemons = []string{"zebra", "bgpd"}
+// routerDaemons are the daemons of the fabric's routers, which run no BFD: a bfdd there
+// would only log every non-BFD line of the integrated configuration as an unknown command.
+func routerDaemons(inst frrinstall.Install) []string { return inst.Daemons("bgpd") }
+
+// FRRInstall is the FRR installation the lab runs.
+func (s *State) FRRInstall() frrinstall.Install { return s.frr() }
+
+// frr is the FRR installation the lab runs (FRR 8.4 for a lab started before the lab
+// recorded it).
+func (s *State) frr() frrinstall.Install {
+	if s.FRR.DaemonDir == "" {
+		return frrinstall.Debian12
+	}
+	return s.FRR
+}
 
 // startFRR starts FRR in namespace ns with pathspace ns and the given integrated config
-// (empty for weft nodes: their agent pushes the config). It starts the given daemons, all of
-// frrDaemons when none are given, and waits until vtysh answers.
-func startFRR(ctx context.Context, ns, config string, daemons ...string) error {
-	if len(daemons) == 0 {
-		daemons = frrDaemons
-	}
+// (empty for weft nodes: their agent pushes the config). It starts the given daemons and
+// waits until vtysh answers.
+func startFRR(ctx context.Context, inst frrinstall.Install, ns, config string, daemons []string) error {
 	run := filepath.Join(frrRunDir, ns)
 	etc := filepath.Join(frrEtcDir, ns)
 	for _, d := range []string{run, etc} {
@@ -56,7 +65,10 @@ func startFRR(ctx context.Context, ns, config string, daemons ...string) error {
 		return err
 	}
 	for _, d := range daemons {
-		args := []string{"netns", "exec", ns, filepath.Join(frrDaemonDir, d), "-d", "-N", ns, "-P", "0", "-f", conf}
+		args := []string{"netns", "exec", ns, inst.Daemon(d), "-d", "-N", ns, "-P", "0"}
+		if inst.TakesConfigFile(d) {
+			args = append(args, "-f", conf)
+		}
 		if dir := os.Getenv("WEFT_LAB_FRR_LOG"); dir != "" {
 			// Debugging the lab: every daemon logs to <dir>/<namespace>-<daemon>.log.
 			args = append(args, "--log", "file:"+filepath.Join(dir, ns+"-"+d+".log"), "--log-level", "debug")
@@ -70,7 +82,7 @@ func startFRR(ctx context.Context, ns, config string, daemons ...string) error {
 		}
 	}
 	return poll(ctx, 10*time.Second, func() error {
-		_, err := runCmd(ctx, "vtysh", "-N", ns, "-c", "show version")
+		_, err := runCmd(ctx, inst.Vtysh, "-N", ns, "-c", "show version")
 		return err
 	})
 }
@@ -79,11 +91,12 @@ func runCmd(ctx context.Context, name string, args ...string) (string, error) {
 	return run(ctx, name, args...)
 }
 
-// stopFRR kills the daemons of pathspace ns and waits for them to exit.
+// stopFRR kills the daemons of pathspace ns (every one with a pid file, whatever the FRR
+// version started) and waits for them to exit.
 func stopFRR(ns string) error {
 	var errs []error
-	for _, d := range frrDaemons {
-		pidFile := filepath.Join(frrRunDir, ns, d+".pid")
+	pidFiles, _ := filepath.Glob(filepath.Join(frrRunDir, ns, "*.pid"))
+	for _, pidFile := range pidFiles {
 		if err := killPidFile(pidFile, ns); err != nil {
 			errs = append(errs, err)
 		}

@@ -11,12 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/weftnet/weft/internal/frrinstall"
 	"github.com/weftnet/weft/internal/hostnet"
 )
 
@@ -93,6 +93,8 @@ type State struct {
 	Kubernetes   bool          `json:"kubernetes"`
 	Kubeconfig   string        `json:"kubeconfig,omitempty"`
 	ControlPlane *ControlPlane `json:"controlPlane,omitempty"`
+	// FRR is the FRR installation the lab runs (frrinstall.Select at weft lab up).
+	FRR frrinstall.Install `json:"frr"`
 }
 
 // Leaf is a top-of-rack router: an FRR route reflector for the nodes of its rack and a client
@@ -265,8 +267,9 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	if left := leftovers(ctx, o.Name); len(left) > 0 {
 		return nil, fmt.Errorf("namespaces of lab %q exist (%s); weft lab down --name %s removes them", o.Name, strings.Join(left, " "), o.Name)
 	}
-	if _, err := exec.LookPath(filepath.Join(frrDaemonDir, "bgpd")); err != nil {
-		return nil, fmt.Errorf("FRR is not installed (apt-get install frr frr-pythontools): %w", err)
+	inst, err := frrinstall.Select()
+	if err != nil {
+		return nil, err
 	}
 	if _, err := os.Stat(o.AgentBinary); err != nil {
 		return nil, fmt.Errorf("weft-agent binary: %w", err)
@@ -282,7 +285,7 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	if err := os.MkdirAll(Dir(o.Name), 0o755); err != nil {
 		return nil, err
 	}
-	st = &State{Name: o.Name, Spine: o.Name + "-" + spineName, L3: o.L3}
+	st = &State{Name: o.Name, Spine: o.Name + "-" + spineName, L3: o.L3, FRR: inst}
 	defer func() {
 		if err != nil {
 			// The logs go with the lab's directory: keep their ends in the error.
@@ -393,7 +396,7 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 	}
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
-		if err := startFRR(ctx, n.RouterNetns, ""); err != nil {
+		if err := startFRR(ctx, s.frr(), n.RouterNetns, "", nodeDaemons(s.frr())); err != nil {
 			return err
 		}
 		if !s.Kubernetes {
@@ -449,7 +452,7 @@ func (s *State) startRouter(ctx context.Context, name, ns, config string) error 
 	if err := chownFRR(logFile); err != nil {
 		return err
 	}
-	return startFRR(ctx, ns, config, routerDaemons...)
+	return startFRR(ctx, s.frr(), ns, config, routerDaemons(s.frr()))
 }
 
 // leafAddrs are the leaves' addresses on their uplinks to the spine.

@@ -34,7 +34,7 @@ func KillFRR(s *State, node string) error {
 	if err != nil {
 		return err
 	}
-	for _, d := range frrDaemons {
+	for _, d := range nodeDaemons(s.frr()) {
 		data, err := os.ReadFile(filepath.Join(frrRunDir, n.RouterNetns, d+".pid"))
 		if err != nil {
 			continue
@@ -61,10 +61,10 @@ func StartFRR(ctx context.Context, s *State, node string) error {
 	if err != nil {
 		return err
 	}
-	for _, d := range frrDaemons {
+	for _, d := range nodeDaemons(s.frr()) {
 		_ = os.Remove(filepath.Join(frrRunDir, n.RouterNetns, d+".pid"))
 	}
-	return startFRR(ctx, n.RouterNetns, "")
+	return startFRR(ctx, s.frr(), n.RouterNetns, "", nodeDaemons(s.frr()))
 }
 
 // Vtysh runs a vtysh command against a node's FRR.
@@ -73,7 +73,7 @@ func Vtysh(ctx context.Context, s *State, node, command string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	return inNS(ctx, n.RouterNetns, "vtysh", "-N", n.RouterNetns, "-c", command)
+	return inNS(ctx, n.RouterNetns, s.frr().Vtysh, "-N", n.RouterNetns, "-c", command)
 }
 
 // WriteConfig writes (or, with an empty body, removes) a file in every node's config dir.

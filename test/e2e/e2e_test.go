@@ -19,6 +19,7 @@ import (
 
 	"github.com/weftnet/weft/internal/hostnet"
 	"github.com/weftnet/weft/internal/lab"
+	"github.com/weftnet/weft/internal/frrinstall"
 	"github.com/weftnet/weft/internal/umltest"
 )
 
@@ -142,10 +143,8 @@ func missing() string {
 	if os.Geteuid() != 0 {
 		return "needs root (network namespaces)"
 	}
-	for _, p := range []string{"/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "/usr/lib/frr/frr-reload.py"} {
-		if _, err := os.Stat(p); err != nil {
-			return "FRR is not installed (make deps): " + p
-		}
+	if _, err := frrinstall.Select(); err != nil {
+		return "FRR is not installed (make deps): " + err.Error()
 	}
 	return ""
 }
@@ -533,7 +532,7 @@ func TestL3(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The border learned the workload's subnet as an EVPN type-5 route from the nodes.
-		out, err := exec.Command("ip", "netns", "exec", l3.Spine, "vtysh", "-N", l3.Spine, "-c", "show bgp l2vpn evpn route type prefix").CombinedOutput()
+		out, err := exec.Command("ip", "netns", "exec", l3.Spine, l3.FRRInstall().Vtysh, "-N", l3.Spine, "-c", "show bgp l2vpn evpn route type prefix").CombinedOutput()
 		if err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
@@ -574,7 +573,7 @@ func TestL3(t *testing.T) {
 		}
 		want := fmt.Sprintf("%s: VNI %d: MAC %s (remote, behind VTEP %s", addr(db2.IP), db2.VNI, db2.MAC, n2.VTEP)
 		poll(t, 30*time.Second, "weft trace "+addr(db2.IP)+" on "+n1.Name, func() error {
-			out, err := exec.Command(weftBin, "trace", addr(db2.IP), "--router-netns", n1.RouterNetns).CombinedOutput()
+			out, err := exec.Command(weftBin, "trace", addr(db2.IP), "--router-netns", n1.RouterNetns, "--vtysh", l3.FRRInstall().Vtysh).CombinedOutput()
 			if err != nil || !strings.Contains(string(out), want) || !strings.Contains(string(out), fmt.Sprintf("programmed: vni%d → %s", db2.VNI, n2.VTEP)) {
 				return fmt.Errorf("%v, want %q and programmed:\n%s", err, want, out)
 			}
@@ -682,7 +681,7 @@ func TestCLI(t *testing.T) {
 	web2 := s.Workloads[1]
 	trace := func() (string, int) {
 		t.Helper()
-		out, err := exec.Command(weftBin, "trace", web2.MAC, "--router-netns", node1.RouterNetns).CombinedOutput()
+		out, err := exec.Command(weftBin, "trace", web2.MAC, "--router-netns", node1.RouterNetns, "--vtysh", st.FRRInstall().Vtysh).CombinedOutput()
 		var ee *exec.ExitError
 		switch {
 		case err == nil:

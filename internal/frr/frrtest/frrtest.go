@@ -22,17 +22,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/weftnet/weft/internal/frrinstall"
 )
 
-// Paths of the Debian packages' binaries.
+// RunRoot and ConfRoot are where FRR puts a pathspace's sockets and configuration; -N
+// appends the pathspace to both, so they cannot be moved elsewhere.
 const (
-	DaemonDir    = "/usr/lib/frr"
-	VtyshPath    = "/usr/bin/vtysh"
-	ReloadScript = "/usr/lib/frr/frr-reload.py"
-	// RunRoot and ConfRoot are where FRR puts a pathspace's sockets and configuration; -N
-	// appends the pathspace to both, so they cannot be moved elsewhere.
-	RunRoot  = "/var/run/frr"
-	ConfRoot = "/etc/frr"
+	RunRoot  = frrinstall.RunRoot
+	ConfRoot = frrinstall.ConfRoot
 )
 
 // namePrefix starts every instance's namespace and pathspace name.
@@ -54,6 +52,9 @@ type Options struct {
 	// Profile is passed to the daemons with -F ("traditional", "datacenter"); empty keeps the
 	// build's default, which is what weft renders for.
 	Profile string
+	// Install is the FRR to run; the zero value is frrinstall.Select() ($WEFT_FRR, FRR 10
+	// by default).
+	Install frrinstall.Install
 }
 
 // FRR is one running instance.
@@ -61,22 +62,47 @@ type FRR struct {
 	tb      testing.TB
 	name    string
 	opts    Options
+	inst    frrinstall.Install
 	daemons []string
 	stopped bool
 }
 
+// Installed returns the FRR the tests run by default (frrinstall.Select: $WEFT_FRR, FRR 10
+// unless it says 8), or skips the test when it is missing (fails it when CI is set).
+func Installed(tb testing.TB) frrinstall.Install {
+	tb.Helper()
+	inst, err := frrinstall.Select()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatal(err)
+		}
+		tb.Skip(err)
+	}
+	return inst
+}
+
+// Versions are the major versions every golden file must satisfy: FRR 8.4 (Debian 12) and
+// FRR 10 (the image).
+var Versions = []string{"8", "10"}
+
+// Version returns FRR major version v, or skips the test when it is missing (fails it when
+// CI is set).
+func Version(tb testing.TB, v string) frrinstall.Install {
+	tb.Helper()
+	tb.Setenv("WEFT_FRR", v)
+	return Installed(tb)
+}
+
 // Require skips the test when FRR cannot run here (not root, binaries missing), or fails it
 // when the environment variable CI is set: CI machines must run these tests.
-func Require(tb testing.TB, extra ...string) {
+func Require(tb testing.TB, inst frrinstall.Install) {
 	tb.Helper()
 	var missing []string
 	if os.Geteuid() != 0 {
 		missing = append(missing, "root")
 	}
-	for _, p := range append([]string{DaemonDir + "/zebra", DaemonDir + "/bgpd", DaemonDir + "/bfdd", VtyshPath}, extra...) {
-		if _, err := os.Stat(p); err != nil {
-			missing = append(missing, p)
-		}
+	if err := inst.Check(); err != nil {
+		missing = append(missing, err.Error())
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
 		missing = append(missing, "ip (iproute2)")
@@ -98,7 +124,10 @@ func Require(tb testing.TB, extra ...string) {
 // the instance cannot start, and skips it when FRR cannot run here (see Require).
 func Start(tb testing.TB, opts Options) *FRR {
 	tb.Helper()
-	Require(tb)
+	if opts.Install.DaemonDir == "" {
+		opts.Install = Installed(tb)
+	}
+	Require(tb, opts.Install)
 	sweep(tb)
 	suffix := make([]byte, 3)
 	if _, err := rand.Read(suffix); err != nil {
@@ -108,7 +137,8 @@ func Start(tb testing.TB, opts Options) *FRR {
 		tb:      tb,
 		name:    fmt.Sprintf("%s%d-%s", namePrefix, os.Getpid(), hex.EncodeToString(suffix)),
 		opts:    opts,
-		daemons: []string{"zebra", "bgpd", "bfdd"},
+		inst:    opts.Install,
+		daemons: opts.Install.Daemons("bgpd", "bfdd"),
 	}
 	if opts.Staticd {
 		f.daemons = append(f.daemons, "staticd")
@@ -127,6 +157,9 @@ func Start(tb testing.TB, opts Options) *FRR {
 // Netns is the instance's network namespace.
 func (f *FRR) Netns() string { return f.name }
 
+// Install is the FRR installation the instance runs.
+func (f *FRR) Install() frrinstall.Install { return f.inst }
+
 // Pathspace is the instance's FRR pathspace (vtysh -N, frr-reload.py -N).
 func (f *FRR) Pathspace() string { return f.name }
 
@@ -143,7 +176,7 @@ func (f *FRR) Vtysh(commands ...string) (string, error) {
 	for _, c := range commands {
 		args = append(args, "-c", c)
 	}
-	return run(VtyshPath, args...)
+	return run(f.inst.Vtysh, args...)
 }
 
 // RunningConfig returns "show running-config".
@@ -159,7 +192,7 @@ func (f *FRR) Load(conf string) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(path)
-	out, err := run(VtyshPath, "-N", f.name, "-f", path)
+	out, err := run(f.inst.Vtysh, "-N", f.name, "-f", path)
 	if err != nil {
 		return fmt.Errorf("vtysh -f: %w", err)
 	}
@@ -179,7 +212,7 @@ func (f *FRR) Reload(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "python3", append([]string{ReloadScript, "-N", f.name, "--stdout"}, args...)...)
+	cmd := exec.CommandContext(ctx, "python3", append([]string{f.inst.ReloadScript, "-N", f.name, "--stdout", "--bindir", filepath.Dir(f.inst.Vtysh)}, args...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return stdout.String(), fmt.Errorf("frr-reload.py %s: %w\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
@@ -279,11 +312,13 @@ func (f *FRR) create() error {
 
 func (f *FRR) startDaemons() error {
 	for _, d := range f.daemons {
-		args := []string{"netns", "exec", f.name, filepath.Join(DaemonDir, d),
+		args := []string{"netns", "exec", f.name, f.inst.Daemon(d),
 			"-d", "-N", f.name, "-P", "0",
-			// An empty configuration: the tests push theirs with vtysh.
-			"-f", "/dev/null",
 			"--log", "file:" + filepath.Join(f.RunDir(), d+".log"), "--log-level", "info"}
+		if f.inst.TakesConfigFile(d) {
+			// An empty configuration: the tests push theirs with vtysh.
+			args = append(args, "-f", "/dev/null")
+		}
 		if f.opts.Profile != "" {
 			args = append(args, "-F", f.opts.Profile)
 		}
@@ -397,7 +432,8 @@ func ownedBy(pid int, name string) bool {
 		return false
 	}
 	args := strings.Split(string(b), "\x00")
-	if len(args) == 0 || !strings.HasPrefix(args[0], DaemonDir+"/") {
+	// Any FRR's daemon (FRR 8.4's in /usr/lib/frr, FRR 10's in the build cache).
+	if len(args) == 0 || !strings.Contains(args[0], "/lib/frr/") {
 		return false
 	}
 	for i := 0; i+1 < len(args); i++ {

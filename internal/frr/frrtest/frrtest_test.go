@@ -59,7 +59,7 @@ func TestStartResetStop(t *testing.T) {
 }
 
 func TestSweepRemovesOrphans(t *testing.T) {
-	Require(t)
+	Require(t, Installed(t))
 	// An instance whose test process is gone: a pid that has just exited.
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
@@ -115,7 +115,7 @@ func TestStripHeader(t *testing.T) {
 // TestCleanupAfterFailure runs a test that starts FRR and then fails (or panics) in a child
 // process, and checks that nothing of its instance is left.
 func TestCleanupAfterFailure(t *testing.T) {
-	Require(t)
+	Require(t, Installed(t))
 	for _, mode := range []string{"fatal", "panic"} {
 		t.Run(mode, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperFailingTest$", "-test.v")

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Builds FRR 10 (with the libyang it needs) from Debian 13's source packages into a cache
+# outside the repository, keyed by version, and prints its prefix. Debian 12 ships FRR 8.4
+# only, and Debian 13's binaries need a newer libc, so the source package is built here with
+# Debian 12's toolchain. Idempotent: seconds when the prefix exists. ~10 min cold on 2 cores.
+#
+# The source comes through apt (signatures and checksums verified), from a deb-src entry for
+# the trixie suite derived from this machine's own Debian source entry, in a private apt
+# configuration: the system's lists are left alone and no mirror host is written here.
+set -euo pipefail
+
+FRR_VERSION=${WEFT_FRR10_VERSION:-10.3-3+deb13u1}
+LIBYANG_VERSION=${WEFT_LIBYANG_VERSION:-3.12.2-1}
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/weft
+PREFIX=$CACHE/frr-${FRR_VERSION%%-*}
+
+if [ -x "$PREFIX/lib/frr/bgpd" ] && [ -f "$PREFIX/.weft-built-$FRR_VERSION" ]; then
+  echo "$PREFIX"
+  exit 0
+fi
+
+log() { echo "build-frr10: $*" >&2; }
+
+build_deps=(build-essential cmake bison flex libjson-c-dev libreadline-dev libc-ares-dev
+  libprotobuf-c-dev protobuf-c-compiler libcap-dev libelf-dev libpcre2-dev python3-dev
+  pkg-config libtool autoconf automake texinfo dpkg-dev)
+missing=()
+for p in "${build_deps[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing build dependencies: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+work=$(mktemp -d "$CACHE/.frr10-build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/apt/lists/partial"
+uri=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+if [ -z "$uri" ]; then
+  uri=$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list)
+fi
+echo "deb-src $uri trixie main" >"$work/apt/src.list"
+opts=(-o "Dir::Etc::SourceList=$work/apt/src.list" -o Dir::Etc::SourceParts=/dev/null
+  -o "Dir::State::Lists=$work/apt/lists" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+log "fetching the source packages frr=$FRR_VERSION libyang=$LIBYANG_VERSION (trixie)"
+apt-get "${opts[@]}" -qq update
+(cd "$work" && apt-get "${opts[@]}" -qq source --download-only "frr=$FRR_VERSION" "libyang=$LIBYANG_VERSION" >/dev/null)
+(cd "$work" && dpkg-source -x --no-check libyang_*.dsc libyang-src >/dev/null && dpkg-source -x --no-check frr_*.dsc frr-src >/dev/null)
+
+stage=$work/prefix
+log "building libyang (~3 min)"
+cmake -S "$work/libyang-src" -B "$work/libyang-build" -DCMAKE_INSTALL_PREFIX="$stage" \
+  -DCMAKE_BUILD_TYPE=Release -DENABLE_TESTS=OFF -DCMAKE_INSTALL_LIBDIR=lib >"$work/libyang.log" 2>&1
+make -C "$work/libyang-build" -j2 install >>"$work/libyang.log" 2>&1 || { tail -30 "$work/libyang.log" >&2; exit 1; }
+
+log "building FRR ${FRR_VERSION%%-*} (~7 min)"
+cd "$work/frr-src"
+{
+  ./bootstrap.sh
+  # The prefix is final (rpath): build for $PREFIX, install there at the end. Run and config
+  # directories are Debian's (/var/run/frr/<pathspace>, /etc/frr/<pathspace>), as for FRR 8.4.
+  PKG_CONFIG_PATH="$stage/lib/pkgconfig" CPPFLAGS="-I$stage/include" \
+    LDFLAGS="-L$PREFIX/lib -L$stage/lib -Wl,-rpath,$PREFIX/lib" \
+    ./configure --prefix="$PREFIX" --sysconfdir=/etc --localstatedir=/var \
+    --sbindir="$PREFIX/lib/frr" --disable-doc --disable-snmp --enable-user=frr --enable-group=frr \
+    --enable-vty-group=frrvty --disable-ospfd --disable-ospf6d --disable-ripd --disable-ripngd \
+    --disable-isisd --disable-pimd --disable-pim6d --disable-ldpd --disable-nhrpd --disable-eigrpd \
+    --disable-babeld --disable-sharpd --disable-pbrd --disable-fabricd --disable-vrrpd \
+    --disable-pathd
+  make -j2
+} >"$work/frr.log" 2>&1 || { tail -40 "$work/frr.log" >&2; exit 1; }
+
+rm -rf "$PREFIX"
+mkdir -p "$PREFIX"
+cp -a "$stage/lib" "$PREFIX/"
+make install >>"$work/frr.log" 2>&1 || { tail -30 "$work/frr.log" >&2; exit 1; }
+# frr-reload.py ships in tools/; the agent and the tests call it with --bindir.
+install -m 0755 tools/frr-reload.py "$PREFIX/lib/frr/frr-reload.py"
+touch "$PREFIX/.weft-built-$FRR_VERSION"
+log "FRR $("$PREFIX/bin/vtysh" --version | head -1) in $PREFIX"
+echo "$PREFIX"

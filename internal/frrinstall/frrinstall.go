@@ -1,0 +1,137 @@
+// Package frrinstall says where an FRR installation keeps its daemons, vtysh and
+// frr-reload.py, and how its daemons are started. weft supports two: Debian 12's FRR 8.4 (the
+// frr package, for host mode on Debian 12) and FRR 10, which the image ships and the tests and
+// lab run by default (built from Debian 13's source package by hack/build-frr10.sh into a
+// cache outside the repository). Both use Debian's run and configuration directories
+// (/var/run/frr/<pathspace>, /etc/frr/<pathspace>), so the agent and the lab find an instance
+// the same way whichever version runs it.
+package frrinstall
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Install is one FRR installation.
+type Install struct {
+	// Major is FRR's major version (8 or 10).
+	Major int `json:"major"`
+	// DaemonDir holds zebra, bgpd, bfdd (and mgmtd, staticd on FRR ≥ 10).
+	DaemonDir string `json:"daemonDir"`
+	// Vtysh and ReloadScript are the installation's vtysh and frr-reload.py.
+	Vtysh        string `json:"vtysh"`
+	ReloadScript string `json:"reloadScript"`
+}
+
+// Run and configuration roots: -N appends the pathspace to both.
+const (
+	RunRoot  = "/var/run/frr"
+	ConfRoot = "/etc/frr"
+)
+
+// Debian12 is Debian 12's frr and frr-pythontools packages: FRR 8.4.
+var Debian12 = Install{Major: 8, DaemonDir: "/usr/lib/frr", Vtysh: "/usr/bin/vtysh", ReloadScript: "/usr/lib/frr/frr-reload.py"}
+
+// FRR10Release is the FRR 10 release weft is tested with and the image ships: Debian 13's
+// source package, which hack/build-frr10.sh builds here and the Dockerfile installs there
+// (TestImageShipsTheTestedFRR keeps the three equal).
+const FRR10Release = "10.3-3+deb13u1"
+
+// Built is FRR 10 as hack/build-frr10.sh installs it under prefix.
+func Built(prefix string) Install {
+	return Install{
+		Major:        10,
+		DaemonDir:    filepath.Join(prefix, "lib", "frr"),
+		Vtysh:        filepath.Join(prefix, "bin", "vtysh"),
+		ReloadScript: filepath.Join(prefix, "lib", "frr", "frr-reload.py"),
+	}
+}
+
+// BuiltPrefix is where hack/build-frr10.sh installs FRR 10: $WEFT_FRR10_PREFIX, or
+// $XDG_CACHE_HOME/weft/frr-<version> (~/.cache when unset).
+func BuiltPrefix() string {
+	if p := os.Getenv("WEFT_FRR10_PREFIX"); p != "" {
+		return p
+	}
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		// A user-mode-linux guest starts with a bare environment (no HOME): ask the
+		// password database, as the shell would.
+		home, err := os.UserHomeDir()
+		if err != nil {
+			if u, uerr := user.Current(); uerr == nil {
+				home = u.HomeDir
+			}
+		}
+		cache = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(cache, "weft", "frr-"+strings.SplitN(FRR10Release, "-", 2)[0])
+}
+
+// Select returns the installation the tests and the lab run: $WEFT_FRR names the major
+// version, 10 (the default) or 8.
+func Select() (Install, error) {
+	switch v := os.Getenv("WEFT_FRR"); v {
+	case "", "10":
+		i := Built(BuiltPrefix())
+		if err := i.Check(); err != nil {
+			return Install{}, fmt.Errorf("FRR 10: %w (build it with hack/build-frr10.sh, or set WEFT_FRR=8 for Debian's FRR 8.4)", err)
+		}
+		return i, nil
+	case "8":
+		if err := Debian12.Check(); err != nil {
+			return Install{}, fmt.Errorf("FRR 8.4: %w (apt-get install frr frr-pythontools)", err)
+		}
+		return Debian12, nil
+	default:
+		return Install{}, fmt.Errorf("WEFT_FRR=%q: want 10 or 8", v)
+	}
+}
+
+// Check reports a missing binary.
+func (i Install) Check() error {
+	for _, p := range []string{i.Daemon("zebra"), i.Daemon("bgpd"), i.Daemon("bfdd"), i.Vtysh, i.ReloadScript} {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%s is missing", p)
+		}
+	}
+	return nil
+}
+
+// Daemon is the path of daemon d.
+func (i Install) Daemon(d string) string { return filepath.Join(i.DaemonDir, d) }
+
+// Daemons lists the daemons to start, in order, for an instance that runs the given
+// routing daemons (e.g. bgpd, bfdd): zebra first, and on FRR ≥ 10 mgmtd before it (zebra
+// and the others take their configuration through it).
+func (i Install) Daemons(routing ...string) []string {
+	var out []string
+	if i.Major >= 10 {
+		out = append(out, "mgmtd")
+	}
+	return append(append(out, "zebra"), routing...)
+}
+
+// TakesConfigFile reports whether daemon d accepts -f: FRR 10's mgmtd and staticd do not
+// (mgmtd holds their configuration).
+func (i Install) TakesConfigFile(d string) bool {
+	return i.Major < 10 || (d != "mgmtd" && d != "staticd")
+}
+
+// Env is the installation as environment variables, for processes that select it again
+// (the lab's agents, the UML guest).
+func (i Install) Env() []string {
+	if i == Debian12 {
+		return []string{"WEFT_FRR=8"}
+	}
+	return []string{"WEFT_FRR=10", "WEFT_FRR10_PREFIX=" + filepath.Dir(filepath.Dir(i.DaemonDir))}
+}
+
+// String names the installation.
+func (i Install) String() string {
+	return "FRR " + strconv.Itoa(i.Major) + " (" + i.DaemonDir + ")"
+}

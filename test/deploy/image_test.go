@@ -1,0 +1,42 @@
+package deploy
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/weftnet/weft/internal/frrinstall"
+	"github.com/weftnet/weft/internal/testenv"
+)
+
+// TestImageShipsTheTestedFRR: the FRR the image installs is the FRR the tests build and run
+// (the same Debian source package version in the Dockerfile, in hack/build-frr10.sh and in
+// frrinstall), so what is shipped is what is tested.
+func TestImageShipsTheTestedFRR(t *testing.T) {
+	root := testenv.RepoRoot()
+	read := func(p string) string {
+		b, err := os.ReadFile(filepath.Join(root, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, c := range []struct{ file, re string }{
+		{"Dockerfile", `(?m)^ARG FRR_VERSION=(\S+)$`},
+		{"hack/build-frr10.sh", `(?m)^FRR_VERSION=\$\{WEFT_FRR10_VERSION:-(\S+)\}$`},
+	} {
+		m := regexp.MustCompile(c.re).FindStringSubmatch(read(c.file))
+		if m == nil {
+			t.Errorf("%s: no FRR version found (%s)", c.file, c.re)
+			continue
+		}
+		if m[1] != frrinstall.FRR10Release {
+			t.Errorf("%s has FRR %s; the tests run %s (frrinstall.FRR10Release)", c.file, m[1], frrinstall.FRR10Release)
+		}
+	}
+	docker := read("Dockerfile")
+	if !regexp.MustCompile(`frr=\$\{FRR_VERSION\}`).MatchString(docker) || !regexp.MustCompile(`frr-pythontools=\$\{FRR_VERSION\}`).MatchString(docker) {
+		t.Error("the Dockerfile does not install frr and frr-pythontools at ${FRR_VERSION}")
+	}
+}
