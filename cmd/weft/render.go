@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
 	"github.com/weftnet/weft/internal/frr"
+	"github.com/weftnet/weft/internal/ipam"
 	"github.com/weftnet/weft/internal/manifest"
 	"github.com/weftnet/weft/internal/plan"
 )
@@ -24,9 +26,24 @@ func renderCmd() *cobra.Command {
 		Short: "Print a node's frr.conf (or kernel plan) from API YAML files, offline",
 		Long: `render reads the API kinds from YAML files or directories, exactly as you would
 kubectl apply them, builds the plan of one node and prints its frr.conf (or, with
---output plan, the kernel plan as YAML). Invalid resources are reported on stderr, one line
-each, and left out; the exit code is then 2. Unreadable input or no Underlay for the node
-exits with 1.`,
+--output plan, the kernel plan as YAML).
+
+Files are read in the order given (a directory's *.yaml, *.yml and *.json files by name),
+and that order is their age: where two objects claim the same thing (a VNI, a VRF, a host
+bridge), the one read first wins, as the older object would in Kubernetes. An object's own
+metadata.creationTimestamp, when written, is kept; objects without one count as older than
+any that has one. An object without metadata.namespace is in "default".
+
+Every object or document that is rejected is reported on stderr in one line, and the rest
+is rendered: "<Kind>/<namespace>/<name>: <field>: <message>", or, for a document that could
+not be read, "<file>: document <N> (<Kind>/<namespace>/<name>): <field>: <message>". An
+object defined twice (same kind, namespace and name) is rejected in both places.
+
+Exit codes:
+  0  every object is valid and rendered
+  2  some objects or documents were rejected (one stderr line each); the rest is rendered
+  1  nothing could be rendered: no valid Underlay selects the node, a path cannot be read,
+     or a flag is wrong`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l, err := plan.ParseLabels(labels)
@@ -52,17 +69,23 @@ exits with 1.`,
 	return cmd
 }
 
+// loadOrderEpoch is the creation time render gives the first object read; the next ones are
+// a second younger each.
+var loadOrderEpoch = time.Unix(0, 0).UTC()
+
 func render(stdout, stderr io.Writer, node plan.Node, files []string, output string) error {
 	if output != "frr" && output != "plan" {
 		return &exitError{1, fmt.Errorf("--output %q: must be frr or plan", output)}
 	}
-	if node.Index < 0 {
-		return &exitError{1, fmt.Errorf("--node-index %d: must be 0 or more", node.Index)}
+	if err := ipam.CheckNodeIndex(node.Index); err != nil {
+		return &exitError{1, fmt.Errorf("--node-index: %w", err)}
 	}
 	loaded, err := manifest.Load(files...)
 	if err != nil {
 		return &exitError{1, err}
 	}
+	// File order is age order: the first object read wins a contested claim.
+	loaded.StampLoadOrder(loadOrderEpoch)
 	p, errs := plan.Build(loaded.Resources, node)
 	errs = append(loaded.Invalid, errs...)
 	for _, e := range errs {
