@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/weftnet/weft/internal/agent"
 	"github.com/weftnet/weft/internal/frr"
 	"github.com/weftnet/weft/internal/hostnet"
+	"github.com/weftnet/weft/internal/ipam"
 	"github.com/weftnet/weft/internal/plan"
 	"github.com/weftnet/weft/internal/segments"
 )
@@ -49,6 +51,7 @@ func run() error {
 		frrConfig    = flag.String("frr-config", "", "frr.conf path the agent writes; default /etc/frr/<pathspace>/frr.conf")
 		statusAddr   = flag.String("status-addr", "127.0.0.1:9489", "listen address of /healthz, /readyz, /status, /sessions and /metrics")
 		stateDir     = flag.String("state-dir", hostnet.DefaultStateDir, "where the agent remembers moved NICs")
+		firstSeen    = flag.String("first-seen-file", "", "where the agent remembers when it first saw each object of --config-dir, its age when two claim one VNI or VRF (host mode; default <state-dir>/first-seen.json)")
 		vtysh        = flag.String("vtysh", frr.DefaultVtysh, "the FRR installation's vtysh")
 		reloadScript = flag.String("frr-reload-script", frr.DefaultReloadScript, "the FRR installation's frr-reload.py")
 		lastApplied  = flag.String("last-applied-file", "/var/lib/weft/last-applied.json", "where the agent keeps the last applied version of each resource, so a failing object keeps its state across restarts (empty: in memory only)")
@@ -67,8 +70,11 @@ func run() error {
 
 	switch *mode {
 	case "host":
-		if *nodeName == "" || *nodeIndex < 0 {
+		if *nodeName == "" || *nodeIndex == -1 {
 			return errors.New("--node-name and --node-index are required in host mode")
+		}
+		if err := ipam.CheckNodeIndex(*nodeIndex); err != nil {
+			return fmt.Errorf("--node-index: %w", err)
 		}
 	case "kubernetes":
 		// Labels and index come from the Node object (the controller allocates the index).
@@ -121,7 +127,11 @@ func run() error {
 		writer.Log = log
 		src, triggers, afterReconcile = ks, ks.Triggers(), writer.Write
 	} else {
-		fs := &agent.FileSource{Dir: *configDir, Log: log}
+		seenFile := *firstSeen
+		if seenFile == "" {
+			seenFile = filepath.Join(*stateDir, "first-seen.json")
+		}
+		fs := &agent.FileSource{Dir: *configDir, StateFile: seenFile, Log: log}
 		if triggers, err = fs.Watch(ctx); err != nil {
 			return err
 		}

@@ -6,23 +6,40 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/weftnet/weft/internal/manifest"
+	"github.com/weftnet/weft/internal/plan"
 )
 
-// FileSource reads the desired state from a directory of YAML files (host mode).
+// FileSource reads the desired state from a directory of YAML files (host mode), as kubectl
+// apply would read them (see internal/manifest): an object without metadata.namespace is in
+// "default", and a document that cannot be read, or an object defined twice, is reported in
+// Desired.Invalid while every other object loads.
+//
+// Files carry no creationTimestamp, and contested claims go to the oldest object; so the
+// source gives each object without one the time it first saw it (objects first seen in one
+// pass in load order), remembered in StateFile across restarts: a newcomer never displaces
+// a working object, whatever its name.
 type FileSource struct {
 	Dir string
-	Log *slog.Logger
+	// StateFile, when set, is the JSON file where the source keeps when it first saw each
+	// object, so that objects keep their age across restarts; empty: in memory only.
+	StateFile string
+	Log       *slog.Logger
 
 	// cache keeps the parsed contents of unchanged files between passes.
 	cache manifest.Cache
+	// seen holds the first-seen times; now replaces time.Now when set (tests).
+	seen firstSeen
+	now  func() time.Time
 }
 
-// Load reads every file of the directory. A file that is not YAML fails the whole load (the
-// previous state stays applied); a document that does not decode is reported as invalid.
+// Load reads every file of the directory. Only a directory or file that cannot be read fails
+// the load (the previous state stays applied); a document that cannot be read is reported in
+// Invalid, and once its file is fixed the next pass reads it again.
 func (s *FileSource) Load(context.Context) (Desired, error) {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return Desired{}, err
@@ -31,10 +48,38 @@ func (s *FileSource) Load(context.Context) (Desired, error) {
 	if err != nil {
 		return Desired{}, err
 	}
-	for _, ig := range res.Ignored {
-		s.log().Debug("ignoring a document of another kind", "document", ig)
-	}
+	s.stamp(&res)
 	return Desired{Resources: res.Resources, Invalid: res.Invalid}, nil
+}
+
+// stamp gives every object without a creationTimestamp the time the source first saw it.
+// Documents that cannot be read but name their object count as present: an object whose
+// file is briefly broken keeps its age.
+func (s *FileSource) stamp(res *manifest.Result) {
+	s.seen.path = s.StateFile
+	if err := s.seen.load(); err != nil {
+		s.log().Warn("first-seen times unreadable; every object counts as new", "error", err)
+	}
+	present := make([]plan.Ref, 0, len(res.Objects)+len(res.Invalid))
+	for _, o := range res.Objects {
+		present = append(present, o.Ref)
+	}
+	for _, e := range res.Invalid {
+		if e.Kind != "" && e.Name != "" {
+			present = append(present, e.Ref())
+		}
+	}
+	now := time.Now
+	if s.now != nil {
+		now = s.now
+	}
+	at, changed := s.seen.update(present, now())
+	res.Stamp(at)
+	if changed {
+		if err := s.seen.save(); err != nil {
+			s.log().Warn("keep first-seen times", "error", err)
+		}
+	}
 }
 
 func (s *FileSource) log() *slog.Logger {
