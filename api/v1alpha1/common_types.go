@@ -57,15 +57,28 @@ type HostSession struct {
 // LocalCIDR holds the link networks of a host veth. The router side takes the first usable
 // address on every node; the host side takes the next addresses, one per node index.
 type LocalCIDR struct {
-	// IPv4 is an IPv4 network such as 192.169.10.0/24.
+	// IPv4 is an IPv4 network such as 192.169.10.0/24, /30 or larger (the router side and
+	// a host side per node), outside 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/4 and 240.0.0.0/4.
+	// 169.254.0.0/16 is allowed: the link is one veth.
 	// +kubebuilder:validation:MaxLength=18
 	// +kubebuilder:validation:XValidation:rule="isCIDR(self) && cidr(self).ip().family() == 4",message="must be an IPv4 CIDR"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self) == cidr(self).masked()",message="must be a network address without host bits, such as 192.169.10.0/24"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).ip().family() != 4 || cidr(self).prefixLength() <= 30",message="must be /30 or larger: the router side and every node's host side take an address"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || !['0.0.0.0/8', '127.0.0.0/8', '224.0.0.0/4', '240.0.0.0/4'].exists(r, cidr(r).containsCIDR(cidr(self)) || cidr(self).containsCIDR(cidr(r)))",message="must not overlap 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/4 (multicast) or 240.0.0.0/4 (reserved)"
 	// +optional
 	IPv4 string `json:"ipv4,omitempty"`
 
-	// IPv6 is an IPv6 network such as fd00:10::/64.
-	// +kubebuilder:validation:MaxLength=43
+	// CEL cannot name ::ffff:0:0/96 (cidr() and ip() refuse IPv4-mapped addresses, so the
+	// CIDRs inside it already fail isCIDR); a network that holds it holds its parent
+	// ::fffe:0:0/95, which CEL can name. The same test guards every IPv6 network field.
+
+	// IPv6 is an IPv6 network such as fd00:10::/64, /126 or larger, outside ::/128, ::1/128,
+	// ::ffff:0:0/96, fe80::/10 and ff00::/8.
+	// +kubebuilder:validation:MaxLength=49
 	// +kubebuilder:validation:XValidation:rule="isCIDR(self) && cidr(self).ip().family() == 6",message="must be an IPv6 CIDR"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self) == cidr(self).masked()",message="must be a network address without host bits, such as fd00:10::/64"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).ip().family() != 6 || cidr(self).prefixLength() <= 126",message="must be /126 or larger: the router side and every node's host side take an address"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || (!['::/128', '::1/128', 'fe80::/10', 'ff00::/8'].exists(r, cidr(r).containsCIDR(cidr(self)) || cidr(self).containsCIDR(cidr(r))) && !cidr(self).containsCIDR(cidr('::fffe:0:0/95')))",message="must not overlap ::/128, ::1/128, ::ffff:0:0/96 (IPv4-mapped), fe80::/10 (link-local) or ff00::/8 (multicast)"
 	// +optional
 	IPv6 string `json:"ipv6,omitempty"`
 }
@@ -100,9 +113,10 @@ type RouteFilter struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.le) || !isCIDR(self.prefix) || (self.le >= cidr(self.prefix).prefixLength() && self.le <= (cidr(self.prefix).ip().family() == 4 ? 32 : 128))",message="le must be at least the prefix length and fit the address family",fieldPath=".le"
 // +kubebuilder:validation:XValidation:rule="!has(self.ge) || !has(self.le) || self.ge <= self.le",message="ge must not be greater than le",fieldPath=".le"
 type PrefixMatch struct {
-	// Prefix is a CIDR such as 10.10.0.0/16.
-	// +kubebuilder:validation:MaxLength=43
+	// Prefix is a CIDR such as 10.10.0.0/16, without host bits.
+	// +kubebuilder:validation:MaxLength=49
 	// +kubebuilder:validation:XValidation:rule="isCIDR(self)",message="must be a CIDR"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self) == cidr(self).masked()",message="must be a network address without host bits, such as 10.10.0.0/16"
 	Prefix string `json:"prefix"`
 
 	// GE matches prefixes at least this long.
