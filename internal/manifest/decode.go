@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +24,7 @@ import (
 func decodeStrict(js []byte, obj any) []problem {
 	strict, err := kjson.UnmarshalStrict(js, obj)
 	if err != nil {
-		return []problem{fatalProblem(err)}
+		return []problem{fatalProblem(js, err)}
 	}
 	var out []problem
 	for _, e := range strict {
@@ -40,9 +42,9 @@ func decodeStrict(js []byte, obj any) []problem {
 	return out
 }
 
-// fatalProblem describes an error that stopped decoding: a value of the wrong type, or one a
-// type of its own could not read (timestamps, base64).
-func fatalProblem(err error) problem {
+// fatalProblem describes an error that stopped decoding js: a value of the wrong type, or
+// one a type of its own could not read (timestamps, base64).
+func fatalProblem(js []byte, err error) problem {
 	var (
 		te  *json.UnmarshalTypeError
 		tpe *time.ParseError
@@ -50,13 +52,47 @@ func fatalProblem(err error) problem {
 	)
 	switch {
 	case errors.As(err, &te):
-		return problem{field: safePath(te.Field), msg: typeMessage(te)}
+		field := pathAt(js, int(te.Offset)-1)
+		if field == "" {
+			field = safePath(te.Field)
+		}
+		return problem{field: field, msg: typeMessage(te)}
 	case errors.As(err, &tpe):
-		return problem{msg: fmt.Sprintf("a timestamp is not RFC 3339 (e.g. %q)", "2024-01-02T15:04:05Z")}
+		return problem{field: badTimestamp(js), msg: fmt.Sprintf("want a timestamp in RFC 3339 (e.g. %q)", "2024-01-02T15:04:05Z")}
 	case errors.As(err, &b64):
-		return problem{field: "data", msg: "a value is not base64 (write plain text under stringData)"}
+		return problem{field: badBase64(js), msg: "not base64 (write plain text under stringData)"}
 	}
 	return problem{msg: "cannot be read: " + strconv.Quote(err.Error())}
+}
+
+// badTimestamp is the path of the first timestamp of metadata that is not RFC 3339.
+func badTimestamp(js []byte) string {
+	var o struct {
+		Metadata map[string]json.RawMessage `json:"metadata"`
+	}
+	_ = json.Unmarshal(js, &o)
+	for _, k := range []string{"creationTimestamp", "deletionTimestamp"} {
+		var t metav1.Time
+		if raw, ok := o.Metadata[k]; ok && t.UnmarshalJSON(raw) != nil {
+			return "metadata." + k
+		}
+	}
+	return "metadata"
+}
+
+// badBase64 is the path of the first value of a Secret's data that is not base64.
+func badBase64(js []byte) string {
+	var o struct {
+		Data map[string]json.RawMessage `json:"data"`
+	}
+	_ = json.Unmarshal(js, &o)
+	for _, k := range slices.Sorted(maps.Keys(o.Data)) {
+		var b []byte
+		if json.Unmarshal(o.Data[k], &b) != nil {
+			return joinPath("data", k)
+		}
+	}
+	return "data"
 }
 
 // typeMessage says what a field wants and what it got, without the value of a string.

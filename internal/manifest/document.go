@@ -65,6 +65,7 @@ func parseFile(file string, data []byte) Result {
 		if err != nil {
 			// Reading from memory fails only on a malformed stream; the rest is lost with it.
 			res.reject(source{file: file, doc: n}, header{}, []problem{{msg: "cannot be split into documents: " + yamlMessage(err)}})
+			res.notYAML = append(res.notYAML, res.Invalid[len(res.Invalid)-1])
 			return res
 		}
 		res.document(source{file: file, doc: n}, doc)
@@ -77,13 +78,11 @@ func (res *Result) document(src source, doc []byte) {
 	probs := yamlProblems(doc)
 	js, err := yaml.YAMLToJSON(doc)
 	if err != nil {
-		js = nil
 		if len(probs) == 0 {
 			probs = []problem{{msg: yamlMessage(err)}}
 		}
-	}
-	if js == nil {
 		res.reject(src, yamlHeader(doc), probs)
+		res.notYAML = append(res.notYAML, res.Invalid[len(res.Invalid)-1])
 		return
 	}
 	if len(probs) == 0 && isEmpty(js) {
@@ -253,6 +252,15 @@ func newObject(h header) (any, *problem) {
 	case h.Kind == "":
 		return nil, &problem{field: "kind", msg: "required; " + readsList}
 	}
+	group, _, _ := strings.Cut(h.APIVersion, "/")
+	if group == v1alpha1.GroupVersion.Group && strings.Contains(h.APIVersion, "/") && h.APIVersion != v1alpha1.GroupVersion.String() {
+		return nil, &problem{field: "apiVersion", msg: fmt.Sprintf("%q is not a version weft reads: it reads %s", h.APIVersion, v1alpha1.GroupVersion)}
+	}
+	for _, k := range kinds {
+		if k.kind == h.Kind && k.apiVersion != h.APIVersion {
+			return nil, &problem{field: "apiVersion", msg: fmt.Sprintf("%q is not the apiVersion of %s: it is %q", h.APIVersion, k.kind, k.apiVersion)}
+		}
+	}
 	known := false
 	for _, k := range kinds {
 		if k.apiVersion != h.APIVersion {
@@ -265,10 +273,6 @@ func newObject(h header) (any, *problem) {
 	}
 	if known {
 		return nil, &problem{field: "kind", msg: fmt.Sprintf("%q is not a kind weft reads%s (%s)", h.Kind, kindHint(h), readsList)}
-	}
-	group, _, _ := strings.Cut(h.APIVersion, "/")
-	if group == v1alpha1.GroupVersion.Group && strings.Contains(h.APIVersion, "/") {
-		return nil, &problem{field: "apiVersion", msg: fmt.Sprintf("%q is not a version weft reads: it reads %s", h.APIVersion, v1alpha1.GroupVersion)}
 	}
 	return nil, &problem{field: "apiVersion", msg: fmt.Sprintf("%q is not an apiVersion weft reads%s (%s)", h.APIVersion, apiVersionHint(h), readsList)}
 }

@@ -38,6 +38,9 @@ type Result struct {
 	//
 	// Deprecated: read Invalid.
 	Ignored []string
+
+	// notYAML are the entries of Invalid for documents that are not YAML (Parse's error).
+	notYAML []plan.ResourceError
 }
 
 // Object locates one object of a Result.
@@ -55,22 +58,18 @@ func Load(paths ...string) (Result, error) {
 	return c.Load(paths...)
 }
 
-// Parse reads one file's content; name locates its documents in messages. The error joins
-// the Invalid entries (nil when there are none); the result holds the readable objects either
-// way.
+// Parse reads one file's content; name locates its documents in messages. Like Load, it
+// reports every document it cannot read in Invalid and loads the others; its error joins the
+// documents that are not YAML at all (nil when every document is YAML), for a caller that
+// refuses a file no reader could use.
 func Parse(name string, data []byte) (Result, error) {
 	res := parseFile(name, data)
 	res.rejectDuplicates()
-	return res, res.err()
-}
-
-// err joins the Invalid entries.
-func (res *Result) err() error {
-	errs := make([]error, len(res.Invalid))
-	for i, e := range res.Invalid {
+	errs := make([]error, len(res.notYAML))
+	for i, e := range res.notYAML {
 		errs[i] = e
 	}
-	return errors.Join(errs...)
+	return res, errors.Join(errs...)
 }
 
 func expand(p string) ([]string, error) {

@@ -157,3 +157,20 @@ func TestCacheLoad(t *testing.T) {
 		t.Errorf("the fixed file is still reported: %v", got.Invalid)
 	}
 }
+
+// TestParseError: Parse's error is for documents that are not YAML at all; a document that
+// is YAML but not a valid object is only in Invalid.
+func TestParseError(t *testing.T) {
+	for body, wantErr := range map[string]bool{
+		"apiVersion: [unclosed":                                           true,
+		"apiVersion: v1\nkind: ConfigMap\n":                               false,
+		"{not: [yaml\n---\napiVersion: v1\n":                              true,
+		"apiVersion: v1\nkind: Secret\nmetadata: {name: a}\ndata: {a: 1}": false,
+		"apiVersion: v1\nkind: Secret\n\tx: 1":                            true,
+	} {
+		res, err := Parse("f.yaml", []byte(body))
+		if (err != nil) != wantErr || len(res.Invalid) == 0 {
+			t.Errorf("%q: error %v, Invalid %v; want an error: %v", body, err, res.Invalid, wantErr)
+		}
+	}
+}
