@@ -10,6 +10,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/manifest"
 	"github.com/weftnet/weft/internal/plan"
 )
@@ -65,7 +66,8 @@ func (s *FileSource) stamp(res *manifest.Result) {
 		present = append(present, o.Ref)
 	}
 	for _, e := range res.Invalid {
-		if e.Kind != "" && e.Name != "" {
+		switch e.Kind {
+		case v1alpha1.KindUnderlay, v1alpha1.KindL3VNI, v1alpha1.KindL2VNI, v1alpha1.KindL3Passthrough, "Secret":
 			present = append(present, e.Ref())
 		}
 	}
