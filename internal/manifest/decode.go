@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -309,5 +310,8 @@ func yamlMessage(err error) string {
 	case strings.HasPrefix(msg, "unmarshal errors:"):
 		return "cannot be read: " + strconv.Quote(strings.Join(strings.Fields(msg), " "))
 	}
-	return msg
+	// go-yaml puts values in backquotes ("cannot decode !!str `abc` as a !!int"): quote them.
+	return backquoted.ReplaceAllStringFunc(msg, func(q string) string { return strconv.Quote(q[1 : len(q)-1]) })
 }
+
+var backquoted = regexp.MustCompile("`[^`]*`")

@@ -96,6 +96,8 @@ func TestUnreadableDocument(t *testing.T) {
 			want: `bad.yaml: document 1: a document must be an object (apiVersion, kind, metadata, spec), not a list`},
 		{name: "a number", doc: "42",
 			want: `bad.yaml: document 1: a document must be an object (apiVersion, kind, metadata, spec), not a number`},
+		{name: "value against its tag", doc: weftL2 + "metadata: {name: web}\nspec: {vni: !!int abc}",
+			want: `bad.yaml: document 1 (L2VNI/default/web): cannot decode !!str "abc" as a !!int`},
 		{name: "complex key", doc: "? [a]\n: 1",
 			want: `bad.yaml: document 1: a mapping key must be a string, a number or a boolean`},
 	} {

@@ -72,7 +72,7 @@ func walkYAML(n *yaml3.Node, path string, out *[]problem) {
 			walkYAML(c, fmt.Sprintf("%s[%d]", path, i), out)
 		}
 	case yaml3.ScalarNode:
-		if n.ShortTag() == "!!float" && !strings.ContainsAny(n.Value, "0123456789") {
+		if v := strings.ToLower(strings.TrimLeft(n.Value, "+-")); n.ShortTag() == "!!float" && (v == ".inf" || v == ".nan") {
 			*out = append(*out, problem{field: path, msg: fmt.Sprintf("%s is not a number JSON can hold (infinite or NaN)", strconv.Quote(n.Value))})
 		}
 	}
