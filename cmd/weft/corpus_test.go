@@ -133,6 +133,13 @@ func TestCorpus(t *testing.T) {
 
 	for _, c := range cases {
 		t.Run(strings.TrimSuffix(filepath.Base(c.path), ".yaml"), func(t *testing.T) {
+			alone, err := manifest.Load(c.path)
+			if err != nil {
+				t.Fatalf("case: %s\nload: %v", c.path, err)
+			}
+			if n := len(alone.Objects) + len(alone.Invalid); n != 1 {
+				t.Fatalf("case: %s\nholds %d objects and unreadable documents; a case is one bad object", c.path, n)
+			}
 			for _, o := range outputs {
 				checkRenderCase(t, c, o, base, baseOut[o])
 			}
