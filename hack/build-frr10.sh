@@ -80,5 +80,5 @@ make install >>"$work/frr.log" 2>&1 || { tail -30 "$work/frr.log" >&2; exit 1; }
 # frr-reload.py ships in tools/; the agent and the tests call it with --bindir.
 install -m 0755 tools/frr-reload.py "$PREFIX/lib/frr/frr-reload.py"
 touch "$PREFIX/.weft-built-$FRR_VERSION"
-log "FRR $("$PREFIX/bin/vtysh" --version | head -1) in $PREFIX"
+log "$("$PREFIX/lib/frr/bgpd" --version 2>/dev/null | head -1) in $PREFIX"
 echo "$PREFIX"

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -25,7 +26,7 @@ func labCmd() *cobra.Command {
 		Short: "A real EVPN fabric in network namespaces on this machine (root, no Docker)",
 	}
 	cmd.PersistentFlags().StringVar(&name, "name", "lab", "lab name; prefixes every namespace and link it creates")
-	cmd.AddCommand(labUpCmd(&name), labDownCmd(&name), labStatusCmd(&name), labExecCmd(&name), labProbeCmd(&name), labMigrateCmd(&name), labDemoCmd(&name), labKubectlCmd(&name))
+	cmd.AddCommand(labUpCmd(&name), labDownCmd(&name), labStatusCmd(&name), labExecCmd(&name), labProbeCmd(&name), labMigrateCmd(&name), labDemoCmd(&name), labKubectlCmd(&name), labApplyCmd(&name))
 	return cmd
 }
 
@@ -126,7 +127,11 @@ func labStatusCmd(name *string) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the lab's nodes, workloads and external hosts",
+		Short: "Show the lab's nodes (agent, BGP, config directory), workloads and external hosts",
+		Long: `status shows every node of the lab with its agent's last pass, its BGP sessions (as the
+agent saw them in that pass) and the config directory its agent reads (host mode: drop YAML
+files there, or use weft lab apply), then the workloads and external hosts. When the named
+lab is not running, it lists the labs that are.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "table" && output != "json" {
@@ -141,9 +146,19 @@ func labStatusCmd(name *string) *cobra.Command {
 				return writeJSON(out, st)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NODE\tNETNS\tROUTER NETNS\tVTEP\tLEAF")
+			fmt.Fprintf(tw, "LAB\t%s (%s)\n\n", st.Name, st.FRRInstall())
+			fmt.Fprintln(tw, "NODE\tNETNS\tROUTER NETNS\tVTEP\tLEAF\tAGENT\tBGP\tCONFIG DIR")
 			for _, n := range st.Nodes {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, n.Netns, n.RouterNetns, n.VTEP, n.Leaf)
+				h := lab.Health(cmd.Context(), st, n.Name)
+				agentState := h.Agent
+				if h.Failed > 0 {
+					agentState += fmt.Sprintf(", %d failed (weft status --lab %s --node %s)", h.Failed, st.Name, n.Name)
+				}
+				dir := n.ConfigDir
+				if st.Kubernetes {
+					dir = "(API server: weft lab kubectl)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Netns, n.RouterNetns, n.VTEP, n.Leaf, oneLine(agentState), h.BGP, dir)
 			}
 			fmt.Fprintln(tw, "\nWORKLOAD\tNETNS\tNODE\tVNI\tIP\tMAC")
 			for _, w := range st.Workloads {
@@ -175,7 +190,15 @@ func labExecCmd(name *string) *cobra.Command {
 		Long: `exec runs CMD in TARGET's network namespace. vtysh reaches that target's FRR: for a node
 (NODE or NODE-rt) the node's router, for leafN and the spine their own, e.g.
   weft lab exec node1 -- vtysh -c 'show bgp l2vpn evpn summary'`,
-		Args: cobra.MinimumNArgs(2),
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 0:
+				return fmt.Errorf("give a target and a command: weft lab exec TARGET -- CMD... (targets: weft lab status)")
+			case len(args) == 1:
+				return fmt.Errorf("give the command after --: weft lab exec %s -- CMD... (e.g. -- vtysh -c 'show bgp summary', -- ip addr)", args[0])
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := lab.Load(*name)
 			if err != nil {
@@ -318,4 +341,38 @@ func runAttached(cmd *cobra.Command, c *exec.Cmd) error {
 		return err
 	}
 	return nil
+}
+
+func labApplyCmd(name *string) *cobra.Command {
+	var files, nodes []string
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE|DIR [-f ...] [--node NODE]...",
+		Short: "Put weft objects where the lab's agents read them (host mode: every node's config directory)",
+		Long: `apply puts the objects of YAML files (or of the *.yaml, *.yml, *.json files of a
+directory) where the lab's agents read them: in host mode a copy of each file in the config
+directory of every node (or of the --node ones), replacing a file of the same name; in
+Kubernetes mode kubectl apply against the lab's API server. Remove an object by removing its
+file from the config directories (weft lab status shows them) or with weft lab kubectl --
+delete. What each agent made of it: weft status --lab NAME --node NODE.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := lab.Load(*name)
+			if err != nil {
+				return err
+			}
+			done, err := lab.Apply(cmd.Context(), st, files, nodes)
+			for _, a := range done {
+				if a.Kubectl != "" {
+					fmt.Fprintln(cmd.OutOrStdout(), a.Kubectl)
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s → %s\n", a.File, strings.Join(a.Nodes, ", "))
+				}
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "YAML file or directory (repeatable)")
+	cmd.Flags().StringArrayVar(&nodes, "node", nil, "only this node's config directory (repeatable; host mode)")
+	_ = cmd.MarkFlagRequired("filename")
+	return cmd
 }

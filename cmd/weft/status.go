@@ -13,19 +13,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weftnet/weft/internal/agent"
-	"github.com/weftnet/weft/internal/hostnet"
 	"github.com/weftnet/weft/internal/netnamespace"
 )
 
 func statusCmd() *cobra.Command {
 	var addr, netns, output string
+	var ln labNode
 	cmd := &cobra.Command{
 		Use:   "status [--addr HOST:PORT] [--netns NAME] [-o text|json]",
 		Short: "Show what this node's agent applied, what failed and its BGP sessions",
 		Long: `status asks this node's weft-agent (its --status-addr) for its last reconcile: the
 resources it applied, the ones that failed and why, the state of every BGP session, where the
 pass spent its time, and the pass in progress if one runs. --netns connects from inside a
-network namespace (an agent of the lab: weft status --netns lab-node1).
+network namespace; --lab NAME --node NODE asks a node of a running lab (the agent listens
+in the node's namespace, NODE, not in its router's, NODE-rt).
 The exit code is 0 when the last pass converged with no failed resource, 2 when it did not
 (or no pass has finished yet), and 1 when the agent cannot be asked.`,
 		Args: cobra.NoArgs,
@@ -37,9 +38,17 @@ The exit code is 0 when the last pass converged with no failed resource, 2 when 
 				return &exitError{1, fmt.Errorf("--addr %q: %w", addr, err)}
 			}
 			tr := &http.Transport{DisableKeepAlives: true}
+			if _, n, err := ln.resolve(); err != nil {
+				return err
+			} else if n != nil {
+				if netns != "" {
+					return &exitError{1, fmt.Errorf("--netns and --lab/--node both name where to ask; give one")}
+				}
+				netns = n.Netns
+			}
 			if netns != "" {
-				if err := hostnet.CheckNamespaceName(netns); err != nil {
-					return &exitError{1, fmt.Errorf("--netns: %w", err)}
+				if err := checkNetns("--netns", netns); err != nil {
+					return err
 				}
 				tr.DialContext = func(ctx context.Context, network, a string) (net.Conn, error) {
 					return netnamespace.Dial(ctx, netns, network, a)
@@ -48,6 +57,9 @@ The exit code is 0 when the last pass converged with no failed resource, 2 when 
 			hc := &http.Client{Timeout: 15 * time.Second, Transport: tr}
 			st, err := agent.GetStatus(cmd.Context(), hc, addr)
 			if err != nil {
+				if strings.HasSuffix(netns, "-rt") {
+					err = fmt.Errorf("%w (%s looks like a router namespace; the agent listens in the node's own: --netns %s, or --lab/--node)", err, netns, strings.TrimSuffix(netns, "-rt"))
+				}
 				return &exitError{1, err}
 			}
 			// The report's sessions are those of the last pass; show FRR's current view.
@@ -75,6 +87,7 @@ The exit code is 0 when the last pass converged with no failed resource, 2 when 
 	f.StringVar(&addr, "addr", "127.0.0.1:9489", "the agent's --status-addr")
 	f.StringVar(&netns, "netns", "", "connect from inside this network namespace (/run/netns/NAME)")
 	f.StringVarP(&output, "output", "o", "text", "text or json (the agent's /status, with the sessions read now)")
+	ln.flags(cmd)
 	return cmd
 }
 

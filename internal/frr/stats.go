@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -198,6 +199,9 @@ func (r *Reloader) EVPNRouteCounts(ctx context.Context) (map[string]int, error) 
 	return parseEVPNRouteCounts(data)
 }
 
+// emptyEVPNTableRE matches the opening of FRR 10.3's JSON for an empty EVPN table.
+var emptyEVPNTableRE = regexp.MustCompile(`^\s*\{\s*,`)
+
 // parseEVPNRouteCounts reads "show bgp l2vpn evpn route json": one object per route
 // distinguisher whose members are "rd" and one object per prefix, keyed "[<type>]:[...]...",
 // next to the totals numPrefix and numPaths.
@@ -206,6 +210,9 @@ func parseEVPNRouteCounts(data []byte) (map[string]int, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return out, nil
 	}
+	// FRR 10.3 prints "{\n,\"numPrefix\":0,..." when there is no route at all: a comma
+	// right after the brace, which is not JSON. Drop it (FRR 8.4 prints valid JSON).
+	data = emptyEVPNTableRE.ReplaceAll(data, []byte("{"))
 	var rds map[string]json.RawMessage
 	if err := json.Unmarshal(data, &rds); err != nil {
 		return nil, fmt.Errorf("parse evpn route json: %w: %s", err, tail(data, 200))

@@ -8,8 +8,10 @@
 package frrinstall
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -134,4 +136,26 @@ func (i Install) Env() []string {
 // String names the installation.
 func (i Install) String() string {
 	return "FRR " + strconv.Itoa(i.Major) + " (" + i.DaemonDir + ")"
+}
+
+// StartDaemon starts daemon d of the installation in network namespace netns, daemonized
+// (-d) with pathspace pathspace, with the extra arguments (-f, --log …; -f is the caller's
+// to give, see TakesConfigFile), and returns once the daemon has forked. Its output goes to
+// a file, not a pipe: a daemonized FRR daemon keeps the stdout it was given open, so a
+// caller reading a pipe would wait for ever (FRR 10's mgmtd does).
+func (i Install) StartDaemon(ctx context.Context, netns, pathspace, d string, extra ...string) error {
+	out, err := os.CreateTemp("", "weft-frr-start-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
+	args := append([]string{"netns", "exec", netns, i.Daemon(d), "-d", "-N", pathspace, "-P", "0"}, extra...)
+	cmd := exec.CommandContext(ctx, "ip", args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		msg, _ := os.ReadFile(out.Name())
+		return fmt.Errorf("start %s in %s: %w: %s", d, netns, err, strings.TrimSpace(string(msg)))
+	}
+	return nil
 }

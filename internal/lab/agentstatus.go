@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/weftnet/weft/internal/agent"
@@ -42,4 +43,50 @@ func agentGet(ctx context.Context, s *State, node, path string) ([]byte, error) 
 		return body, fmt.Errorf("%s: %w", node, err)
 	}
 	return body, nil
+}
+
+// NodeHealth is what weft lab status shows of a node: its agent's last pass and its BGP
+// sessions.
+type NodeHealth struct {
+	// Agent is "converged", "NOT CONVERGED: <why>", "no pass yet" or "unreachable: <why>".
+	Agent string `json:"agent"`
+	// Failed counts the resources the agent could not apply.
+	Failed int `json:"failed"`
+	// BGP is "<established>/<sessions> Established", and the other sessions' states.
+	BGP string `json:"bgp"`
+}
+
+// Health asks a node's agent for its last pass and BGP sessions.
+func Health(ctx context.Context, s *State, node string) NodeHealth {
+	raw, err := AgentStatus(ctx, s, node)
+	if err != nil {
+		return NodeHealth{Agent: "unreachable: " + err.Error(), BGP: "?"}
+	}
+	var st agent.Status
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return NodeHealth{Agent: "unreadable status: " + err.Error(), BGP: "?"}
+	}
+	h := NodeHealth{Failed: len(st.Failed)}
+	switch {
+	case st.Generation == 0:
+		h.Agent = "no pass yet"
+	case st.Error != "":
+		h.Agent = "NOT CONVERGED: " + st.Error
+	default:
+		h.Agent = "converged"
+	}
+	est := 0
+	var other []string
+	for _, x := range st.Sessions {
+		if x.State == "Established" {
+			est++
+		} else {
+			other = append(other, x.Neighbor+" "+x.State)
+		}
+	}
+	h.BGP = fmt.Sprintf("%d/%d Established", est, len(st.Sessions))
+	if len(other) > 0 {
+		h.BGP += " (" + strings.Join(other, ", ") + ")"
+	}
+	return h
 }

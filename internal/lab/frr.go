@@ -65,7 +65,7 @@ func startFRR(ctx context.Context, inst frrinstall.Install, ns, config string, d
 		return err
 	}
 	for _, d := range daemons {
-		args := []string{"netns", "exec", ns, inst.Daemon(d), "-d", "-N", ns, "-P", "0"}
+		var args []string
 		if inst.TakesConfigFile(d) {
 			args = append(args, "-f", conf)
 		}
@@ -77,8 +77,8 @@ func startFRR(ctx context.Context, inst frrinstall.Install, ns, config string, d
 			// bfdd listens on its own control socket per pathspace.
 			args = append(args, "--bfdctl", filepath.Join(run, "bfdd.sock"))
 		}
-		if _, err := runCmd(ctx, "ip", args...); err != nil {
-			return fmt.Errorf("start %s in %s: %w", d, ns, err)
+		if err := inst.StartDaemon(ctx, ns, ns, d, args...); err != nil {
+			return err
 		}
 	}
 	return poll(ctx, 10*time.Second, func() error {

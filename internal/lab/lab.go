@@ -165,7 +165,10 @@ func Load(name string) (*State, error) {
 	}
 	data, err := os.ReadFile(statePath(name))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no lab named %q is running", name)
+		if running := Running(); len(running) > 0 {
+			return nil, fmt.Errorf("no lab named %q is running; running: %s (--name NAME)", name, strings.Join(running, ", "))
+		}
+		return nil, fmt.Errorf("no lab named %q is running (none is; weft lab up starts one)", name)
 	}
 	if err != nil {
 		return nil, err
@@ -175,6 +178,18 @@ func Load(name string) (*State, error) {
 		return nil, fmt.Errorf("read lab state: %w", err)
 	}
 	return &s, nil
+}
+
+// Running lists the names of the labs that are running (those with a state file).
+func Running() []string {
+	paths, _ := filepath.Glob(filepath.Join(StateRoot, "*", "state.json"))
+	var out []string
+	for _, p := range paths {
+		if name := filepath.Base(filepath.Dir(p)); CheckName(name) == nil {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func (s *State) save() error {

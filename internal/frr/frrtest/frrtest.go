@@ -312,9 +312,7 @@ func (f *FRR) create() error {
 
 func (f *FRR) startDaemons() error {
 	for _, d := range f.daemons {
-		args := []string{"netns", "exec", f.name, f.inst.Daemon(d),
-			"-d", "-N", f.name, "-P", "0",
-			"--log", "file:" + filepath.Join(f.RunDir(), d+".log"), "--log-level", "info"}
+		args := []string{"--log", "file:" + filepath.Join(f.RunDir(), d+".log"), "--log-level", "info"}
 		if f.inst.TakesConfigFile(d) {
 			// An empty configuration: the tests push theirs with vtysh.
 			args = append(args, "-f", "/dev/null")
@@ -322,8 +320,11 @@ func (f *FRR) startDaemons() error {
 		if f.opts.Profile != "" {
 			args = append(args, "-F", f.opts.Profile)
 		}
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			return fmt.Errorf("start %s: %v: %s", d, err, out)
+		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+		err := f.inst.StartDaemon(ctx, f.name, f.name, d, args...)
+		cancel()
+		if err != nil {
+			return err
 		}
 		// bgpd and bfdd talk to zebra; waiting for each daemon keeps start-up ordered.
 		if err := f.waitStarted(d); err != nil {
