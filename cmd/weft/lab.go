@@ -132,7 +132,7 @@ func labStatusCmd(name *string) *cobra.Command {
 agent saw them in that pass) and the config directory its agent reads (host mode: drop YAML
 files there, or use weft lab apply), then the workloads and external hosts. When the named
 lab is not running, it lists the labs that are.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "table" && output != "json" {
 				return fmt.Errorf("--output %q: must be table or json", output)

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weftnet/weft/internal/frrinstall"
 	"github.com/weftnet/weft/internal/hostnet"
 	"github.com/weftnet/weft/internal/lab"
-	"github.com/weftnet/weft/internal/frrinstall"
 	"github.com/weftnet/weft/internal/umltest"
 )
 
