@@ -13,6 +13,7 @@ import (
 	yaml3 "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -131,6 +132,18 @@ func (res *Result) object(src source, js []byte, probs []problem, listOK bool) {
 	}
 	if meta.GetNamespace() == "" {
 		meta.SetNamespace(DefaultNamespace)
+	}
+	// A Secret is not planned (only looked up), so its identity is checked here, as the API
+	// server would: the weft kinds' are checked by plan.Build.
+	if _, ok := obj.(*corev1.Secret); ok {
+		if errs := validation.IsDNS1123Subdomain(meta.GetName()); len(errs) > 0 {
+			res.reject(src, h, []problem{{field: "metadata.name", msg: fmt.Sprintf("%q is not a valid name: %s", meta.GetName(), errs[0])}})
+			return
+		}
+		if errs := validation.IsDNS1123Label(meta.GetNamespace()); len(errs) > 0 {
+			res.reject(src, h, []problem{{field: "metadata.namespace", msg: fmt.Sprintf("%q is not a valid namespace: %s", meta.GetNamespace(), errs[0])}})
+			return
+		}
 	}
 	res.add(src, obj)
 }

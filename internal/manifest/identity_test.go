@@ -16,6 +16,12 @@ import (
 // messages hold the short paths "cfg/<file>".
 func loadDir(t *testing.T, files map[string]string) Result {
 	t.Helper()
+	return loadDirWith(t, &Cache{KeepFirst: true}, files)
+}
+
+// loadDirWith loads files through c (Cache{} is the host-mode agent's loader).
+func loadDirWith(t *testing.T, c *Cache, files map[string]string) Result {
+	t.Helper()
 	t.Chdir(t.TempDir())
 	if err := os.Mkdir("cfg", 0o755); err != nil {
 		t.Fatal(err)
@@ -25,7 +31,7 @@ func loadDir(t *testing.T, files map[string]string) Result {
 			t.Fatal(err)
 		}
 	}
-	res, err := Load("cfg")
+	res, err := c.Load("cfg")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +109,7 @@ func TestDuplicates(t *testing.T) {
 			loaded: []string{"L2VNI/default/web", "L2VNI/t2/web", "L3VNI/default/web", "Secret/default/web"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			res := loadDir(t, tt.files)
+			res := loadDirWith(t, &Cache{}, tt.files)
 			if got := lines(res.Invalid); !slices.Equal(got, tt.invalid) {
 				t.Errorf("Invalid:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.invalid, "\n"))
 			}
@@ -120,6 +126,25 @@ func TestDuplicates(t *testing.T) {
 				t.Errorf("Resources hold %d objects, want %d: %+v", n, len(tt.loaded), r)
 			}
 		})
+	}
+}
+
+// TestDuplicatesFirstWins: where load order is age order (Load, weft render), the first copy
+// of an object defined twice is applied and every later copy is rejected, naming the first.
+func TestDuplicatesFirstWins(t *testing.T) {
+	res := loadDir(t, map[string]string{"a.yaml": l2("web", 110), "b.yaml": l2("web", 111), "c.yaml": l2("web", 112) + "---\n" + l2("other", 300)})
+	want := []string{
+		"cfg/b.yaml: document 1 (L2VNI/default/web): metadata.name: already defined in cfg/a.yaml: document 1, which comes first and is applied; this copy is not",
+		"cfg/c.yaml: document 1 (L2VNI/default/web): metadata.name: already defined in cfg/a.yaml: document 1, which comes first and is applied; this copy is not",
+	}
+	if got := lines(res.Invalid); !slices.Equal(got, want) {
+		t.Errorf("Invalid:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := refs(res); !slices.Equal(got, []string{"L2VNI/default/web", "L2VNI/default/other"}) {
+		t.Errorf("loaded %v", got)
+	}
+	if l := res.Resources.L2VNIs; len(l) != 2 || l[0].Spec.VNI != 110 {
+		t.Errorf("applied %+v, want a.yaml's web (VNI 110) and other", l)
 	}
 }
 
@@ -186,7 +211,8 @@ func TestStampLoadOrder(t *testing.T) {
 	for _, o := range res.Resources.L2VNIs {
 		byName[o.Name] = o.CreationTimestamp.Time
 	}
-	if !byName["web"].Equal(epoch.Add(time.Second)) || !byName["aaa"].Equal(epoch.Add(2*time.Second)) || byName["old"].Year() != 2020 {
+	// A timestamp written in a file is replaced: "old" cannot backdate itself.
+	if !byName["web"].Equal(epoch.Add(time.Second)) || !byName["aaa"].Equal(epoch.Add(2*time.Second)) || !byName["old"].Equal(epoch.Add(3*time.Second)) {
 		t.Errorf("timestamps %v", byName)
 	}
 	p, errs := plan.Build(res.Resources, plan.Node{Name: "n1", Index: 0})

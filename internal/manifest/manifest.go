@@ -52,9 +52,11 @@ type Object struct {
 
 // Load reads the given files and directories (non-recursively: *.yaml, *.yml, *.json, in name
 // order). It fails only when a path cannot be read (missing, permissions); whatever a file
-// holds, its readable documents are loaded and the others are reported in Invalid.
+// holds, its readable documents are loaded and the others are reported in Invalid. Load
+// order is age order here (weft render): of an object defined twice, the first copy is
+// applied and the later ones are rejected.
 func Load(paths ...string) (Result, error) {
-	var c Cache
+	c := Cache{KeepFirst: true}
 	return c.Load(paths...)
 }
 
@@ -64,7 +66,7 @@ func Load(paths ...string) (Result, error) {
 // refuses a file no reader could use.
 func Parse(name string, data []byte) (Result, error) {
 	res := parseFile(name, data)
-	res.rejectDuplicates()
+	res.rejectDuplicates(true)
 	errs := make([]error, len(res.notYAML))
 	for i, e := range res.notYAML {
 		errs[i] = e
@@ -112,6 +114,10 @@ func IsManifest(name string) bool {
 // inode are unchanged is not parsed again. The zero value is ready to use; it is not safe
 // for concurrent use.
 type Cache struct {
+	// KeepFirst applies the first copy of an object defined twice (load order is age
+	// order); without it no copy is applied (see rejectDuplicates).
+	KeepFirst bool
+
 	files map[string]cachedFile
 }
 
@@ -141,7 +147,7 @@ func (c *Cache) Load(paths ...string) (Result, error) {
 		}
 	}
 	c.files = seen
-	res.rejectDuplicates()
+	res.rejectDuplicates(c.KeepFirst)
 	return res, nil
 }
 

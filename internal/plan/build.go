@@ -107,7 +107,7 @@ func (b *builder) selects(kind string, meta *metav1.ObjectMeta, sel *metav1.Labe
 	}
 	s, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {
-		b.fail(ref, field.NewPath("spec", "nodeSelector"), ReasonInvalid, "%q", err.Error())
+		b.fail(ref, field.NewPath("spec", "nodeSelector"), ReasonInvalid, "%s", err.Error())
 		return false
 	}
 	return s.Matches(labels.Set(b.node.Labels))
@@ -178,17 +178,18 @@ func (b *builder) selectUnderlay(underlays []*v1alpha1.Underlay) *underlay {
 			continue
 		}
 		ref := refOf(v1alpha1.KindUnderlay, &u.ObjectMeta)
-		if ul != nil {
-			b.fail(ref, nil, ReasonConflict, "node %q is already selected by %s; a node takes exactly one Underlay", b.node.Name, ul.ref)
-			continue
-		}
 		if err := ipam.CheckNodeIndex(b.node.Index); err != nil {
 			b.fail(ref, nil, ReasonInvalid, "node %q: %v", b.node.Name, err)
 			continue
 		}
+		// Its own fields first: a broken second Underlay is reported for what is broken.
 		got, err := b.checkUnderlay(u)
 		if err != nil {
 			b.report(err)
+			continue
+		}
+		if ul != nil {
+			b.fail(ref, field.NewPath("spec", "nodeSelector"), ReasonConflict, "node %q is already selected by %s; a node takes exactly one Underlay", b.node.Name, ul.ref)
 			continue
 		}
 		ul = got
@@ -262,10 +263,20 @@ func (b *builder) conflict(cl *claims, c *candidate, ul *underlay) *ResourceErro
 	}
 	if c.pt != nil {
 		if cl.passthrough != nil {
-			return conflict(nil, "node %q already has %s; a node takes at most one", b.node.Name, *cl.passthrough)
+			return conflict(field.NewPath("spec", "nodeSelector"), "node %q already has %s; a node takes at most one", b.node.Name, *cl.passthrough)
 		}
 		if o, clash := overlaps(ul.nets, c.pt.linkNets); clash {
 			return conflict(c.pt.linkField(o.mine), "%s overlaps %s of %s in the default VRF", o.mine, o.theirs.p, o.theirs.owner)
+		}
+		// The link is in the default VRF next to the Underlay's sessions: a neighbor inside
+		// it would be routed to the host (and one equal to the host side would be defined
+		// twice in FRR).
+		for _, n := range ul.router.Neighbors {
+			for _, p := range c.pt.linkNets {
+				if n.Address.IsValid() && p.Contains(n.Address) {
+					return conflict(c.pt.linkField(p), "%s contains %s's neighbor %s", p, ul.ref, n.Address)
+				}
+			}
 		}
 		if o, clash := overlaps(cl.hostLinks, c.pt.linkNets); clash {
 			return conflict(c.pt.linkField(o.mine), "%s overlaps the host link %s of %s: both host ends are in the host namespace", o.mine, o.theirs.p, o.theirs.owner)

@@ -89,6 +89,26 @@ func TestHardening(t *testing.T) {
 		ul(r).Neighbors[0] = v1alpha1.Neighbor{Interface: "br-pe-100", Type: v1alpha1.PeerExternal}
 	}, inv(U, "fabric", "spec.neighbors[0].interface"))
 
+	for _, n := range []string{"all", "default"} {
+		add("uplink named "+n+" (the kernel refuses it)", func(r *Resources) { ul(r).Interfaces[0].NetworkDevice.Name = n },
+			inv(U, "fabric", "spec.interfaces[0].networkDevice.name"))
+		add("host bridge named "+n+" (the kernel refuses it)", func(r *Resources) { vms(r).HostMaster.Name = n },
+			inv(L2, "vms", "spec.hostMaster.name"))
+		add("unnumbered neighbor on "+n, func(r *Resources) {
+			ul(r).Neighbors[0] = v1alpha1.Neighbor{Interface: n, Type: v1alpha1.PeerExternal}
+		}, inv(U, "fabric", "spec.neighbors[0].interface"))
+	}
+	add("unnumbered neighbor named like an address", func(r *Resources) {
+		ul(r).Neighbors[0] = v1alpha1.Neighbor{Interface: "10.0.0.1", Type: v1alpha1.PeerExternal}
+	}, inv(U, "fabric", "spec.neighbors[0].interface"))
+	add("passthrough link holds an Underlay neighbor", func(r *Resources) { pt(r).LocalCIDR.IPv4 = "192.168.11.0/24" },
+		want{PT, "kube", "spec.hostSession.localCIDR.ipv4", ReasonConflict})
+	add("a second Underlay is reported for its broken field first", func(r *Resources) {
+		r.Underlays = append(r.Underlays, *r.Underlays[0].DeepCopy())
+		r.Underlays[1].Name = "zz-second"
+		r.Underlays[1].Spec.ASN = 0
+	}, inv(U, "zz-second", "spec.asn"))
+
 	// 5. Special-purpose addresses.
 	for _, c := range []string{"127.0.0.0/24", "224.0.0.0/24", "0.0.0.0/0", "0.0.0.0/24", "169.254.0.0/24", "240.0.0.0/24", "255.255.255.0/24"} {
 		add("router ID from "+c, func(r *Resources) { ul(r).RouterIDCIDR = c }, inv(U, "fabric", "spec.routerIDCIDR"))

@@ -101,10 +101,15 @@ func checkUsableAddr(a netip.Addr, allow int) error {
 	return nil
 }
 
-// checkIfName checks a Linux interface name supplied by the user.
+// checkIfName checks a Linux interface name supplied by the user. "all" and "default" match
+// the pattern but the kernel refuses them (they name the sysctl directories of every and of
+// new interfaces: net/ipv4/conf/all, net/ipv4/conf/default).
 func checkIfName(s string) error {
 	if !ifNamePattern.MatchString(s) {
 		return fmt.Errorf("%q is not a valid interface name (must match %s)", s, ifNamePattern)
+	}
+	if s == "all" || s == "default" {
+		return fmt.Errorf("%q is not a valid interface name: the kernel reserves it", s)
 	}
 	return nil
 }

@@ -266,6 +266,9 @@ func (b *builder) checkNeighbor(ref Ref, fld *field.Path, n v1alpha1.Neighbor, u
 		if err := checkIfName(n.Interface); err != nil {
 			return invalid(fld.Child("interface"), "%v", err)
 		}
+		if _, err := netip.ParseAddr(n.Interface); err == nil {
+			return invalid(fld.Child("interface"), "%q is an address: a numbered session sets address, an unnumbered one the interface's name", n.Interface)
+		}
 		if n.Interface == "lo" || hasReservedPrefix(n.Interface) {
 			return invalid(fld.Child("interface"), "%q is not an uplink: an unnumbered session needs the interface to the fabric", n.Interface)
 		}

@@ -45,7 +45,7 @@ func Check(res plan.Resources, nodes []plan.Node, obj any) error {
 
 	selected, err := selectedNodes(nodes, sel)
 	if err != nil {
-		return fmt.Errorf("%s/%s: spec.nodeSelector: %w", kind, meta.Name, err)
+		return plan.ResourceError{Kind: kind, Namespace: meta.Namespace, Name: meta.Name, Field: "spec.nodeSelector", Reason: plan.ReasonInvalid, Message: err.Error()}
 	}
 	if len(selected) == 0 {
 		return checkAlone(kind, meta.Name, obj)
