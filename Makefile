@@ -62,14 +62,20 @@ test: deps verify-generated vet envtest
 unit:
 	go test $(GO_TEST_FLAGS) ./api/... ./internal/plan/... ./internal/ipam/... ./internal/manifest/...
 
-## fuzz: FuzzBuildRender for FUZZ_TIME, then the corpus it built (in GOCACHE) is copied to
-## internal/plan/testdata/fuzz, where `go test` replays it and git keeps it: commit it.
+## fuzz: FuzzBuildRender (plan + render) and FuzzParse (the YAML loader) for FUZZ_TIME each,
+## then the corpora they built (in GOCACHE) are copied to testdata/fuzz, where `go test`
+## replays them and git keeps them: commit them.
 fuzz:
 	go test ./internal/plan -run '^$$' -fuzz '^FuzzBuildRender$$' -fuzztime $(FUZZ_TIME)
 	mkdir -p internal/plan/testdata/fuzz/FuzzBuildRender
 	cp -n "$$(go env GOCACHE)/fuzz/github.com/weftnet/weft/internal/plan/FuzzBuildRender/"* \
 	  internal/plan/testdata/fuzz/FuzzBuildRender/ 2>/dev/null || true
 	@echo "corpus: $$(ls internal/plan/testdata/fuzz/FuzzBuildRender | wc -l) entries in internal/plan/testdata/fuzz/FuzzBuildRender"
+	go test ./internal/manifest -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZ_TIME)
+	mkdir -p internal/manifest/testdata/fuzz/FuzzParse
+	cp -n "$$(go env GOCACHE)/fuzz/github.com/weftnet/weft/internal/manifest/FuzzParse/"* \
+	  internal/manifest/testdata/fuzz/FuzzParse/ 2>/dev/null || true
+	@echo "corpus: $$(ls internal/manifest/testdata/fuzz/FuzzParse | wc -l) entries in internal/manifest/testdata/fuzz/FuzzParse"
 
 ## bench: the core and kernel benchmarks, printing figures.
 bench:

@@ -19,8 +19,8 @@ func render(t *testing.T, dir string, node plan.Node, wantApplied int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(loaded.Invalid) > 0 || len(loaded.Ignored) > 0 {
-		t.Fatalf("%s: invalid: %v ignored: %v", dir, loaded.Invalid, loaded.Ignored)
+	if len(loaded.Invalid) > 0 {
+		t.Fatalf("%s: invalid: %v", dir, loaded.Invalid)
 	}
 	p, errs := plan.Build(loaded.Resources, node)
 	if len(errs) > 0 {

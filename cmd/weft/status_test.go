@@ -25,6 +25,13 @@ func TestStatus(t *testing.T) {
 		Sessions: []frr.Session{{VRF: "default", Neighbor: "10.0.1.0", State: "Active"}}}}
 	failed := converged
 	failed.Failed = []plan.ResourceError{{Kind: "L2VNI", Name: "db", Field: "spec.vni", Reason: "Conflict", Message: "VNI 110 is already\nused by L2VNI/web"}}
+	unreadable := converged
+	unreadable.Failed = []plan.ResourceError{
+		{Source: "cfg/bad.yaml: document 2", Kind: "L2VNI", Namespace: "default", Name: "x", Field: "spec.vni", Reason: "Invalid", Message: "cannot unmarshal string"},
+		{Source: "cfg/junk.yaml: document 1", Reason: "Invalid", Message: "not YAML"},
+	}
+	kept := converged
+	kept.Failed = []plan.ResourceError{{Kind: "L2VNI", Namespace: "weft-system", Name: "web", Field: "spec.mtu", Reason: "Invalid", Message: "100 is outside 576..9216" + agent.KeptNote}}
 	warned := converged
 	warned.Kernel.Warnings = []string{"L2VNI 110: External host bridge br-legacy has addresses (10.0.0.1/24)"}
 	broken := converged
@@ -42,6 +49,8 @@ func TestStatus(t *testing.T) {
 		{"failed pass, one in progress", broken, http.StatusOK, 2, []string{"NOT CONVERGED: apply frr config", "pass in progress for 20", "in step frr for 12"}},
 		{"warning, still converged", warned, http.StatusOK, 0, []string{"converged", "warning: L2VNI 110: External host bridge br-legacy has addresses (10.0.0.1/24)"}},
 		{"no pass yet", agent.Status{Node: "node1"}, http.StatusOK, 2, []string{"node node1: no pass has finished yet"}},
+		{"unreadable documents", unreadable, http.StatusOK, 2, []string{"cfg/bad.yaml: document 2 (L2VNI/default/x)  failed   Invalid: spec.vni: cannot unmarshal string", "cfg/junk.yaml: document 1"}},
+		{"failed, last good kept", kept, http.StatusOK, 2, []string{"L2VNI/weft-system/web", "Invalid: spec.mtu: 100 is outside 576..9216; the last applied version stays in force"}},
 		{"sessions unreadable", converged, http.StatusServiceUnavailable, 0, []string{"default  10.0.1.0  Active", "STATE (at pass 7)"}},
 	}
 	for _, tt := range tests {

@@ -73,8 +73,9 @@ func startFRR(ctx context.Context, inst frrinstall.Install, ns, config string, d
 			// Debugging the lab: every daemon logs to <dir>/<namespace>-<daemon>.log.
 			args = append(args, "--log", "file:"+filepath.Join(dir, ns+"-"+d+".log"), "--log-level", "debug")
 		}
-		if d == "bfdd" {
-			// bfdd listens on its own control socket per pathspace.
+		if d == "bfdd" && inst.Major < 10 {
+			// FRR 8.4's bfdd needs its own control socket per pathspace (FRR 10's puts it in
+			// the pathspace's run directory and has no --bfdctl).
 			args = append(args, "--bfdctl", filepath.Join(run, "bfdd.sock"))
 		}
 		if err := inst.StartDaemon(ctx, ns, ns, d, args...); err != nil {

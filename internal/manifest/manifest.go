@@ -34,10 +34,6 @@ type Result struct {
 	// Invalid lists the documents that could not be read into an object (Source is set) and
 	// the objects defined more than once; none of them is in Resources.
 	Invalid []plan.ResourceError
-	// Ignored is always empty: a document of a kind weft does not read is reported in Invalid.
-	//
-	// Deprecated: read Invalid.
-	Ignored []string
 
 	// notYAML are the entries of Invalid for documents that are not YAML (Parse's error).
 	notYAML []plan.ResourceError
