@@ -163,31 +163,33 @@ func TestAdmission(t *testing.T) {
 		want string
 	}{
 		{"two underlays on a node", underlay("second", rack("r1")),
-			"Underlay/second: node node-r1 is already selected by Underlay/fabric; a node takes exactly one Underlay"},
+			`Underlay/weft-system/second: spec.nodeSelector: node "node-r1" is already selected by Underlay/weft-system/fabric; a node takes exactly one Underlay`},
 		{"duplicate VNI", l2vni("dup", 100, nil),
-			"L2VNI/dup: spec.vni: VNI 100 is already used by L3VNI/red on node node-r"},
+			`L2VNI/weft-system/dup: spec.vni: VNI 100 is already used by L3VNI/weft-system/red on node "node-r`},
 		{"duplicate VRF", l3vni("red-again", "red", 101),
-			`L3VNI/red-again: spec.vrf: VRF "red" is already used by L3VNI/red on node node-r`},
+			`L3VNI/weft-system/red-again: spec.vrf: VRF "red" is already used by L3VNI/weft-system/red on node "node-r`},
 		{"missing routing domain", l2vni("orphan", 120, func(s *v1alpha1.L2VNISpec) { s.RoutingDomain = &v1alpha1.RoutingDomain{L3VNI: "blue"} }),
-			"L2VNI/orphan: spec.routingDomain.l3vni: L3VNI blue does not exist or does not select node node-r"},
+			`L2VNI/weft-system/orphan: spec.routingDomain.l3vni: L3VNI/weft-system/blue does not exist in namespace "weft-system" or does not select node "node-r`},
 		{"gateway overlaps the VRF's host link", l2vni("overlap", 121, func(s *v1alpha1.L2VNISpec) {
 			s.RoutingDomain = &v1alpha1.RoutingDomain{L3VNI: "red"}
 			s.GatewayIPs = []string{"192.169.10.129/25"}
-		}), "L2VNI/overlap: spec.gatewayIPs: 192.169.10.128/25 overlaps 192.169.10.0/24 of L3VNI/red in VRF red"},
+		}), `L2VNI/weft-system/overlap: spec.gatewayIPs: 192.169.10.128/25 overlaps 192.169.10.0/24 of L3VNI/weft-system/red in VRF "red"`},
 		{"gateways of two segments overlap", l2vni("overlap2", 122, func(s *v1alpha1.L2VNISpec) {
 			s.RoutingDomain = &v1alpha1.RoutingDomain{L3VNI: "red"}
 			s.GatewayIPs = []string{"192.170.1.254/16"}
-		}), "L2VNI/overlap2: spec.gatewayIPs: 192.170.0.0/16 overlaps 192.170.1.0/24 of L2VNI/web in VRF red"},
+		}), `L2VNI/weft-system/overlap2: spec.gatewayIPs: 192.170.0.0/16 overlaps 192.170.1.0/24 of L2VNI/weft-system/web in VRF "red"`},
 		{"passthrough link overlaps the VTEP network", &v1alpha1.L3Passthrough{
 			ObjectMeta: metav1.ObjectMeta{Name: "pt", Namespace: ns},
 			Spec: v1alpha1.L3PassthroughSpec{HostSession: v1alpha1.HostSession{
 				HostType: v1alpha1.PeerExternal, LocalCIDR: v1alpha1.LocalCIDR{IPv4: "100.65.0.0/16"},
 			}},
-		}, "L3Passthrough/pt: spec.hostSession.localCIDR: 100.65.0.0/16 overlaps 100.65.0.0/24 of Underlay/fabric in the default VRF"},
-		{"rule only the plan knows, on no node", l2vni("rt", 130, func(s *v1alpha1.L2VNISpec) {
+		}, "L3Passthrough/weft-system/pt: spec.hostSession.localCIDR.ipv4: 100.65.0.0/16 overlaps 100.65.0.0/24 of Underlay/weft-system/fabric in the default VRF"},
+		// The CRD admits OVSBridge (the type is part of the API) but the plan does not
+		// implement it: only the webhook can say so, even before the object selects a node.
+		{"rule only the plan knows, on no node", l2vni("ovs", 130, func(s *v1alpha1.L2VNISpec) {
 			s.NodeSelector = rack("r9")
-			s.ImportRouteTargets = []string{"4200000000:70000"}
-		}), `L2VNI/rt: spec.importRouteTargets[0]: "4200000000:70000": with a 4-byte ASN the number must be ≤ 65535`},
+			s.HostMaster = &v1alpha1.HostMaster{Type: v1alpha1.HostMasterOVSBridge}
+		}), "L2VNI/weft-system/ovs: spec.hostMaster.type: OVSBridge host masters are not implemented yet"},
 		{"other namespace", &v1alpha1.L2VNI{ObjectMeta: metav1.ObjectMeta{Name: "elsewhere", Namespace: "default"}, Spec: v1alpha1.L2VNISpec{VNI: 140}},
 			"L2VNI/elsewhere: metadata.namespace: weft reads only namespace weft-system"},
 	}
@@ -211,7 +213,7 @@ func TestAdmission(t *testing.T) {
 		}
 		web.Spec.VNI = 100
 		err := c.Update(ctx, web)
-		if err == nil || !strings.Contains(err.Error(), "L2VNI/web: spec.vni: VNI 100 is already used by L3VNI/red") {
+		if err == nil || !strings.Contains(err.Error(), "L2VNI/weft-system/web: spec.vni: VNI 100 is already used by L3VNI/weft-system/red") {
 			t.Fatalf("update to a used VNI: %v", err)
 		}
 	})
