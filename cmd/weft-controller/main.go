@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -52,6 +53,7 @@ func run() error {
 		webhookService = flag.String("webhook-service", "weft-webhook", "name of the webhook Service (the certificate's DNS names)")
 		webhookConfig  = flag.String("webhook-config", "weft-validating-webhook-configuration", "ValidatingWebhookConfiguration whose caBundle is kept")
 		webhookSecret  = flag.String("webhook-secret", "weft-webhook-cert", "Secret holding the webhook CA and certificate")
+		webhookIP      = flag.String("webhook-ip", "", "serve the webhooks on this address only and put it in the certificate (an API server outside the cluster network calls it by URL, as in weft lab up --kubernetes)")
 		logLevel       = flag.String("log-level", "info", "debug, info, warn or error")
 	)
 	flag.Parse()
@@ -91,7 +93,15 @@ func run() error {
 	}
 	var cm *certs.Manager
 	if *webhooks {
-		opts.WebhookServer = webhook.NewServer(webhook.Options{Port: *webhookPort, CertDir: *certDir})
+		var ips []net.IP
+		if *webhookIP != "" {
+			ip := net.ParseIP(*webhookIP)
+			if ip == nil {
+				return fmt.Errorf("--webhook-ip %q: not an IP address", *webhookIP)
+			}
+			ips = []net.IP{ip}
+		}
+		opts.WebhookServer = webhook.NewServer(webhook.Options{Host: *webhookIP, Port: *webhookPort, CertDir: *certDir})
 		// Uncached: the controller reads one Secret and one webhook configuration, and must
 		// not watch every Secret of the namespace.
 		direct, err := client.New(cfg, client.Options{Scheme: scheme})
@@ -104,7 +114,8 @@ func run() error {
 				fmt.Sprintf("%s.%s.svc", *webhookService, *namespace),
 				fmt.Sprintf("%s.%s.svc.cluster.local", *webhookService, *namespace),
 			},
-			CertDir: *certDir, WebhookConfig: *webhookConfig, Log: log,
+			IPAddresses: ips,
+			CertDir:     *certDir, WebhookConfig: *webhookConfig, Log: log,
 		}
 		// The webhook server reads the files when it starts: they must exist first.
 		if err := cm.Ensure(ctx); err != nil {

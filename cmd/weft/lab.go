@@ -80,6 +80,9 @@ func labUpCmd(name *string) *cobra.Command {
 					fmt.Fprintln(cmd.ErrOrStderr(), "this kernel has no VRF devices: starting the layer-2 lab only (weft lab demo runs the L3 part in user-mode-linux)")
 				}
 			}
+			if kube && assets == "" {
+				assets = lab.FindKubeAssets()
+			}
 			o := lab.Options{Name: *name, Nodes: nodes, AgentBinary: bin, L3: l3, Kubernetes: kube, KubeAssets: assets}
 			if kube {
 				if o.ControllerBinary, err = siblingBinary("weft-controller", controller, "--controller-bin"); err != nil {
@@ -104,7 +107,7 @@ func labUpCmd(name *string) *cobra.Command {
 	cmd.Flags().BoolVar(&l3, "l3", false, "add tenant VRFs, external hosts and a host session (default: when the kernel has VRF)")
 	cmd.Flags().BoolVar(&kube, "kubernetes", false, "run the lab as a cluster: its own API server, weft-controller, agents in Kubernetes mode")
 	cmd.Flags().StringVar(&controller, "controller-bin", "", "weft-controller binary for --kubernetes (default: next to weft, then PATH)")
-	cmd.Flags().StringVar(&assets, "kube-assets", os.Getenv("KUBEBUILDER_ASSETS"), "directory with kube-apiserver, etcd and kubectl for --kubernetes (hack/envtest-assets.sh prints it)")
+	cmd.Flags().StringVar(&assets, "kube-assets", "", "directory with kube-apiserver, etcd and kubectl for --kubernetes (default: $KUBEBUILDER_ASSETS, else what hack/envtest-assets.sh cached)")
 	return cmd
 }
 

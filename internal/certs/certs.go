@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,6 +56,9 @@ type Manager struct {
 	Namespace, SecretName string
 	// DNSNames are the names the API server uses to reach the webhook Service.
 	DNSNames []string
+	// IPAddresses are addresses the API server reaches the webhook server at directly (an
+	// API server outside the cluster network, as in the lab, calls a URL, not a Service).
+	IPAddresses []net.IP
 	// CertDir receives tls.crt and tls.key for the webhook server.
 	CertDir string
 	// WebhookConfig is the ValidatingWebhookConfiguration whose caBundle is kept.
@@ -183,6 +187,9 @@ func (m *Manager) needsRenewal(data map[string][]byte) string {
 	if !slices.Equal(sortedCopy(cert.DNSNames), sortedCopy(m.DNSNames)) {
 		return "DNS names changed"
 	}
+	if !slices.EqualFunc(cert.IPAddresses, m.IPAddresses, func(a, b net.IP) bool { return a.Equal(b) }) {
+		return "IP addresses changed"
+	}
 	return ""
 }
 
@@ -229,6 +236,7 @@ func (m *Manager) issue(old map[string][]byte) (map[string][]byte, error) {
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: m.DNSNames[0]},
 		DNSNames:     m.DNSNames,
+		IPAddresses:  m.IPAddresses,
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(servingLifetime),
 		KeyUsage:     x509.KeyUsageDigitalSignature,

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -96,6 +97,17 @@ func TestEnsure(t *testing.T) {
 	}
 	if err := renewed.CheckSignatureFrom(ca); err != nil {
 		t.Errorf("renewed certificate is not signed by the same CA: %v", err)
+	}
+
+	// An API server that calls the webhook by URL at an address (the lab's) gets a
+	// certificate for that address: adding it renews the certificate, under the same CA.
+	m.IPAddresses = []net.IP{net.ParseIP("198.18.0.254")}
+	if err := m.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	byIP := parse(t, read(t, m.CertDir, keyTLSCert))
+	if _, err := byIP.Verify(x509.VerifyOptions{Roots: pool, DNSName: "198.18.0.254", CurrentTime: later}); err != nil {
+		t.Errorf("certificate does not verify for 198.18.0.254: %v", err)
 	}
 }
 

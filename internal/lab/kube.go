@@ -89,10 +89,41 @@ func (s *State) Kubectl() (string, error) {
 	return exec.LookPath("kubectl")
 }
 
+// FindKubeAssets returns a directory with kube-apiserver, etcd and kubectl: $KUBEBUILDER_ASSETS,
+// else the newest that hack/envtest-assets.sh left in its cache
+// ($XDG_CACHE_HOME/weft/envtest/*, ~/.cache by default); "" when there is none.
+func FindKubeAssets() string {
+	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
+		return d
+	}
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		cache = filepath.Join(home, ".cache")
+	}
+	dirs, _ := filepath.Glob(filepath.Join(cache, "weft", "envtest", "k8s-*"))
+	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
+	for _, d := range dirs {
+		ok := true
+		for _, bin := range []string{"kube-apiserver", "etcd", "kubectl"} {
+			if st, err := os.Stat(filepath.Join(d, bin)); err != nil || st.Mode()&0o111 == 0 {
+				ok = false
+			}
+		}
+		if ok {
+			return d
+		}
+	}
+	return ""
+}
+
 // checkKubeOptions finds the binaries of Kubernetes mode before anything is built.
 func checkKubeOptions(o Options) error {
 	if o.KubeAssets == "" {
-		return errors.New("Kubernetes mode needs kube-apiserver and etcd: set KUBEBUILDER_ASSETS (hack/envtest-assets.sh prints it) or pass --kube-assets")
+		return errors.New("Kubernetes mode needs kube-apiserver, etcd and kubectl, and none were found in the cache: build them once with `hack/envtest-assets.sh` in a checkout of weft (about 5 min; it prints KUBEBUILDER_ASSETS=DIR), then run again, or pass --kube-assets DIR")
 	}
 	for _, bin := range []string{"etcd", "kube-apiserver"} {
 		if _, err := os.Stat(filepath.Join(o.KubeAssets, bin)); err != nil {
@@ -177,14 +208,22 @@ func (s *State) startKubernetes(ctx context.Context, o Options) error {
 	if c, err = s.client(); err != nil {
 		return err
 	}
-	if err := s.applyObjects(ctx, c, o.L3); err != nil {
+	if err := s.writeObjects(ctx, c, o.L3); err != nil {
+		return err
+	}
+	// The webhooks as in a cluster, reached by URL on the management network.
+	whPort, err := freePort(apiIP)
+	if err != nil {
+		return err
+	}
+	if err := installWebhooks(ctx, c, apiIP, whPort); err != nil {
 		return err
 	}
 	pid, err = startDaemon(dir, "weft-controller", []string{"KUBECONFIG=" + s.Kubeconfig}, o.ControllerBinary,
 		"--namespace", KubeNamespace,
-		// The lab's objects are generated, not typed in; webhooks would need a Service and
-		// certificates for an API server that has no cluster network to reach them over.
-		"--webhooks=false",
+		"--webhook-ip", apiIP,
+		"--webhook-port", strconv.Itoa(whPort),
+		"--cert-dir", filepath.Join(dir, "webhook-certs"),
 		"--leader-elect=false",
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=0",
@@ -194,6 +233,12 @@ func (s *State) startKubernetes(ctx context.Context, o Options) error {
 	}
 	s.ControlPlane.ControllerPID = pid
 	if err := s.save(); err != nil {
+		return err
+	}
+	if err := s.kubectlApply(ctx, s.ControlPlane.Manifests); err != nil {
+		return fmt.Errorf("apply the lab's objects: %w", err)
+	}
+	if err := s.createNodes(ctx, c); err != nil {
 		return err
 	}
 	return s.waitNodeIndexes(ctx, c)
@@ -481,9 +526,9 @@ func decode(data []byte) (*unstructured.Unstructured, error) {
 	return u, nil
 }
 
-// applyObjects creates weft's namespace, the lab's weft objects (the files host mode would
-// read, also written to ControlPlane.Manifests for kubectl) and one Node per lab node.
-func (s *State) applyObjects(ctx context.Context, c client.Client, l3 bool) error {
+// writeObjects creates weft's namespace and writes the lab's weft objects (the files host
+// mode would read) to ControlPlane.Manifests, which kubectlApply applies.
+func (s *State) writeObjects(ctx context.Context, c client.Client, l3 bool) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: KubeNamespace}}
 	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create namespace %s: %w", KubeNamespace, err)
@@ -501,18 +546,12 @@ func (s *State) applyObjects(ctx context.Context, c client.Client, l3 bool) erro
 		if err := os.WriteFile(filepath.Join(s.ControlPlane.Manifests, name), []byte(files[name]), 0o644); err != nil {
 			return err
 		}
-		u, err := decode([]byte(files[name]))
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		u.SetNamespace(KubeNamespace)
-		// Server-side apply as field owner weft-lab: a user's `kubectl apply -f examples/`
-		// (client-side, what the e2e suite runs) or `--server-side` of the same values
-		// finds nothing to fight over.
-		if err := c.Patch(ctx, u, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
-			return fmt.Errorf("apply %s %s: %w", u.GetKind(), u.GetName(), err)
-		}
 	}
+	return nil
+}
+
+// createNodes creates one Node per lab node, labelled with its hostname as a kubelet would.
+func (s *State) createNodes(ctx context.Context, c client.Client) error {
 	for _, n := range s.Nodes {
 		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{
 			Name:   n.Name,

@@ -106,10 +106,31 @@ func TestKubernetesMode(t *testing.T) {
 	// of a lab of lab.DefaultNodes nodes (TestExamplesAreTheLabsObjects), so on this lab the
 	// objects it applied stay as they are and node3's Underlay selects no node.
 	examples := filepath.Join("..", "..", "examples")
+	// The lab applied its objects as kubectl apply does, so the same objects are unchanged,
+	// without warnings.
 	out := mustKubectl("apply", "-f", examples)
-	for _, want := range []string{"l2vni.network.weft.dev/web ", "underlay.network.weft.dev/node1 ", "underlay.network.weft.dev/node3 created"} {
+	for _, want := range []string{"l2vni.network.weft.dev/web unchanged", "underlay.network.weft.dev/node1 unchanged", "underlay.network.weft.dev/node3 created"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("kubectl apply -f examples/ lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(strings.ToLower(out), "warning") {
+		t.Errorf("kubectl apply -f examples/ warns:\n%s", out)
+	}
+	// The admission webhooks run as in a cluster: a second L2VNI with web's VNI and an
+	// invalid field are refused at kubectl apply, naming the field.
+	for _, bad := range []struct{ name, spec, want string }{
+		{"dup-vni", "vni: 110", "spec.vni: VNI 110 is already used by L2VNI/weft-system/web"},
+		{"bad-mtu", "vni: 150\n  mtu: 100", "spec.mtu"},
+	} {
+		f := filepath.Join(t.TempDir(), bad.name+".yaml")
+		doc := "apiVersion: network.weft.dev/v1alpha1\nkind: L2VNI\nmetadata:\n  name: " + bad.name + "\n  namespace: weft-system\nspec:\n  " + bad.spec + "\n"
+		if err := os.WriteFile(f, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := kubectl("apply", "-f", f)
+		if err == nil || !strings.Contains(out, bad.want) {
+			t.Errorf("kubectl apply of L2VNI %s: want refused with %q, got err=%v:\n%s", bad.name, bad.want, err, out)
 		}
 	}
 	poll(t, 30*time.Second, "Underlay node3 says it selects no node", func() error {
