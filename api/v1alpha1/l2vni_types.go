@@ -130,10 +130,12 @@ type HostMaster struct {
 	// +optional
 	Lifecycle Lifecycle `json:"lifecycle,omitempty"`
 
-	// Name of the bridge on the host. Default for Managed: br-hs-<vni>. Not lo nor another of
-	// weft's own device names (br-pe-, br-hs-, vni, pe-, host-).
+	// Name of the bridge on the host. Default for Managed: br-hs-<vni>. Not lo, not all or
+	// default (the kernel reserves them), nor another of weft's own device names (br-pe-,
+	// br-hs-, vni, pe-, host-).
 	// +kubebuilder:validation:MaxLength=15
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$`
+	// +kubebuilder:validation:XValidation:rule="self != 'all' && self != 'default'",message="must not be all or default: the kernel reserves these names"
 	// +optional
 	Name string `json:"name,omitempty"`
 }

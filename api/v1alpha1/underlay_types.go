@@ -82,10 +82,11 @@ type UnderlayInterface struct {
 
 // NetworkDevice names a host NIC.
 type NetworkDevice struct {
-	// Name is the Linux interface name on the host; not lo, and not one of weft's own device
-	// names (br-pe-, br-hs-, vni, pe-, host-).
+	// Name is the Linux interface name on the host; not lo, not all or default (the kernel
+	// reserves them), and not one of weft's own device names (br-pe-, br-hs-, vni, pe-, host-).
 	// +kubebuilder:validation:MaxLength=15
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$`
+	// +kubebuilder:validation:XValidation:rule="self != 'all' && self != 'default'",message="must not be all or default: the kernel reserves these names"
 	// +kubebuilder:validation:XValidation:rule="self != 'lo' && !['br-pe-', 'br-hs-', 'vni', 'pe-', 'host-'].exists(p, self.startsWith(p))",message="must not be lo nor start with br-pe-, br-hs-, vni, pe- or host- (weft's own device names)"
 	Name string `json:"name"`
 }
@@ -107,9 +108,15 @@ type Neighbor struct {
 	// +optional
 	Address string `json:"address,omitempty"`
 
-	// Interface peers unnumbered over this interface of the router namespace.
+	// Interface peers unnumbered over this interface of the router namespace: an uplink's
+	// name, not an IP address (a numbered session sets address), not all or default (the
+	// kernel reserves them), not lo and not one of weft's own device names (br-pe-, br-hs-,
+	// vni, pe-, host-).
 	// +kubebuilder:validation:MaxLength=15
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$`
+	// +kubebuilder:validation:XValidation:rule="!isIP(self)",message="must be an interface name, not an IP address: a numbered session sets address"
+	// +kubebuilder:validation:XValidation:rule="self != 'all' && self != 'default'",message="must not be all or default: the kernel reserves these names"
+	// +kubebuilder:validation:XValidation:rule="self != 'lo' && !['br-pe-', 'br-hs-', 'vni', 'pe-', 'host-'].exists(p, self.startsWith(p))",message="must not be lo nor start with br-pe-, br-hs-, vni, pe- or host-: an unnumbered session needs the interface to the fabric"
 	// +optional
 	Interface string `json:"interface,omitempty"`
 
