@@ -64,7 +64,7 @@ func BuiltPrefix() string {
 		// A user-mode-linux guest starts with a bare environment (no HOME): ask the
 		// password database, as the shell would.
 		home, err := os.UserHomeDir()
-		if err != nil {
+		if err != nil || home == "/" {
 			if u, uerr := user.Current(); uerr == nil {
 				home = u.HomeDir
 			}

@@ -273,12 +273,13 @@ func Need(t *testing.T, have func() bool, modules ...string) bool {
 }
 
 // ForwardedEnv is the part of this process's environment a guest inherits: CI (so a guest
-// fails instead of skipping where the host would) and every WEFT_* variable. The guest
-// starts from a clean environment otherwise.
+// fails instead of skipping where the host would), every WEFT_* variable, and HOME and
+// XDG_CACHE_HOME (the guest shares the host's filesystem, and the tools cached there: FRR 10,
+// the envtest binaries). The guest starts from a clean environment otherwise.
 func ForwardedEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "CI=") || strings.HasPrefix(kv, "WEFT_") {
+		if strings.HasPrefix(kv, "CI=") || strings.HasPrefix(kv, "WEFT_") || strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "XDG_CACHE_HOME=") {
 			env = append(env, kv)
 		}
 	}
