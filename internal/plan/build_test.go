@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/weftnet/weft/api/v1alpha1"
+	"github.com/weftnet/weft/internal/frr"
 )
 
 func TestBuildValid(t *testing.T) {
@@ -245,5 +246,22 @@ func TestParseLabels(t *testing.T) {
 		if _, err := ParseLabels(bad); err == nil {
 			t.Errorf("ParseLabels(%q): want an error", bad)
 		}
+	}
+}
+
+// TestDuplicateAddressDetection: every node renders EVPN duplicate-address detection at 10
+// moves in 60 s, stated here: FRR's default (5 in 180 s) freezes a KubeVirt VM that migrates
+// back and forth, and without detection two hosts fighting over a MAC go unnoticed.
+func TestDuplicateAddressDetection(t *testing.T) {
+	p, _ := Build(validResources(), testNode)
+	if got := p.FRR.Router.EVPN.DupAddrDetection; got.MaxMoves != 10 || got.TimeSeconds != 60 {
+		t.Errorf("duplicate-address detection = %+v, want 10 moves in 60 s", got)
+	}
+	conf, err := frr.Render(&p.FRR, Passwords(validResources().Secrets))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(conf, "\n  dup-addr-detection max-moves 10 time 60\n") {
+		t.Errorf("frr.conf lacks dup-addr-detection max-moves 10 time 60:\n%s", conf)
 	}
 }
