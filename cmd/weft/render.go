@@ -30,14 +30,15 @@ kubectl apply them, builds the plan of one node and prints its frr.conf (or, wit
 
 Files are read in the order given (a directory's *.yaml, *.yml and *.json files by name),
 and that order is their age: where two objects claim the same thing (a VNI, a VRF, a host
-bridge), the one read first wins, as the older object would in Kubernetes. An object's own
-metadata.creationTimestamp, when written, is kept; objects without one count as older than
-any that has one. An object without metadata.namespace is in "default".
+bridge), the one read first wins, as the older object would in Kubernetes. A
+metadata.creationTimestamp written in a file is ignored (file order is the only age), so no
+object can backdate itself. An object without metadata.namespace is in "default".
 
 Every object or document that is rejected is reported on stderr in one line, and the rest
 is rendered: "<Kind>/<namespace>/<name>: <field>: <message>", or, for a document that could
-not be read, "<file>: document <N> (<Kind>/<namespace>/<name>): <field>: <message>". An
-object defined twice (same kind, namespace and name) is rejected in both places.
+not be read, "<file>: document <N> (<Kind>/<namespace>/<name>): <field>: <message>". Of an
+object defined twice (same kind, namespace and name), the first copy is rendered and every
+later copy is rejected, naming the first.
 
 Exit codes:
   0  every object is valid and rendered

@@ -106,7 +106,7 @@ type ResourceError struct {
 func (e ResourceError) Ref() Ref { return Ref{Kind: e.Kind, Namespace: e.Namespace, Name: e.Name} }
 
 // Error prints "<Kind>/<namespace>/<name>: <field>: <message>", the form users see
-// everywhere, or "<file>: document <N> (<Kind>/<name>): <field>: <message>" for a document
+// everywhere, or "<file>: document <N> (<Kind>/<namespace>/<name>): <field>: <message>" for a document
 // that could not be read. It is always one line: control characters of the message are
 // escaped (user values in messages are quoted where they are written; this is the net).
 func (e ResourceError) Error() string {

@@ -89,7 +89,8 @@ func (v *Validator) validate(ctx context.Context, obj runtime.Object) error {
 		return err
 	}
 	if v.Namespace != "" && meta.Namespace != v.Namespace {
-		return fmt.Errorf("%s/%s: metadata.namespace: weft reads only namespace %s; objects in %s would be ignored", kind, meta.Name, v.Namespace, meta.Namespace)
+		return plan.ResourceError{Kind: kind, Namespace: meta.Namespace, Name: meta.Name, Field: "metadata.namespace", Reason: plan.ReasonInvalid,
+			Message: fmt.Sprintf("weft reads only namespace %q; objects in %q would be ignored", v.Namespace, meta.Namespace)}
 	}
 	res, err := LoadResources(ctx, v.Reader, meta.Namespace)
 	if err != nil {

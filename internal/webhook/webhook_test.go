@@ -191,7 +191,7 @@ func TestAdmission(t *testing.T) {
 			s.HostMaster = &v1alpha1.HostMaster{Type: v1alpha1.HostMasterOVSBridge}
 		}), "L2VNI/weft-system/ovs: spec.hostMaster.type: OVSBridge host masters are not implemented yet"},
 		{"other namespace", &v1alpha1.L2VNI{ObjectMeta: metav1.ObjectMeta{Name: "elsewhere", Namespace: "default"}, Spec: v1alpha1.L2VNISpec{VNI: 140}},
-			"L2VNI/elsewhere: metadata.namespace: weft reads only namespace weft-system"},
+			`L2VNI/default/elsewhere: metadata.namespace: weft reads only namespace "weft-system"`},
 	}
 	for _, tc := range rejected {
 		t.Run(tc.name, func(t *testing.T) {
