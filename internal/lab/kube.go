@@ -21,7 +21,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/http"
 	"net/netip"
@@ -37,15 +36,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
-	"github.com/weftnet/weft/config/crd"
 	"github.com/weftnet/weft/internal/ipam"
 	"github.com/weftnet/weft/internal/nodeindex"
 )
@@ -87,37 +83,6 @@ func (s *State) Kubectl() (string, error) {
 		}
 	}
 	return exec.LookPath("kubectl")
-}
-
-// FindKubeAssets returns a directory with kube-apiserver, etcd and kubectl: $KUBEBUILDER_ASSETS,
-// else the newest that hack/envtest-assets.sh left in its cache
-// ($XDG_CACHE_HOME/weft/envtest/*, ~/.cache by default); "" when there is none.
-func FindKubeAssets() string {
-	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
-		return d
-	}
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		cache = filepath.Join(home, ".cache")
-	}
-	dirs, _ := filepath.Glob(filepath.Join(cache, "weft", "envtest", "k8s-*"))
-	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
-	for _, d := range dirs {
-		ok := true
-		for _, bin := range []string{"kube-apiserver", "etcd", "kubectl"} {
-			if st, err := os.Stat(filepath.Join(d, bin)); err != nil || st.Mode()&0o111 == 0 {
-				ok = false
-			}
-		}
-		if ok {
-			return d
-		}
-	}
-	return ""
 }
 
 // checkKubeOptions finds the binaries of Kubernetes mode before anything is built.
@@ -473,57 +438,6 @@ func (s *State) client() (client.Client, error) {
 		return nil, err
 	}
 	return client.New(cfg, client.Options{Scheme: scheme})
-}
-
-// installCRDs creates weft's CRDs (embedded in the binary) and waits until they are served.
-func installCRDs(ctx context.Context, c client.Client) error {
-	files, err := fs.Glob(crd.Bases, "bases/*.yaml")
-	if err != nil {
-		return err
-	}
-	var names []string
-	for _, f := range files {
-		data, err := crd.Bases.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		u, err := decode(data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-		if err := c.Create(ctx, u); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("install CRD %s: %w", u.GetName(), err)
-		}
-		names = append(names, u.GetName())
-	}
-	for _, name := range names {
-		if err := poll(ctx, 30*time.Second, func() error {
-			u := &unstructured.Unstructured{}
-			u.SetAPIVersion("apiextensions.k8s.io/v1")
-			u.SetKind("CustomResourceDefinition")
-			if err := c.Get(ctx, client.ObjectKey{Name: name}, u); err != nil {
-				return err
-			}
-			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-			for _, cond := range conds {
-				if m, ok := cond.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
-					return nil
-				}
-			}
-			return fmt.Errorf("CRD %s not established yet", name)
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func decode(data []byte) (*unstructured.Unstructured, error) {
-	u := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(data, &u.Object); err != nil {
-		return nil, err
-	}
-	return u, nil
 }
 
 // writeObjects creates weft's namespace and writes the lab's weft objects (the files host

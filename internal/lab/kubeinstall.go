@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"strconv"
 	"strings"
@@ -11,9 +12,11 @@ import (
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/weftnet/weft/config/crd"
 	"github.com/weftnet/weft/config/webhook"
 )
 
@@ -71,4 +74,55 @@ func (s *State) kubectlApply(ctx context.Context, path string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// installCRDs creates weft's CRDs (embedded in the binary) and waits until they are served.
+func installCRDs(ctx context.Context, c client.Client) error {
+	files, err := fs.Glob(crd.Bases, "bases/*.yaml")
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, f := range files {
+		data, err := crd.Bases.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		u, err := decode(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		if err := c.Create(ctx, u); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("install CRD %s: %w", u.GetName(), err)
+		}
+		names = append(names, u.GetName())
+	}
+	for _, name := range names {
+		if err := poll(ctx, 30*time.Second, func() error {
+			u := &unstructured.Unstructured{}
+			u.SetAPIVersion("apiextensions.k8s.io/v1")
+			u.SetKind("CustomResourceDefinition")
+			if err := c.Get(ctx, client.ObjectKey{Name: name}, u); err != nil {
+				return err
+			}
+			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+			for _, cond := range conds {
+				if m, ok := cond.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
+					return nil
+				}
+			}
+			return fmt.Errorf("CRD %s not established yet", name)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decode(data []byte) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(data, &u.Object); err != nil {
+		return nil, err
+	}
+	return u, nil
 }
