@@ -260,7 +260,7 @@ func labProbeCmd(name *string) *cobra.Command {
 }
 
 func labMigrateCmd(name *string) *cobra.Command {
-	var to string
+	var to, announce string
 	var interval time.Duration
 	cmd := &cobra.Command{
 		Use:   "migrate WORKLOAD --to NODE",
@@ -273,7 +273,7 @@ func labMigrateCmd(name *string) *cobra.Command {
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			r, err := lab.Migrate(ctx, st, args[0], to, interval)
+			r, err := lab.MigrateWith(ctx, st, args[0], to, lab.MigrateOptions{Interval: interval, Announce: announce})
 			if err != nil {
 				return err
 			}
@@ -283,6 +283,7 @@ func labMigrateCmd(name *string) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&to, "to", "", "destination node")
 	cmd.Flags().DurationVar(&interval, "interval", 10*time.Millisecond, "probe interval")
+	cmd.Flags().StringVar(&announce, "announce", lab.AnnounceGARP, "how the workload announces itself on arrival: garp (MAC and IP), rarp (MAC only, as QEMU/KubeVirt) or none (silent)")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 // bridges, so their MAC+IP routes stay in EVPN while they say nothing (hostnet.Refresher).
 type Refresher interface {
 	SetBridges(names ...string)
+	SetSegments(names ...string)
 	Probes() int64
 	Run(ctx context.Context) error
 }
@@ -26,6 +27,7 @@ func (a *Agent) followPlan(kp plan.KernelPlan) {
 		return
 	}
 	a.Refresher.SetBridges(hostnet.GatewayBridges(kp)...)
+	a.Refresher.SetSegments(hostnet.SegmentBridges(kp)...)
 	a.kernelOnce.Do(func() { close(a.kernelStepped()) })
 }
 

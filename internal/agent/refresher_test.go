@@ -20,16 +20,23 @@ func (s staticSource) Load(context.Context) (Desired, error) { return Desired{Re
 
 // fakeRefresher records what the agent asks of a refresher.
 type fakeRefresher struct {
-	mu      sync.Mutex
-	bridges [][]string
-	started chan struct{}
-	once    sync.Once
+	mu       sync.Mutex
+	bridges  [][]string
+	segments [][]string
+	started  chan struct{}
+	once     sync.Once
 }
 
 func (f *fakeRefresher) SetBridges(names ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.bridges = append(f.bridges, slices.Clone(names))
+}
+
+func (f *fakeRefresher) SetSegments(names ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.segments = append(f.segments, slices.Clone(names))
 }
 
 func (f *fakeRefresher) Probes() int64 { return 7 }
@@ -84,6 +91,12 @@ func TestRefresherFollowsThePlan(t *testing.T) {
 	calls := f.calls()
 	if len(calls) == 0 || !slices.Equal(calls[len(calls)-1], []string{"br-pe-110"}) {
 		t.Errorf("bridges given to the refresher: %v; want [br-pe-110] (the routed L2VNI's only)", calls)
+	}
+	f.mu.Lock()
+	segs := slices.Clone(f.segments)
+	f.mu.Unlock()
+	if len(segs) == 0 || !slices.Equal(segs[len(segs)-1], []string{"br-pe-110", "br-pe-120"}) {
+		t.Errorf("segments given to the refresher: %v; want [br-pe-110 br-pe-120] (every L2VNI's)", segs)
 	}
 	if r.NeighbourProbes != 7 {
 		t.Errorf("report's neighbourProbes %d, want the refresher's 7", r.NeighbourProbes)

@@ -31,7 +31,11 @@ type Refresher struct {
 
 	mu      sync.Mutex
 	bridges map[string]bool
-	names   map[int]string // ifindex → link name, kept current from link events
+	// segments are the L2VNI router bridges, where a workload that moves here gets its
+	// MAC+IP route back (see mobility).
+	segments map[string]bool
+	names    map[int]string // ifindex → link name, kept current from link events
+	mob      mobility
 
 	probes atomic.Int64
 }
@@ -41,7 +45,19 @@ func NewRefresher(ns Namespace, log *slog.Logger) *Refresher {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Refresher{ns: ns, log: log, bridges: map[string]bool{}, names: map[int]string{}}
+	return &Refresher{ns: ns, log: log, bridges: map[string]bool{}, segments: map[string]bool{}, names: map[int]string{}}
+}
+
+// SetSegments replaces the L2VNI router bridges on which a moved workload's MAC+IP is
+// re-learned (the plan's SegmentBridges).
+func (r *Refresher) SetSegments(names ...string) {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	r.mu.Lock()
+	r.segments = m
+	r.mu.Unlock()
 }
 
 // SetBridges replaces the bridges whose neighbours are refreshed (the plan's gateway bridges).
@@ -101,7 +117,7 @@ func (r *Refresher) Run(ctx context.Context) error {
 			return fmt.Errorf("receive neighbour events: %w", err)
 		}
 		for _, m := range msgs {
-			r.handle(c, m.Header.Type, m.Data)
+			r.handle(c, m.Header.Type, m.Data, true)
 		}
 	}
 }
@@ -129,12 +145,17 @@ func (r *Refresher) resync(c *conn) error {
 		return fmt.Errorf("list neighbours: %w", err)
 	}
 	for _, b := range stale {
-		r.handle(c, unix.RTM_NEWNEIGH, b)
+		r.handle(c, unix.RTM_NEWNEIGH, b, false)
 	}
 	return nil
 }
 
-func (r *Refresher) handle(c *conn, typ uint16, b []byte) {
+// handle acts on one event; live is false for the entries a resync reads, whose bridge
+// ports did not just learn their MACs.
+func (r *Refresher) handle(c *conn, typ uint16, b []byte, live bool) {
+	if typ == unix.RTM_NEWNEIGH || typ == unix.RTM_DELNEIGH {
+		r.follow(c, typ, b, live)
+	}
 	switch typ {
 	case unix.RTM_NEWLINK, unix.RTM_DELLINK:
 		l, err := parseLink(b)
@@ -197,4 +218,25 @@ func GatewayBridges(kp plan.KernelPlan) []string {
 		}
 	}
 	return out
+}
+
+// follow feeds a neighbour or FDB event to mobility and resolves what it asks for.
+func (r *Refresher) follow(c *conn, typ uint16, b []byte, live bool) {
+	n, ok := parseNeigh(b)
+	if !ok || (!live && n.family == unix.AF_BRIDGE) {
+		return
+	}
+	r.mu.Lock()
+	watched := func(idx int) bool { return r.segments[r.names[idx]] }
+	bridge, ips := r.mob.event(typ, n, watched)
+	name := r.names[bridge]
+	r.mu.Unlock()
+	for _, ip := range ips {
+		if err := c.resolve(bridge, ip); err != nil {
+			r.log.Warn("resolve a moved workload's address", "bridge", name, "ip", ip, "err", err)
+			continue
+		}
+		r.probes.Add(1)
+		r.log.Debug("resolving a moved workload's address", "bridge", name, "ip", ip)
+	}
 }

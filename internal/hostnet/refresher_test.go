@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -127,4 +128,92 @@ func TestGatewayBridges(t *testing.T) {
 	if len(got) != 1 || got[0] != plan.BridgeName(50) {
 		t.Fatalf("GatewayBridges = %v, want [%s]", got, plan.BridgeName(50))
 	}
+}
+
+// TestMovedWorkloadIsResolved: a workload that was remote (zebra's NOARP entry on the
+// segment's router bridge, which its gratuitous ARP cannot overwrite) announces itself here;
+// once zebra removes the remote entry, the Refresher resolves the address on the bridge and
+// the workload's answer makes a local REACHABLE entry: the one zebra turns into the MAC+IP
+// route at this node. The bridge has no address (a layer-2 segment).
+func TestMovedWorkloadIsResolved(t *testing.T) {
+	requireRoot(t)
+	router := testNS(t, "r", true)
+	rh := handle(t, router)
+	// A VTEP-like address elsewhere in the namespace: the source of the ARP request.
+	must(t, rh.AddrAdd(mustLink(t, rh, "lo"), &netlink.Addr{IPNet: ipNet(netip.MustParsePrefix("100.65.0.9/32"))}))
+	must(t, rh.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br-pe-70"}}))
+	br := mustLink(t, rh, "br-pe-70")
+	must(t, rh.LinkSetUp(br))
+	wl := testNS(t, "w", true)
+	wns, err := netns.GetFromName(wl.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wns.Close()
+	must(t, rh.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "pe-70", MasterIndex: br.Attrs().Index}, PeerName: "eth0", PeerNamespace: netlink.NsFd(wns)}))
+	must(t, rh.LinkSetUp(mustLink(t, rh, "pe-70")))
+	wh := handle(t, wl)
+	eth := mustLink(t, wh, "eth0")
+	ip := netip.MustParseAddr("192.168.70.10")
+	must(t, wh.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(ip, 24))}))
+	must(t, wh.LinkSetUp(eth))
+	mac := eth.Attrs().HardwareAddr
+
+	ref := NewRefresher(router, nil)
+	ref.SetSegments("br-pe-70")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ref.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("refresher: %v", err)
+		}
+	})
+
+	// zebra's remote entry for the workload, as on the node it is about to move to.
+	remote := &netlink.Neigh{LinkIndex: br.Attrs().Index, Family: unix.AF_INET, State: unix.NUD_NOARP, Flags: unix.NTF_EXT_LEARNED, IP: ip.AsSlice(), HardwareAddr: mac}
+	must(t, rh.NeighSet(remote))
+	// The workload arrives and announces itself: its MAC is learned on the bridge port, the
+	// gratuitous ARP cannot touch the NOARP entry.
+	if out, err := exec.Command("ip", "netns", "exec", wl.Name, "arping", "-c", "1", "-U", "-I", "eth0", ip.String()).CombinedOutput(); err != nil {
+		t.Fatalf("arping: %v: %s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !fdbLocal(t, rh, "pe-70", mac) {
+		if time.Now().After(deadline) {
+			t.Fatal("the bridge never learned the workload's MAC")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := neighState(t, rh, "br-pe-70", ip); s != unix.NUD_NOARP {
+		t.Fatalf("the remote entry is %#x before zebra removes it; want NOARP", s)
+	}
+	// zebra sees the MAC turn local and removes its remote entry.
+	must(t, rh.NeighDel(remote))
+	deadline = time.Now().Add(20 * time.Second)
+	for neighState(t, rh, "br-pe-70", ip)&unix.NUD_REACHABLE == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no local entry for the moved workload (state %#x, resolves %d)", neighState(t, rh, "br-pe-70", ip), ref.Probes())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ref.Probes() < 1 {
+		t.Errorf("resolves counted: %d", ref.Probes())
+	}
+}
+
+// fdbLocal reports whether the bridge learned mac on port (a dynamic entry, not zebra's).
+func fdbLocal(t *testing.T, h *netlink.Handle, port string, mac net.HardwareAddr) bool {
+	t.Helper()
+	es, err := h.NeighList(mustLink(t, h, port).Attrs().Index, unix.AF_BRIDGE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if e.HardwareAddr.String() == mac.String() && e.Flags&unix.NTF_EXT_LEARNED == 0 && e.State&(unix.NUD_NOARP|unix.NUD_PERMANENT) == 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -27,6 +27,38 @@ type MigrationResult struct {
 // old node and recreated on the new one, then it announces itself with a gratuitous ARP, as
 // a live-migrated VM does), while a workload on a third node probes it every interval.
 func Migrate(ctx context.Context, s *State, workload, to string, interval time.Duration) (MigrationResult, error) {
+	return MigrateWith(ctx, s, workload, to, MigrateOptions{Interval: interval, Announce: AnnounceGARP})
+}
+
+// How a migrated workload tells the network where it is now.
+const (
+	// AnnounceGARP: a gratuitous ARP (MAC and IP), as many hypervisors send.
+	AnnounceGARP = "garp"
+	// AnnounceRARP: a RARP (MAC only, no IP), what QEMU sends after a live migration
+	// (KubeVirt): the bridges learn the MAC, no neighbour table learns the IP.
+	AnnounceRARP = "rarp"
+	// AnnounceNone: nothing; the workload stays silent until it is spoken to.
+	AnnounceNone = "none"
+)
+
+// MigrateOptions tune a migration.
+type MigrateOptions struct {
+	// Interval is the probes' interval.
+	Interval time.Duration
+	// Announce is AnnounceGARP (the default), AnnounceRARP or AnnounceNone.
+	Announce string
+}
+
+// MigrateWith is Migrate with options.
+func MigrateWith(ctx context.Context, s *State, workload, to string, o MigrateOptions) (MigrationResult, error) {
+	interval := o.Interval
+	switch o.Announce {
+	case "":
+		o.Announce = AnnounceGARP
+	case AnnounceGARP, AnnounceRARP, AnnounceNone:
+	default:
+		return MigrationResult{}, fmt.Errorf("announce %q: want garp, rarp or none", o.Announce)
+	}
 	w, err := s.Workload(workload)
 	if err != nil {
 		return MigrationResult{}, err
@@ -73,7 +105,7 @@ func Migrate(ctx context.Context, s *State, workload, to string, interval time.D
 		return res, ctx.Err()
 	case <-time.After(lead):
 	}
-	moved, err := s.switchover(ctx, w, src, dst)
+	moved, err := s.switchover(ctx, w, src, dst, o.Announce)
 	if !moved {
 		unprepare()
 	}
@@ -129,7 +161,7 @@ func (s *State) prepareMove(ctx context.Context, w *Workload, dst *Node) error {
 // and route; the workload announces itself with a gratuitous ARP; only then is the old veth
 // deleted. moved says whether the old port is down: from then on the workload belongs to
 // dst, even if a later step failed (Reattach or down repair it).
-func (s *State) switchover(ctx context.Context, w *Workload, src, dst *Node) (moved bool, err error) {
+func (s *State) switchover(ctx context.Context, w *Workload, src, dst *Node, announce string) (moved bool, err error) {
 	hs, err := handleIn(src.Netns)
 	if err != nil {
 		return false, err
@@ -158,7 +190,7 @@ func (s *State) switchover(ctx context.Context, w *Workload, src, dst *Node) (mo
 	if err := hw.LinkSetName(cur, retiredPort); err != nil {
 		return true, err
 	}
-	if err := s.bringUp(hw, w); err != nil {
+	if err := s.bringUp(hw, w, announce); err != nil {
 		return true, err
 	}
 	// Deleting the workload's end removes the pair, the old node's port with it.
@@ -174,7 +206,7 @@ const retiredPort = "old0"
 
 // bringUp turns the prepared port into the workload's eth0 with its address and route, and
 // announces the workload with a gratuitous ARP.
-func (s *State) bringUp(hw *netlink.Handle, w *Workload) error {
+func (s *State) bringUp(hw *netlink.Handle, w *Workload, announce string) error {
 	l, err := hw.LinkByName(nextPort)
 	if err != nil {
 		return err
@@ -201,7 +233,33 @@ func (s *State) bringUp(hw *netlink.Handle, w *Workload) error {
 	if err != nil {
 		return err
 	}
+	switch announce {
+	case AnnounceRARP:
+		return sendRARP(w.Netns, l.Attrs().Index, l.Attrs().HardwareAddr)
+	case AnnounceNone:
+		return nil
+	}
 	return sendGARP(w.Netns, l.Attrs().Index, l.Attrs().HardwareAddr, ip.Addr())
+}
+
+// sendRARP broadcasts a reverse ARP request for mac from ifindex in namespace ns, as QEMU
+// announces a live-migrated VM: it moves the MAC in every bridge on its way and tells nobody
+// the VM's IP.
+func sendRARP(ns string, ifindex int, mac net.HardwareAddr) error {
+	if len(mac) != 6 {
+		return fmt.Errorf("RARP needs a MAC, got %s", mac)
+	}
+	const ethPRARP = 0x8035
+	frame := make([]byte, 0, 42)
+	frame = append(frame, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	frame = append(frame, mac...)
+	frame = append(frame, 0x80, 0x35)                   // RARP
+	frame = append(frame, 0, 1, 0x08, 0x00, 6, 4, 0, 3) // Ethernet, IPv4, request reverse
+	frame = append(frame, mac...)
+	frame = append(frame, 0, 0, 0, 0)
+	frame = append(frame, mac...)
+	frame = append(frame, 0, 0, 0, 0)
+	return sendFrame(ns, ifindex, ethPRARP, frame)
 }
 
 // sendGARP broadcasts a gratuitous ARP request (sender and target = ip) from ifindex in
@@ -220,16 +278,21 @@ func sendGARP(ns string, ifindex int, mac net.HardwareAddr, ip netip.Addr) error
 	frame = append(frame, ip.AsSlice()...)
 	frame = append(frame, 0, 0, 0, 0, 0, 0)
 	frame = append(frame, ip.AsSlice()...)
+	return sendFrame(ns, ifindex, ethPARP, frame)
+}
+
+// sendFrame broadcasts an Ethernet frame of protocol proto from ifindex in namespace ns.
+func sendFrame(ns string, ifindex int, proto uint16, frame []byte) error {
 	return netnamespace.Do(ns, func() error {
-		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(ethPARP)))
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(proto)))
 		if err != nil {
 			return fmt.Errorf("packet socket: %w", err)
 		}
 		defer unix.Close(fd)
-		to := &unix.SockaddrLinklayer{Protocol: htons(ethPARP), Ifindex: ifindex, Halen: 6}
+		to := &unix.SockaddrLinklayer{Protocol: htons(proto), Ifindex: ifindex, Halen: 6}
 		copy(to.Addr[:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
 		if err := unix.Sendto(fd, frame, 0, to); err != nil {
-			return fmt.Errorf("send gratuitous ARP: %w", err)
+			return fmt.Errorf("send %#04x frame: %w", proto, err)
 		}
 		return nil
 	})

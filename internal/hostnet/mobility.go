@@ -1,0 +1,184 @@
+package hostnet
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+
+	"github.com/weftnet/weft/internal/plan"
+)
+
+// A workload that moves to this node keeps its MAC and IP, but its MAC+IP route does not
+// follow by itself. Before the move, zebra had installed the workload's address here as a
+// remote neighbour (NOARP, extern_learn) on the segment's router bridge, for ARP suppression.
+// The workload's announcement (a gratuitous ARP or unsolicited NA) moves its MAC in the
+// bridge, but the kernel never lets the neighbour protocol overwrite a NOARP entry, so the
+// announcement is dropped for the neighbour table; zebra then sees the MAC turn local and
+// uninstalls the remote entry, and from then on nothing creates a local one: the node
+// advertises the MAC only, the old node withdraws its MAC+IP, and ARP suppression and routed
+// traffic lose the workload (FRR issue 14156 asks for the same thing). A silent workload
+// (KubeVirt's announcement is a RARP, which carries no IP) is lost the same way.
+//
+// mobility closes that gap: it remembers the IPs of every MAC on the segments' router bridges,
+// and when a MAC turns local (learned on a bridge port, not installed by zebra) it asks the
+// kernel to resolve each of those IPs on the bridge once zebra's remote entry is gone (an
+// ARP request / NS): the workload answers, the entry becomes REACHABLE and zebra originates
+// the MAC+IP route at this node within the migration's outage.
+type mobility struct {
+	// ips are the addresses seen with each MAC on each bridge (ifindex).
+	ips map[int]map[string]map[netip.Addr]bool
+	// pending are the addresses to resolve when zebra's remote entry goes, per bridge.
+	pending map[int]map[netip.Addr]bool
+}
+
+// SegmentBridges lists the router bridges of every L2VNI of kp: where a moved workload's
+// MAC+IP route must be re-learned.
+func SegmentBridges(kp plan.KernelPlan) []string {
+	out := make([]string, 0, len(kp.L2VNIs))
+	for _, v := range kp.L2VNIs {
+		out = append(out, v.Bridge)
+	}
+	return out
+}
+
+// neigh is a decoded RTM_NEWNEIGH / RTM_DELNEIGH.
+type neigh struct {
+	family uint8
+	index  int
+	state  uint16
+	flags  uint8
+	master int
+	ip     netip.Addr
+	mac    net.HardwareAddr
+}
+
+func parseNeigh(b []byte) (neigh, bool) {
+	if len(b) < 12 {
+		return neigh{}, false
+	}
+	n := neigh{family: b[0], index: int(binary.NativeEndian.Uint32(b[4:8])), state: binary.NativeEndian.Uint16(b[8:10]), flags: b[10]}
+	attrs(b[12:], func(t uint16, v []byte) {
+		switch t {
+		case unix.NDA_DST:
+			n.ip, _ = netip.AddrFromSlice(v)
+		case unix.NDA_LLADDR:
+			n.mac = append(net.HardwareAddr(nil), v...)
+		case unix.NDA_MASTER:
+			if len(v) >= 4 {
+				n.master = int(binary.NativeEndian.Uint32(v))
+			}
+		}
+	})
+	return n, true
+}
+
+// remote reports whether an ARP/ND entry is zebra's (a remote host's) or static.
+func (n neigh) remote() bool {
+	return n.flags&unix.NTF_EXT_LEARNED != 0 || n.state&(unix.NUD_NOARP|unix.NUD_PERMANENT) != 0
+}
+
+// event handles one neighbour or FDB message for the watched bridges; watched(ifindex) says
+// whether a bridge is one. It returns the addresses to resolve now, on which bridge.
+func (m *mobility) event(typ uint16, n neigh, watched func(int) bool) (int, []netip.Addr) {
+	if m.ips == nil {
+		m.ips, m.pending = map[int]map[string]map[netip.Addr]bool{}, map[int]map[netip.Addr]bool{}
+	}
+	switch {
+	case n.family == unix.AF_BRIDGE && typ == unix.RTM_NEWNEIGH:
+		// A MAC learned on a port of the bridge (not zebra's, not static): local now.
+		if !watched(n.master) || n.flags&(unix.NTF_EXT_LEARNED|unix.NTF_SELF) != 0 ||
+			n.state&(unix.NUD_NOARP|unix.NUD_PERMANENT) != 0 || len(n.mac) != 6 {
+			return 0, nil
+		}
+		var now []netip.Addr
+		for ip := range m.ips[n.master][string(n.mac)] {
+			if m.pending[n.master] == nil {
+				m.pending[n.master] = map[netip.Addr]bool{}
+			}
+			m.pending[n.master][ip] = true
+		}
+		// Remembered IPs whose remote entry is already gone are resolved at once; the
+		// others when zebra removes theirs (RTM_DELNEIGH below).
+		for ip := range m.pending[n.master] {
+			if !m.hasRemote(n.master, ip) {
+				now = append(now, ip)
+				delete(m.pending[n.master], ip)
+			}
+		}
+		return n.master, now
+	case n.family == unix.AF_INET || n.family == unix.AF_INET6:
+		if !watched(n.index) || !n.ip.IsValid() || n.ip.IsLinkLocalUnicast() {
+			return 0, nil
+		}
+		if typ == unix.RTM_DELNEIGH {
+			m.forget(n.index, n.ip)
+			if m.pending[n.index][n.ip] {
+				delete(m.pending[n.index], n.ip)
+				return n.index, []netip.Addr{n.ip}
+			}
+			return 0, nil
+		}
+		if len(n.mac) == 6 {
+			m.forget(n.index, n.ip)
+			if m.ips[n.index] == nil {
+				m.ips[n.index] = map[string]map[netip.Addr]bool{}
+			}
+			byMAC := m.ips[n.index][string(n.mac)]
+			if byMAC == nil {
+				byMAC = map[netip.Addr]bool{}
+				m.ips[n.index][string(n.mac)] = byMAC
+			}
+			byMAC[n.ip] = n.remote()
+		}
+		if !n.remote() && len(n.mac) == 6 && n.state&(unix.NUD_REACHABLE|unix.NUD_STALE|unix.NUD_DELAY|unix.NUD_PROBE) != 0 {
+			delete(m.pending[n.index], n.ip) // learned locally: done
+		}
+	}
+	return 0, nil
+}
+
+// hasRemote reports whether ip is known on the bridge as a remote (zebra) entry.
+func (m *mobility) hasRemote(bridge int, ip netip.Addr) bool {
+	for _, byMAC := range m.ips[bridge] {
+		if remote, ok := byMAC[ip]; ok {
+			return remote
+		}
+	}
+	return false
+}
+
+// forget drops ip from every MAC of the bridge (an address has one MAC at a time).
+func (m *mobility) forget(bridge int, ip netip.Addr) {
+	for mac, byMAC := range m.ips[bridge] {
+		delete(byMAC, ip)
+		if len(byMAC) == 0 {
+			delete(m.ips[bridge], mac)
+		}
+	}
+}
+
+// resolve asks the kernel to resolve ip on the bridge: it creates the entry if needed and
+// sends an ARP request / neighbour solicitation (NTF_USE).
+func (c *conn) resolve(index int, ip netip.Addr) error {
+	req := c.request(unix.RTM_NEWNEIGH, unix.NLM_F_CREATE|unix.NLM_F_REPLACE)
+	fam := uint8(unix.AF_INET)
+	if ip.Is6() {
+		fam = unix.AF_INET6
+	}
+	nd := make([]byte, 12)
+	nd[0] = fam
+	binary.NativeEndian.PutUint32(nd[4:8], uint32(index))
+	binary.NativeEndian.PutUint16(nd[8:10], unix.NUD_INCOMPLETE)
+	nd[10] = unix.NTF_USE
+	req.AddRawData(nd)
+	req.AddRawData(nl.NewRtAttr(unix.NDA_DST, ip.AsSlice()).Serialize())
+	err := c.write(req)
+	if errors.Is(err, unix.EEXIST) {
+		return nil
+	}
+	return err
+}
