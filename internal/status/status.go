@@ -292,12 +292,31 @@ func conditions(kind, name string, generation int64, sel *metav1.LabelSelector, 
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "applied on %d/%d nodes", len(ok), len(selected))
-	for i, f := range failed {
+	// Nodes that fail the same way are one entry: a conflict on every node of a cluster is
+	// one line in kubectl get -o wide, not one per node.
+	type group struct {
+		text  string
+		nodes []string
+	}
+	var groups []*group
+	for _, f := range failed {
+		i := slices.IndexFunc(groups, func(g *group) bool { return g.text == f.text })
+		if i < 0 {
+			groups = append(groups, &group{text: f.text})
+			i = len(groups) - 1
+		}
+		groups[i].nodes = append(groups[i].nodes, f.node)
+	}
+	for i, g := range groups {
 		if i == maxListed {
-			fmt.Fprintf(&b, "; failed on %d more nodes", len(failed)-maxListed)
+			n := 0
+			for _, rest := range groups[i:] {
+				n += len(rest.nodes)
+			}
+			fmt.Fprintf(&b, "; failed otherwise on %d more nodes", n)
 			break
 		}
-		fmt.Fprintf(&b, "; failed on %s: %s", f.node, f.text)
+		fmt.Fprintf(&b, "; failed on %s: %s", listed(g.nodes), g.text)
 	}
 	if len(pending) > 0 {
 		fmt.Fprintf(&b, "; pending on %s", listed(pending))
