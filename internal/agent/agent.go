@@ -101,6 +101,8 @@ type Agent struct {
 	warned []string
 	// failedLogged are the resource errors of the last pass, as logged.
 	failedLogged []string
+	// attachment follows the workload ports of the host bridges (Detached).
+	attachment attachment
 	// lastGood holds the last applied version of every resource (keep last good);
 	// lastGoodLoaded says it was read from LastAppliedFile, lastGoodSaved what was written.
 	lastGood       lastGood
@@ -351,11 +353,13 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	}
 	lap(&r.Phases.Zebra, "sessions")
 	r.Failed = append(r.Failed, kernelFailures(res, pl.resources, p)...)
-	if len(res.Failures) > 0 {
+	detached := a.attachment.check(res, hostBridgeRefs(pl.resources, p.Kernel))
+	r.Failed = append(r.Failed, detached...)
+	if len(res.Failures) > 0 || len(detached) > 0 {
 		r.Applied = withoutFailed(r.Applied, r.Failed)
 	}
 	if r.Error == "" {
-		a.lastGood.record(pl, withoutFailed(p.Applied, r.Failed))
+		a.lastGood.record(pl, withoutFailed(p.Applied, pl.failed))
 		if a.LastAppliedFile != "" {
 			if err := a.lastGood.save(a.LastAppliedFile, &a.lastGoodSaved); err != nil {
 				r.Error = err.Error()

@@ -115,6 +115,7 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 		}
 	}
 	r.disableIPv6()
+	r.reportHostBridges()
 	if pt := r.kp.Passthrough; pt != nil && ctx.Err() == nil {
 		// Passthrough traffic is routed, not encapsulated: it gets the underlay's MTU.
 		if err := r.ensureVethPair(pt.Veth, "", "", r.underlayMTU, false); err != nil {
@@ -458,4 +459,31 @@ func (r *run) allOfGroup(st *nsState, doomed []*link, group uint32) bool {
 		}
 	}
 	return n == m && m == len(doomed)
+}
+
+// reportHostBridges fills Result.HostBridges and HostMasters from the host namespace's state.
+func (r *run) reportHostBridges() {
+	if r.hs == nil {
+		return
+	}
+	r.res.HostMasters = make(map[string]int, len(r.hs.byName))
+	for name, l := range r.hs.byName {
+		r.res.HostMasters[name] = l.master
+	}
+	r.res.HostBridges = make(map[string]BridgePorts, len(r.kp.L2VNIs))
+	for i := range r.kp.L2VNIs {
+		v := &r.kp.L2VNIs[i]
+		br := r.hs.byName[v.HostMaster.Name]
+		if br == nil {
+			continue
+		}
+		bp := BridgePorts{Index: br.index}
+		for name, l := range r.hs.byName {
+			if l.master == br.index && name != v.Veth.HostName {
+				bp.Ports = append(bp.Ports, name)
+			}
+		}
+		slices.Sort(bp.Ports)
+		r.res.HostBridges[v.HostMaster.Name] = bp
+	}
 }

@@ -68,6 +68,18 @@ type Result struct {
 	// Warnings are findings that do not stop convergence but that an operator should act
 	// on (an External host bridge with addresses of the host's own).
 	Warnings []string `json:",omitempty"`
+	// HostBridges are the plan's host bridges as this Apply left them: their ifindex and
+	// the ports that are not weft's own (the workloads'). HostMasters maps every link of the
+	// host namespace to its master's ifindex (0 for none). The agent tells from both whether
+	// a bridge lost ports that still exist (detached workloads).
+	HostBridges map[string]BridgePorts `json:"-"`
+	HostMasters map[string]int         `json:"-"`
+}
+
+// BridgePorts is a host bridge and its workload ports.
+type BridgePorts struct {
+	Index int
+	Ports []string
 }
 
 // ObjectError is the failure of one planned object: the L3VNI, L2VNI, passthrough or underlay

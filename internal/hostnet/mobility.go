@@ -31,9 +31,14 @@ import (
 type mobility struct {
 	// ips are the addresses seen with each MAC on each bridge (ifindex).
 	ips map[int]map[string]map[netip.Addr]bool
-	// pending are the addresses to resolve when zebra's remote entry goes, per bridge.
-	pending map[int]map[netip.Addr]bool
+	// pending are the addresses to resolve when zebra's remote entry goes, per bridge, with
+	// the resolutions asked so far: an address is resolved at most maxResolves times, so a
+	// workload that is gone (or answers nothing) costs a few ARP requests, not a loop.
+	pending map[int]map[netip.Addr]int
 }
+
+// maxResolves bounds the resolutions of one moved address.
+const maxResolves = 3
 
 // SegmentBridges lists the router bridges of every L2VNI of kp: where a moved workload's
 // MAC+IP route must be re-learned.
@@ -85,7 +90,7 @@ func (n neigh) remote() bool {
 // whether a bridge is one. It returns the addresses to resolve now, on which bridge.
 func (m *mobility) event(typ uint16, n neigh, watched func(int) bool) (int, []netip.Addr) {
 	if m.ips == nil {
-		m.ips, m.pending = map[int]map[string]map[netip.Addr]bool{}, map[int]map[netip.Addr]bool{}
+		m.ips, m.pending = map[int]map[string]map[netip.Addr]bool{}, map[int]map[netip.Addr]int{}
 	}
 	switch {
 	case n.family == unix.AF_BRIDGE && typ == unix.RTM_NEWNEIGH:
@@ -97,16 +102,17 @@ func (m *mobility) event(typ uint16, n neigh, watched func(int) bool) (int, []ne
 		var now []netip.Addr
 		for ip := range m.ips[n.master][string(n.mac)] {
 			if m.pending[n.master] == nil {
-				m.pending[n.master] = map[netip.Addr]bool{}
+				m.pending[n.master] = map[netip.Addr]int{}
 			}
-			m.pending[n.master][ip] = true
+			if _, ok := m.pending[n.master][ip]; !ok {
+				m.pending[n.master][ip] = 0
+			}
 		}
 		// Remembered IPs whose remote entry is already gone are resolved at once; the
-		// others when zebra removes theirs (RTM_DELNEIGH below).
+		// others when zebra removes or rewrites theirs (below).
 		for ip := range m.pending[n.master] {
-			if !m.hasRemote(n.master, ip) {
+			if !m.hasRemote(n.master, ip) && m.take(n.master, ip) {
 				now = append(now, ip)
-				delete(m.pending[n.master], ip)
 			}
 		}
 		return n.master, now
@@ -116,8 +122,7 @@ func (m *mobility) event(typ uint16, n neigh, watched func(int) bool) (int, []ne
 		}
 		if typ == unix.RTM_DELNEIGH {
 			m.forget(n.index, n.ip)
-			if m.pending[n.index][n.ip] {
-				delete(m.pending[n.index], n.ip)
+			if m.take(n.index, n.ip) {
 				return n.index, []netip.Addr{n.ip}
 			}
 			return 0, nil
@@ -134,11 +139,33 @@ func (m *mobility) event(typ uint16, n neigh, watched func(int) bool) (int, []ne
 			}
 			byMAC[n.ip] = n.remote()
 		}
-		if !n.remote() && len(n.mac) == 6 && n.state&(unix.NUD_REACHABLE|unix.NUD_STALE|unix.NUD_DELAY|unix.NUD_PROBE) != 0 {
-			delete(m.pending[n.index], n.ip) // learned locally: done
+		if !n.remote() && len(n.mac) == 6 {
+			switch {
+			case n.state&unix.NUD_REACHABLE != 0:
+				delete(m.pending[n.index], n.ip) // confirmed here: done
+			case n.state&unix.NUD_STALE != 0 && m.take(n.index, n.ip):
+				// zebra may turn its remote entry into a STALE local one instead of
+				// removing it; STALE is never advertised: have the kernel confirm it.
+				return n.index, []netip.Addr{n.ip}
+			}
 		}
 	}
 	return 0, nil
+}
+
+// take counts one more resolution of a pending address; false when it is not pending or
+// was resolved maxResolves times already (then it is dropped).
+func (m *mobility) take(bridge int, ip netip.Addr) bool {
+	n, ok := m.pending[bridge][ip]
+	if !ok {
+		return false
+	}
+	if n >= maxResolves {
+		delete(m.pending[bridge], ip)
+		return false
+	}
+	m.pending[bridge][ip] = n + 1
+	return true
 }
 
 // hasRemote reports whether ip is known on the bridge as a remote (zebra) entry.

@@ -136,6 +136,12 @@ func TestGatewayBridges(t *testing.T) {
 // the workload's answer makes a local REACHABLE entry: the one zebra turns into the MAC+IP
 // route at this node. The bridge has no address (a layer-2 segment).
 func TestMovedWorkloadIsResolved(t *testing.T) {
+	// zebra either removes its remote entry or rewrites it as a STALE local one.
+	t.Run("remote entry removed", func(t *testing.T) { movedWorkload(t, false) })
+	t.Run("remote entry rewritten STALE", func(t *testing.T) { movedWorkload(t, true) })
+}
+
+func movedWorkload(t *testing.T, rewrite bool) {
 	requireRoot(t)
 	router := testNS(t, "r", true)
 	rh := handle(t, router)
@@ -143,6 +149,7 @@ func TestMovedWorkloadIsResolved(t *testing.T) {
 	must(t, rh.AddrAdd(mustLink(t, rh, "lo"), &netlink.Addr{IPNet: ipNet(netip.MustParsePrefix("100.65.0.9/32"))}))
 	must(t, rh.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br-pe-70"}}))
 	br := mustLink(t, rh, "br-pe-70")
+	setNeighSysctl(t, router, "br-pe-70")
 	must(t, rh.LinkSetUp(br))
 	wl := testNS(t, "w", true)
 	wns, err := netns.GetFromName(wl.Name)
@@ -189,8 +196,13 @@ func TestMovedWorkloadIsResolved(t *testing.T) {
 	if s := neighState(t, rh, "br-pe-70", ip); s != unix.NUD_NOARP {
 		t.Fatalf("the remote entry is %#x before zebra removes it; want NOARP", s)
 	}
-	// zebra sees the MAC turn local and removes its remote entry.
-	must(t, rh.NeighDel(remote))
+	// zebra sees the MAC turn local and removes its remote entry, or rewrites it as a local
+	// STALE one (never advertised until confirmed).
+	if rewrite {
+		must(t, rh.NeighSet(&netlink.Neigh{LinkIndex: br.Attrs().Index, Family: unix.AF_INET, State: unix.NUD_STALE, IP: ip.AsSlice(), HardwareAddr: mac}))
+	} else {
+		must(t, rh.NeighDel(remote))
+	}
 	deadline = time.Now().Add(20 * time.Second)
 	for neighState(t, rh, "br-pe-70", ip)&unix.NUD_REACHABLE == 0 {
 		if time.Now().After(deadline) {

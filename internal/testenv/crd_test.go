@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -186,4 +187,17 @@ func object(t *testing.T, kind, name, spec string) *unstructured.Unstructured {
 		"spec":       s,
 	}}
 	return obj
+}
+
+// TestExamplesAcceptedBySchema: every example a user applies passes the API server's own
+// schemas and CEL rules (a server dry run; this control plane runs no webhooks, whose
+// cross-object rules judge the examples against a cluster's other objects).
+func TestExamplesAcceptedBySchema(t *testing.T) {
+	kc := cp.Kubeconfig(t)
+	for _, dir := range []string{"examples", "examples/fabric"} {
+		out, err := exec.Command(cp.Kubectl(t), "--kubeconfig", kc, "apply", "--dry-run=server", "-f", filepath.Join(RepoRoot(), dir)).CombinedOutput()
+		if err != nil {
+			t.Errorf("kubectl apply --dry-run=server -f %s: %v\n%s", dir, err, out)
+		}
+	}
 }

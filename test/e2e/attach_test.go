@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftnet/weft/internal/agent"
+	"github.com/weftnet/weft/internal/lab"
+)
+
+// TestDetachedWorkloadsAreNotConverged: when a node's host bridge is deleted behind weft's
+// back, the agent recreates it, but the workload ports it had are left attached to nothing.
+// Status must say so (not converged, the ports named, weft status exits 2) until the
+// workloads are attached again.
+func TestDetachedWorkloadsAreNotConverged(t *testing.T) {
+	ctx := context.Background()
+	w := workload(t, "web1")
+	n, err := st.Node(w.Node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	detached := func(want bool) func() error {
+		return func() error {
+			raw, err := lab.AgentStatus(ctx, st, n.Name)
+			if err != nil {
+				return err
+			}
+			var s agent.Status
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return err
+			}
+			var msg string
+			for _, f := range s.Failed {
+				if f.Reason == agent.ReasonDetached && f.Name == "web" {
+					msg = f.Message
+				}
+			}
+			switch {
+			case want && !strings.Contains(msg, w.Port):
+				return fmt.Errorf("web is not reported Detached naming %s: %s", w.Port, raw)
+			case !want && msg != "":
+				return fmt.Errorf("web is still Detached: %s", msg)
+			}
+			return nil
+		}
+	}
+	if out, err := exec.Command("ip", "-n", n.Netns, "link", "del", "br-hs-110").CombinedOutput(); err != nil {
+		t.Fatalf("delete br-hs-110 on %s: %v: %s", n.Name, err, out)
+	}
+	t.Cleanup(func() { _ = lab.Reattach(context.Background(), st, w.Name) })
+	// The agent puts the bridge back at its next pass (the lab's resync is 30 s).
+	poll(t, 90*time.Second, "web reported Detached on "+n.Name, detached(true))
+	out, err := exec.Command(weftBin, "status", "--lab", st.Name, "--node", n.Name).CombinedOutput()
+	if code := exitCode(err); code != 2 || !strings.Contains(string(out), "Detached") {
+		t.Errorf("weft status with a detached workload: exit %d, want 2 and Detached:\n%s", code, out)
+	}
+	if err := lab.Reattach(ctx, st, w.Name); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, 90*time.Second, "web no longer Detached", detached(false))
+	if err := ping(ctx, workload(t, "web2"), addr(w.IP)); err != nil {
+		t.Errorf("web2 → web1 after re-attaching: %v", err)
+	}
+}
+
+func exitCode(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
