@@ -353,8 +353,11 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	}
 	lap(&r.Phases.Zebra, "sessions")
 	r.Failed = append(r.Failed, kernelFailures(res, pl.resources, p)...)
-	detached := a.attachment.check(res, hostBridgeRefs(pl.resources, p.Kernel))
+	detached, gone := a.attachment.check(res, hostBridgeRefs(pl.resources, p.Kernel))
 	r.Failed = append(r.Failed, detached...)
+	for bridge, ports := range gone {
+		a.log().Warn("host bridge removed with its L2VNI; its workload ports are attached to nothing now", "bridge", bridge, "ports", strings.Join(ports, ","))
+	}
 	if len(res.Failures) > 0 || len(detached) > 0 {
 		r.Applied = withoutFailed(r.Applied, r.Failed)
 	}

@@ -22,15 +22,18 @@ type attachment struct {
 
 // check compares this pass's host bridges with the last pass's and returns a Detached error
 // for every L2VNI whose bridge lost ports that still exist in the host namespace. bridgeRef
-// names the L2VNI of each planned host bridge.
-func (t *attachment) check(res hostnet.Result, bridgeRef map[string]plan.Ref) []plan.ResourceError {
+// names the L2VNI of each planned host bridge. gone says, for each host bridge no longer
+// planned (its L2VNI was deleted), which of its workload ports it left attached to nothing:
+// deleting an L2VNI cuts its workloads off, and the log must say which.
+func (t *attachment) check(res hostnet.Result, bridgeRef map[string]plan.Ref) (errs []plan.ResourceError, gone map[string][]string) {
 	if res.HostBridges == nil {
-		return nil // no view of the host namespace this pass: nothing to compare
+		return nil, nil // no view of the host namespace this pass: nothing to compare
 	}
 	if t.ports == nil {
 		t.ports, t.detached = map[string]hostnet.BridgePorts{}, map[string][]string{}
 	}
 	var out []plan.ResourceError
+	gone = map[string][]string{}
 	for bridge, ref := range bridgeRef {
 		cur, ok := res.HostBridges[bridge]
 		if !ok {
@@ -52,13 +55,19 @@ func (t *attachment) check(res hostnet.Result, bridgeRef map[string]plan.Ref) []
 			})
 		}
 	}
-	for bridge := range t.ports {
-		if _, ok := bridgeRef[bridge]; !ok {
-			delete(t.ports, bridge)
-			delete(t.detached, bridge)
+	for bridge, prev := range t.ports {
+		if _, ok := bridgeRef[bridge]; ok {
+			continue
 		}
+		for _, p := range prev.Ports {
+			if master, exists := res.HostMasters[p]; exists && master != prev.Index {
+				gone[bridge] = append(gone[bridge], p)
+			}
+		}
+		delete(t.ports, bridge)
+		delete(t.detached, bridge)
 	}
-	return out
+	return out, gone
 }
 
 // hostBridgeRefs maps each planned host bridge to the L2VNI it serves.

@@ -16,7 +16,8 @@ func TestDetachedPorts(t *testing.T) {
 	refs := map[string]plan.Ref{"br-hs-110": web}
 	var a attachment
 	pass := func(index int, ports []string, masters map[string]int) []plan.ResourceError {
-		return a.check(hostnet.Result{HostBridges: map[string]hostnet.BridgePorts{"br-hs-110": {Index: index, Ports: ports}}, HostMasters: masters}, refs)
+		errs, _ := a.check(hostnet.Result{HostBridges: map[string]hostnet.BridgePorts{"br-hs-110": {Index: index, Ports: ports}}, HostMasters: masters}, refs)
+		return errs
 	}
 	if errs := pass(10, []string{"vm1", "vm2"}, map[string]int{"vm1": 10, "vm2": 10}); len(errs) != 0 {
 		t.Fatalf("first pass: %v", errs)
@@ -35,7 +36,12 @@ func TestDetachedPorts(t *testing.T) {
 		t.Fatalf("after re-attaching: %v", errs)
 	}
 	// Ports removed with their pods are not detached.
-	if errs := pass(20, nil, map[string]int{}); len(errs) != 0 {
+	if errs := pass(20, []string{"vm3"}, map[string]int{"vm3": 20}); len(errs) != 0 {
 		t.Fatalf("after the pods went: %v", errs)
+	}
+	// The L2VNI is deleted: its bridge goes, and vm3 is named as left attached to nothing.
+	errs, gone := a.check(hostnet.Result{HostBridges: map[string]hostnet.BridgePorts{}, HostMasters: map[string]int{"vm3": 0}}, map[string]plan.Ref{})
+	if len(errs) != 0 || len(gone["br-hs-110"]) != 1 || gone["br-hs-110"][0] != "vm3" {
+		t.Errorf("after deleting the L2VNI: errors %v, detached %v; want vm3 named", errs, gone)
 	}
 }
