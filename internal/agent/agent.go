@@ -125,6 +125,9 @@ type Report struct {
 	// Kept lists the failed resources whose last applied version stays in force (their
 	// kernel and FRR state is unchanged until they are fixed or deleted).
 	Kept []plan.Ref `json:"kept,omitempty"`
+	// HostPorts are the workload ports of each host bridge, as this pass found them: the
+	// baseline a bridge that comes back without them is compared with (Detached).
+	HostPorts map[string][]string `json:"hostPorts,omitempty"`
 	// FRRChanged says whether FRR's configuration was reloaded in this pass.
 	FRRChanged bool `json:"frrChanged"`
 	// Kernel is what the kernel layer did.
@@ -353,6 +356,12 @@ func (a *Agent) reconcile(ctx context.Context) Report {
 	}
 	lap(&r.Phases.Zebra, "sessions")
 	r.Failed = append(r.Failed, kernelFailures(res, pl.resources, p)...)
+	for bridge, bp := range res.HostBridges {
+		if r.HostPorts == nil {
+			r.HostPorts = map[string][]string{}
+		}
+		r.HostPorts[bridge] = bp.Ports
+	}
 	detached, gone := a.attachment.check(res, hostBridgeRefs(pl.resources, p.Kernel))
 	r.Failed = append(r.Failed, detached...)
 	for bridge, ports := range gone {

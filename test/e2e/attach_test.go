@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,26 @@ func TestDetachedWorkloadsAreNotConverged(t *testing.T) {
 			return nil
 		}
 	}
+	// The agent compares a bridge with the ports its last pass saw: have it pass once with
+	// the workload attached (a pass runs on any change of the config directory).
+	if err := lab.WriteConfig(st, "zz-trigger.yaml", "# makes the agents pass once\n"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lab.WriteConfig(st, "zz-trigger.yaml", "") })
+	poll(t, 30*time.Second, "a pass that sees "+w.Port+" on br-hs-110", func() error {
+		raw, err := lab.AgentStatus(ctx, st, n.Name)
+		if err != nil {
+			return err
+		}
+		var s agent.Status
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		if !slices.Contains(s.HostPorts["br-hs-110"], w.Port) {
+			return fmt.Errorf("hostPorts %v", s.HostPorts)
+		}
+		return nil
+	})
 	if out, err := exec.Command("ip", "-n", n.Netns, "link", "del", "br-hs-110").CombinedOutput(); err != nil {
 		t.Fatalf("delete br-hs-110 on %s: %v: %s", n.Name, err, out)
 	}
