@@ -26,7 +26,9 @@ func (a *Agent) followPlan(kp plan.KernelPlan) {
 	if a.Refresher == nil {
 		return
 	}
-	a.Refresher.SetBridges(hostnet.GatewayBridges(kp)...)
+	// Every segment: an idle workload's MAC+IP route lives as long as its neighbour entry,
+	// on a routed segment (gateway bridge) and a layer-2 one alike.
+	a.Refresher.SetBridges(hostnet.SegmentBridges(kp)...)
 	a.Refresher.SetSegments(hostnet.SegmentBridges(kp)...)
 	a.kernelOnce.Do(func() { close(a.kernelStepped()) })
 }

@@ -89,8 +89,8 @@ func TestRefresherFollowsThePlan(t *testing.T) {
 		t.Fatalf("pass: error %q, failed %+v", r.Error, r.Failed)
 	}
 	calls := f.calls()
-	if len(calls) == 0 || !slices.Equal(calls[len(calls)-1], []string{"br-pe-110"}) {
-		t.Errorf("bridges given to the refresher: %v; want [br-pe-110] (the routed L2VNI's only)", calls)
+	if len(calls) == 0 || !slices.Equal(calls[len(calls)-1], []string{"br-pe-110", "br-pe-120"}) {
+		t.Errorf("bridges given to the refresher: %v; want [br-pe-110 br-pe-120] (every L2VNI's, routed or not)", calls)
 	}
 	f.mu.Lock()
 	segs := slices.Clone(f.segments)

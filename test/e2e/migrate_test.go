@@ -19,6 +19,27 @@ import (
 func TestMigrationMACIPFollows(t *testing.T) {
 	ctx := context.Background()
 	w := workload(t, "web2")
+	// Before: every other node finds the workload's MAC+IP behind its node's VTEP (the
+	// refresher keeps an idle workload's entry alive).
+	traced := func(node, ip, vtep, what string) {
+		t.Helper()
+		poll(t, 20*time.Second, fmt.Sprintf("weft trace %s on %s %s", ip, node, what), func() error {
+			out, err := exec.Command(weftBin, "trace", ip, "--lab", st.Name, "--node", node).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "behind VTEP "+vtep) {
+				return fmt.Errorf("exit %v; want the MAC+IP behind %s:\n%s", err, vtep, out)
+			}
+			return nil
+		})
+	}
+	home, err := st.Node(w.Node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range st.Nodes {
+		if n.Name != w.Node {
+			traced(n.Name, addr(w.IP), home.VTEP, "before the migrations")
+		}
+	}
 	for _, announce := range []string{lab.AnnounceRARP, lab.AnnounceNone, lab.AnnounceGARP} {
 		var to string
 		for _, n := range st.Nodes {
@@ -38,16 +59,9 @@ func TestMigrationMACIPFollows(t *testing.T) {
 		}
 		ip := addr(w.IP)
 		for _, n := range st.Nodes {
-			if n.Name == to {
-				continue
+			if n.Name != to {
+				traced(n.Name, ip, dst.VTEP, "after a migration announcing "+announce)
 			}
-			poll(t, 20*time.Second, fmt.Sprintf("weft trace %s on %s after a migration announcing %s", ip, n.Name, announce), func() error {
-				out, err := exec.Command(weftBin, "trace", ip, "--lab", st.Name, "--node", n.Name).CombinedOutput()
-				if err != nil || !strings.Contains(string(out), "behind VTEP "+dst.VTEP) {
-					return fmt.Errorf("exit %v; want the MAC+IP behind %s (%s):\n%s", err, dst.VTEP, to, out)
-				}
-				return nil
-			})
 		}
 		if err := ping(ctx, workload(t, "web3"), ip); err != nil {
 			t.Errorf("web3 → %s after the migration announcing %s: %v", w.Name, announce, err)
