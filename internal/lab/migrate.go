@@ -242,6 +242,29 @@ func (s *State) bringUp(hw *netlink.Handle, w *Workload, announce string) error 
 	return sendGARP(w.Netns, l.Attrs().Index, l.Attrs().HardwareAddr, ip.Addr())
 }
 
+// Announce has a workload send a gratuitous ARP from its eth0, as it would on boot or after
+// a migration: the fabric (re)learns its MAC and IP.
+func Announce(s *State, workload string) error {
+	w, err := s.Workload(workload)
+	if err != nil {
+		return err
+	}
+	hw, err := handleIn(w.Netns)
+	if err != nil {
+		return err
+	}
+	defer hw.Close()
+	l, err := hw.LinkByName("eth0")
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParsePrefix(w.IP)
+	if err != nil {
+		return err
+	}
+	return sendGARP(w.Netns, l.Attrs().Index, l.Attrs().HardwareAddr, ip.Addr())
+}
+
 // sendRARP broadcasts a reverse ARP request for mac from ifindex in namespace ns, as QEMU
 // announces a live-migrated VM: it moves the MAC in every bridge on its way and tells nobody
 // the VM's IP.

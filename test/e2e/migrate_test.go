@@ -19,8 +19,14 @@ import (
 func TestMigrationMACIPFollows(t *testing.T) {
 	ctx := context.Background()
 	w := workload(t, "web2")
-	// Before: every other node finds the workload's MAC+IP behind its node's VTEP (the
-	// refresher keeps an idle workload's entry alive).
+	// Before: every other node finds the workload's MAC+IP behind its node's VTEP. The
+	// workload announces itself first: earlier tests removed and re-created its segment,
+	// and a layer-2 segment's router bridge learns an address only from what the workload
+	// says (a gratuitous ARP, an ARP reply); an idle workload on a re-created segment stays
+	// unknown until then (a known gap, see the issue notes).
+	if err := lab.Announce(st, w.Name); err != nil {
+		t.Fatal(err)
+	}
 	traced := func(node, ip, vtep, what string) {
 		t.Helper()
 		poll(t, 20*time.Second, fmt.Sprintf("weft trace %s on %s %s", ip, node, what), func() error {
