@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -104,14 +103,7 @@ func (f *firstSeen) save() error {
 	if err != nil {
 		return fmt.Errorf("encode first-seen times: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
-		return fmt.Errorf("write first-seen times: %w", err)
-	}
-	tmp := f.path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write first-seen times: %w", err)
-	}
-	if err := os.Rename(tmp, f.path); err != nil {
+	if err := writeStateFile(f.path, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write first-seen times: %w", err)
 	}
 	return nil

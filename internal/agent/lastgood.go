@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -316,14 +315,7 @@ func (g *lastGood) save(path string, last *[]byte) error {
 	if bytes.Equal(data, *last) {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("last applied state: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("last applied state: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := writeStateFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("last applied state: %w", err)
 	}
 	*last = data

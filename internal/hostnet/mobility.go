@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
 	"github.com/weftnet/weft/internal/plan"
@@ -189,21 +188,9 @@ func (m *mobility) forget(bridge int, ip netip.Addr) {
 }
 
 // resolve asks the kernel to resolve ip on the bridge: it creates the entry if needed and
-// sends an ARP request / neighbour solicitation (NTF_USE).
+// sends an ARP request / neighbour solicitation.
 func (c *conn) resolve(index int, ip netip.Addr) error {
-	req := c.request(unix.RTM_NEWNEIGH, unix.NLM_F_CREATE|unix.NLM_F_REPLACE)
-	fam := uint8(unix.AF_INET)
-	if ip.Is6() {
-		fam = unix.AF_INET6
-	}
-	nd := make([]byte, 12)
-	nd[0] = fam
-	binary.NativeEndian.PutUint32(nd[4:8], uint32(index))
-	binary.NativeEndian.PutUint16(nd[8:10], unix.NUD_INCOMPLETE)
-	nd[10] = unix.NTF_USE
-	req.AddRawData(nd)
-	req.AddRawData(nl.NewRtAttr(unix.NDA_DST, ip.AsSlice()).Serialize())
-	err := c.write(req)
+	err := c.neighUse(index, ip, true)
 	if errors.Is(err, unix.EEXIST) {
 		return nil
 	}

@@ -276,8 +276,17 @@ func (c *conn) delAddr(index int, p netip.Prefix) error {
 
 // useNeigh marks an existing neighbour as used (NTF_USE), which makes the kernel confirm a
 // STALE entry with a unicast probe. Without NLM_F_CREATE it never creates an entry.
-func (c *conn) useNeigh(index int, ip netip.Addr) error {
-	req := c.request(unix.RTM_NEWNEIGH, unix.NLM_F_REPLACE)
+func (c *conn) useNeigh(index int, ip netip.Addr) error { return c.neighUse(index, ip, false) }
+
+// neighUse sends RTM_NEWNEIGH with NTF_USE for ip on link index: the kernel resolves the entry
+// (an ARP request / NS for a new one, a unicast probe after delay_first_probe_time for a
+// STALE one). create makes the entry when it does not exist.
+func (c *conn) neighUse(index int, ip netip.Addr, create bool) error {
+	flags := unix.NLM_F_REPLACE
+	if create {
+		flags |= unix.NLM_F_CREATE
+	}
+	req := c.request(unix.RTM_NEWNEIGH, flags)
 	fam := uint8(unix.AF_INET)
 	if ip.Is6() {
 		fam = unix.AF_INET6

@@ -51,10 +51,7 @@ func NewRefresher(ns Namespace, log *slog.Logger) *Refresher {
 // SetSegments replaces the L2VNI router bridges on which a moved workload's MAC+IP is
 // re-learned (the plan's SegmentBridges).
 func (r *Refresher) SetSegments(names ...string) {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
+	m := setOf(names)
 	r.mu.Lock()
 	r.segments = m
 	r.mu.Unlock()
@@ -62,13 +59,18 @@ func (r *Refresher) SetSegments(names ...string) {
 
 // SetBridges replaces the bridges whose neighbours are refreshed (the plan's gateway bridges).
 func (r *Refresher) SetBridges(names ...string) {
+	m := setOf(names)
+	r.mu.Lock()
+	r.bridges = m
+	r.mu.Unlock()
+}
+
+func setOf(names []string) map[string]bool {
 	m := make(map[string]bool, len(names))
 	for _, n := range names {
 		m[n] = true
 	}
-	r.mu.Lock()
-	r.bridges = m
-	r.mu.Unlock()
+	return m
 }
 
 // Probes returns how many neighbours the Refresher has asked the kernel to confirm.
