@@ -513,6 +513,11 @@ func kernelFailures(res hostnet.Result, resources plan.Resources, p plan.NodePla
 		byVNI[uint32(x.Spec.VNI)] = plan.Ref{Kind: "L3VNI", Namespace: x.Namespace, Name: x.Name}
 	}
 	for _, f := range res.Failures {
+		if f.Kind == "Cleanup" {
+			// Removing what no resource asks for any more fails no resource: it is a
+			// node-level error, already in the pass's error (Apply's error joins them all).
+			continue
+		}
 		ref := plan.Ref{Kind: f.Kind}
 		switch {
 		case f.VNI != 0:

@@ -29,10 +29,12 @@ type Install struct {
 	ReloadScript string `json:"reloadScript"`
 }
 
-// Run and configuration roots: -N appends the pathspace to both.
+// Run, configuration and state roots: -N appends the pathspace to each. FRR 10 keeps state
+// there (bgpd's graceful-restart information); Debian 12 does not create StateRoot.
 const (
-	RunRoot  = "/var/run/frr"
-	ConfRoot = "/etc/frr"
+	RunRoot   = "/var/run/frr"
+	ConfRoot  = "/etc/frr"
+	StateRoot = "/var/lib/frr"
 )
 
 // Debian12 is Debian 12's frr and frr-pythontools packages: FRR 8.4.

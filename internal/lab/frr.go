@@ -54,6 +54,12 @@ func startFRR(ctx context.Context, inst frrinstall.Install, ns, config string, d
 			return err
 		}
 	}
+	if inst.Major >= 10 {
+		// Best effort: a user-mode-linux guest's root is read-only, and FRR runs without it.
+		if st := filepath.Join(frrinstall.StateRoot, ns); os.MkdirAll(st, 0o755) == nil {
+			_ = chownFRR(st)
+		}
+	}
 	conf := filepath.Join(etc, "frr.conf")
 	if err := os.WriteFile(conf, []byte(config), 0o640); err != nil {
 		return err
@@ -104,6 +110,7 @@ func stopFRR(ns string) error {
 	}
 	_ = os.RemoveAll(filepath.Join(frrRunDir, ns))
 	_ = os.RemoveAll(filepath.Join(frrEtcDir, ns))
+	_ = os.RemoveAll(filepath.Join(frrinstall.StateRoot, ns))
 	return errors.Join(errs...)
 }
 

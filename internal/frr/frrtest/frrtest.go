@@ -266,7 +266,7 @@ func (f *FRR) Stop() {
 	if out, err := exec.Command("ip", "netns", "del", f.name).CombinedOutput(); err != nil && !strings.Contains(string(out), "No such file") {
 		errs = append(errs, fmt.Errorf("ip netns del %s: %v: %s", f.name, err, out))
 	}
-	for _, d := range []string{f.RunDir(), f.ConfDir()} {
+	for _, d := range []string{f.RunDir(), f.ConfDir(), filepath.Join(frrinstall.StateRoot, f.name)} {
 		if err := os.RemoveAll(d); err != nil {
 			errs = append(errs, err)
 		}
@@ -296,7 +296,11 @@ func (f *FRR) create() error {
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	for _, d := range []string{f.RunDir(), f.ConfDir()} {
+	dirs := []string{f.RunDir(), f.ConfDir()}
+	if f.inst.Major >= 10 {
+		dirs = append(dirs, filepath.Join(frrinstall.StateRoot, f.name)) // bgpd's state
+	}
+	for _, d := range dirs {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
@@ -466,7 +470,7 @@ func (f *FRR) logs() string {
 func sweep(tb testing.TB) {
 	tb.Helper()
 	seen := map[string]bool{}
-	for _, root := range []string{RunRoot, ConfRoot, "/run/netns"} {
+	for _, root := range []string{RunRoot, ConfRoot, frrinstall.StateRoot, "/run/netns"} {
 		entries, _ := os.ReadDir(root)
 		for _, e := range entries {
 			if strings.HasPrefix(e.Name(), namePrefix) {
@@ -481,7 +485,7 @@ func sweep(tb testing.TB) {
 			continue
 		}
 		var pids []int
-		for _, d := range []string{"zebra", "bgpd", "bfdd", "staticd"} {
+		for _, d := range []string{"mgmtd", "zebra", "bgpd", "bfdd", "staticd"} {
 			if pid, err := readPid(filepath.Join(RunRoot, name, d+".pid")); err == nil && ownedBy(pid, name) {
 				pids = append(pids, pid)
 			}
@@ -493,6 +497,7 @@ func sweep(tb testing.TB) {
 		_ = exec.Command("ip", "netns", "del", name).Run()
 		_ = os.RemoveAll(filepath.Join(RunRoot, name))
 		_ = os.RemoveAll(filepath.Join(ConfRoot, name))
+		_ = os.RemoveAll(filepath.Join(frrinstall.StateRoot, name))
 		tb.Logf("frrtest: removed %s left behind by process %d", name, owner)
 	}
 }
