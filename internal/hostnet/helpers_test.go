@@ -2,12 +2,14 @@ package hostnet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -92,12 +94,27 @@ func masterName(tb testing.TB, h *netlink.Handle, l netlink.Link) string {
 	return m.Attrs().Name
 }
 
+// redump calls list until its dump was not interrupted by a concurrent change
+// (NLM_F_DUMP_INTR: the kernel is still settling, e.g. IPv6 addresses coming up), for at most
+// 10 s, and fails the test with what on any other error.
+func redump[T any](tb testing.TB, what string, list func() (T, error)) T {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v, err := list()
+		if err == nil {
+			return v
+		}
+		if !errors.Is(err, netlink.ErrDumpInterrupted) || time.Now().After(deadline) {
+			tb.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func hasAddr(tb testing.TB, h *netlink.Handle, l netlink.Link, p netip.Prefix) bool {
 	tb.Helper()
-	addrs, err := h.AddrList(l, netlink.FAMILY_ALL)
-	if err != nil {
-		tb.Fatalf("addresses of %s: %v", l.Attrs().Name, err)
-	}
+	addrs := redump(tb, "addresses of "+l.Attrs().Name, func() ([]netlink.Addr, error) { return h.AddrList(l, netlink.FAMILY_ALL) })
 	for _, a := range addrs {
 		got, _ := netip.AddrFromSlice(a.IP)
 		ones, _ := a.Mask.Size()

@@ -46,7 +46,7 @@ func TestL2VNICreateConvergeDelete(t *testing.T) {
 		}
 		for _, l := range []netlink.Link{br, vx} {
 			// addrgenmode none: no link-local address, ever.
-			if addrs, _ := e.rh.AddrList(l, netlink.FAMILY_ALL); len(addrs) != 0 {
+			if addrs := redump(t, "addresses of "+l.Attrs().Name, func() ([]netlink.Addr, error) { return e.rh.AddrList(l, netlink.FAMILY_ALL) }); len(addrs) != 0 {
 				t.Errorf("%s has addresses %v", l.Attrs().Name, addrs)
 			}
 		}

@@ -110,10 +110,8 @@ func setNeighSysctl(t *testing.T, ns Namespace, dev string) {
 
 func neighState(t *testing.T, h *netlink.Handle, bridge string, ip netip.Addr) int {
 	t.Helper()
-	ns, err := h.NeighList(mustLink(t, h, bridge).Attrs().Index, unix.AF_INET)
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx := mustLink(t, h, bridge).Attrs().Index
+	ns := redump(t, "neighbours of "+bridge, func() ([]netlink.Neigh, error) { return h.NeighList(idx, unix.AF_INET) })
 	for _, n := range ns {
 		if a, _ := netip.AddrFromSlice(n.IP); a.Unmap() == ip {
 			return n.State
@@ -218,10 +216,8 @@ func movedWorkload(t *testing.T, rewrite bool) {
 // fdbLocal reports whether the bridge learned mac on port (a dynamic entry, not zebra's).
 func fdbLocal(t *testing.T, h *netlink.Handle, port string, mac net.HardwareAddr) bool {
 	t.Helper()
-	es, err := h.NeighList(mustLink(t, h, port).Attrs().Index, unix.AF_BRIDGE)
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx := mustLink(t, h, port).Attrs().Index
+	es := redump(t, "fdb of "+port, func() ([]netlink.Neigh, error) { return h.NeighList(idx, unix.AF_BRIDGE) })
 	for _, e := range es {
 		if e.HardwareAddr.String() == mac.String() && e.Flags&unix.NTF_EXT_LEARNED == 0 && e.State&(unix.NUD_NOARP|unix.NUD_PERMANENT) == 0 {
 			return true
