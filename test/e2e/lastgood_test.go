@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -27,6 +28,9 @@ func webPorts(t *testing.T, n *lab.Node) map[string]int {
 			return err
 		}
 		links, err := netlink.LinkList()
+		for try := 0; errors.Is(err, netlink.ErrDumpInterrupted) && try < 100; try++ {
+			links, err = netlink.LinkList() // the dump raced with a change: read again
+		}
 		if err != nil {
 			return err
 		}
