@@ -3,10 +3,7 @@ package agent
 import (
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 	"time"
 
@@ -69,12 +66,12 @@ func (f *firstSeen) load() error {
 		return nil
 	}
 	f.loaded = true
-	b, err := os.ReadFile(f.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	b, err := readStateFile(f.path)
 	if err != nil {
 		return fmt.Errorf("read first-seen times: %w", err)
+	}
+	if b == nil {
+		return nil
 	}
 	var sf seenFile
 	if err := json.Unmarshal(b, &sf); err != nil {

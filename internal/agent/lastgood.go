@@ -3,10 +3,7 @@ package agent
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 	"strings"
 
@@ -271,12 +268,12 @@ func (g *lastGood) marshal() ([]byte, error) {
 
 // load reads the file written by save; a missing file is an empty state.
 func (g *lastGood) load(path string) error {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	data, err := readStateFile(path)
 	if err != nil {
 		return fmt.Errorf("read last applied state: %w", err)
+	}
+	if data == nil {
+		return nil
 	}
 	var f lastGoodFile
 	if err := json.Unmarshal(data, &f); err != nil {
