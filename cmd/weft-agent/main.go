@@ -24,6 +24,7 @@ import (
 
 	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/agent"
+	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/frr"
 	"github.com/weftnet/weft/internal/hostnet"
 	"github.com/weftnet/weft/internal/ipam"
@@ -114,7 +115,7 @@ func run() error {
 	var (
 		src            agent.Source
 		triggers       <-chan struct{}
-		afterReconcile func(context.Context, agent.Report)
+		afterReconcile func(context.Context, agentapi.Report)
 	)
 	if *mode == "kubernetes" {
 		ks, writer, err := kubernetesSource(ctx, *nodeName, *namespace, log)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/weftnet/weft/internal/agent"
+	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/netnamespace"
 )
 
@@ -55,7 +55,7 @@ The exit code is 0 when the last pass converged with no failed resource, 2 when 
 				}
 			}
 			hc := &http.Client{Timeout: 15 * time.Second, Transport: tr}
-			st, err := agent.GetStatus(cmd.Context(), hc, addr)
+			st, err := agentapi.GetStatus(cmd.Context(), hc, addr)
 			if err != nil {
 				if strings.HasSuffix(netns, "-rt") {
 					err = fmt.Errorf("%w (%s looks like a router namespace; the agent listens in the node's own: --netns %s, or --lab/--node)", err, netns, strings.TrimSuffix(netns, "-rt"))
@@ -64,7 +64,7 @@ The exit code is 0 when the last pass converged with no failed resource, 2 when 
 			}
 			// The report's sessions are those of the last pass; show FRR's current view.
 			live := true
-			if s, err := agent.GetSessions(cmd.Context(), hc, addr); err == nil {
+			if s, err := agentapi.GetSessions(cmd.Context(), hc, addr); err == nil {
 				st.Sessions = s
 			} else {
 				live = false
@@ -93,7 +93,7 @@ The exit code is 0 when the last pass converged with no failed resource, 2 when 
 
 // printStatus writes an agent's status for people. live says whether st.Sessions were read
 // from FRR just now (else they are the last pass's); now dates the pass in progress.
-func printStatus(w io.Writer, st agent.Status, live bool, now time.Time) {
+func printStatus(w io.Writer, st agentapi.Status, live bool, now time.Time) {
 	node := st.Node
 	if node == "" {
 		node = "(unnamed)"

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weftnet/weft/internal/agent"
+	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/frr"
 	"github.com/weftnet/weft/internal/plan"
 )
@@ -20,7 +21,7 @@ import (
 // are listed with reason, field and message; the live sessions replace the last pass's.
 func TestStatus(t *testing.T) {
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	converged := agent.Status{Node: "node1", Report: agent.Report{Time: at, Duration: 90 * time.Millisecond, Generation: 7,
+	converged := agentapi.Status{Node: "node1", Report: agentapi.Report{Time: at, Duration: 90 * time.Millisecond, Generation: 7,
 		Applied:  []plan.Ref{{Kind: "Underlay", Name: "fabric"}, {Kind: "L2VNI", Name: "web"}},
 		Sessions: []frr.Session{{VRF: "default", Neighbor: "10.0.1.0", State: "Active"}}}}
 	failed := converged
@@ -36,10 +37,10 @@ func TestStatus(t *testing.T) {
 	warned.Kernel.Warnings = []string{"L2VNI 110: External host bridge br-legacy has addresses (10.0.0.1/24)"}
 	broken := converged
 	broken.Error = "apply frr config (the running configuration is kept): frr-reload.py --reload failed"
-	broken.Running = &agent.Progress{Started: time.Now().Add(-20 * time.Second), Phase: "frr", PhaseStarted: time.Now().Add(-12 * time.Second)}
+	broken.Running = &agentapi.Progress{Started: time.Now().Add(-20 * time.Second), Phase: "frr", PhaseStarted: time.Now().Add(-12 * time.Second)}
 	tests := []struct {
 		name     string
-		status   agent.Status
+		status   agentapi.Status
 		sessions int // HTTP status of /sessions
 		code     int
 		want     []string
@@ -48,7 +49,7 @@ func TestStatus(t *testing.T) {
 		{"failed resource", failed, http.StatusOK, 2, []string{"L2VNI/db         failed   Conflict: spec.vni: VNI 110 is already used by L2VNI/web"}},
 		{"failed pass, one in progress", broken, http.StatusOK, 2, []string{"NOT CONVERGED: apply frr config", "pass in progress for 20", "in step frr for 12"}},
 		{"warning, still converged", warned, http.StatusOK, 0, []string{"converged", "warning: L2VNI 110: External host bridge br-legacy has addresses (10.0.0.1/24)"}},
-		{"no pass yet", agent.Status{Node: "node1"}, http.StatusOK, 2, []string{"node node1: no pass has finished yet"}},
+		{"no pass yet", agentapi.Status{Node: "node1"}, http.StatusOK, 2, []string{"node node1: no pass has finished yet"}},
 		{"unreadable documents", unreadable, http.StatusOK, 2, []string{"cfg/bad.yaml: document 2 (L2VNI/default/x)  failed   Invalid: spec.vni: cannot unmarshal string", "cfg/junk.yaml: document 1"}},
 		{"failed, last good kept", kept, http.StatusOK, 2, []string{"L2VNI/weft-system/web", "Invalid: spec.mtu: 100 is outside 576..9216; the last applied version stays in force"}},
 		{"sessions unreadable", converged, http.StatusServiceUnavailable, 0, []string{"default  10.0.1.0  Active", "STATE (at pass 7)"}},

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/frr"
 	"github.com/weftnet/weft/internal/hostnet"
 	"github.com/weftnet/weft/internal/plan"
@@ -68,7 +69,7 @@ type Agent struct {
 	Metrics      *Metrics
 	// AfterReconcile, when set, is called with every report (Kubernetes mode writes the
 	// node's RouterNodeStatus from it).
-	AfterReconcile func(ctx context.Context, r Report)
+	AfterReconcile func(ctx context.Context, r agentapi.Report)
 	// SegmentsFile, when set, is where the agent keeps the list of applied L2VNIs for the CNI
 	// plugin (internal/segments); StatusAddr, its --status-addr, goes in it too.
 	SegmentsFile, StatusAddr string
@@ -79,9 +80,9 @@ type Agent struct {
 	LastAppliedFile string
 
 	mu   sync.Mutex
-	last Report
+	last agentapi.Report
 	// running describes the pass in progress, nil between passes.
-	running *Progress
+	running *agentapi.Progress
 
 	// sessionsMu serializes live reads of the BGP sessions; sessions is the last one.
 	sessionsMu sync.Mutex
@@ -113,61 +114,13 @@ type Agent struct {
 	kernelDone chan struct{}
 }
 
-// Report is the outcome of one reconcile; it is what /status serves.
-type Report struct {
-	Time     time.Time     `json:"time"`
-	Duration time.Duration `json:"durationNanoseconds"`
-	// Error is the reason the pass did not converge, empty when it did.
-	Error string `json:"error,omitempty"`
-	// Applied lists the resources in the plan; Failed the ones left out or not programmed.
-	Applied []plan.Ref           `json:"applied"`
-	Failed  []plan.ResourceError `json:"failed"`
-	// Kept lists the failed resources whose last applied version stays in force (their
-	// kernel and FRR state is unchanged until they are fixed or deleted).
-	Kept []plan.Ref `json:"kept,omitempty"`
-	// HostPorts are the workload ports of each host bridge, as this pass found them: the
-	// baseline a bridge that comes back without them is compared with (Detached).
-	HostPorts map[string][]string `json:"hostPorts,omitempty"`
-	// FRRChanged says whether FRR's configuration was reloaded in this pass.
-	FRRChanged bool `json:"frrChanged"`
-	// Kernel is what the kernel layer did.
-	Kernel   hostnet.Result `json:"kernel"`
-	Sessions []frr.Session  `json:"sessions"`
-	// Phases says where the pass spent its time.
-	Phases Phases `json:"phases"`
-	// Generation counts reconciles since start.
-	Generation int64 `json:"generation"`
-	// NeighbourProbes counts, since the agent started, the STALE neighbour entries of silent
-	// workloads the refresher asked the kernel to confirm.
-	NeighbourProbes int64 `json:"neighbourProbes"`
-}
-
-// Phases are the durations of a pass's steps, in nanoseconds in JSON.
-type Phases struct {
-	Load   time.Duration `json:"loadNanoseconds"`
-	Plan   time.Duration `json:"planNanoseconds"` // plan.Build and frr.Render
-	FRR    time.Duration `json:"frrNanoseconds"`
-	Kernel time.Duration `json:"kernelNanoseconds"`
-	Zebra  time.Duration `json:"zebraNanoseconds"`
-	// Sessions runs alongside Kernel and Zebra.
-	Sessions time.Duration `json:"sessionsNanoseconds"`
-}
-
-// Progress describes the pass in progress: since when it runs and which step it is in.
-type Progress struct {
-	Started time.Time `json:"started"`
-	// Phase is the step, as named in Phases: load, plan, frr, kernel, zebra or sessions.
-	Phase        string    `json:"phase"`
-	PhaseStarted time.Time `json:"phaseStarted"`
-}
-
 // slowPassInterval is how often a pass that is still running says so in the log: a pass
 // takes milliseconds when nothing changed and seconds for a thousand new VNIs, so one that
 // runs this long is worth a line naming the step it is in.
 const slowPassInterval = 10 * time.Second
 
 // Running returns the pass in progress, nil when none runs.
-func (a *Agent) Running() *Progress {
+func (a *Agent) Running() *agentapi.Progress {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.running == nil {
@@ -206,7 +159,7 @@ func (a *Agent) watchSlowPass(done <-chan struct{}) {
 }
 
 // Last returns the latest report; its Generation is 0 before the first reconcile ends.
-func (a *Agent) Last() Report {
+func (a *Agent) Last() agentapi.Report {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.last
@@ -223,10 +176,10 @@ func (a *Agent) log() *slog.Logger {
 // fails in the kernel is reported and never blocks the others; a failed FRR reload keeps the
 // running configuration and skips the kernel step (kernel objects must not appear before FRR
 // is configured for them).
-func (a *Agent) Reconcile(ctx context.Context) Report {
+func (a *Agent) Reconcile(ctx context.Context) agentapi.Report {
 	start := time.Now()
 	a.mu.Lock()
-	a.running = &Progress{Started: start, Phase: "load", PhaseStarted: start}
+	a.running = &agentapi.Progress{Started: start, Phase: "load", PhaseStarted: start}
 	a.mu.Unlock()
 	done := make(chan struct{})
 	go a.watchSlowPass(done)
@@ -255,8 +208,8 @@ func (a *Agent) Reconcile(ctx context.Context) Report {
 	return r
 }
 
-func (a *Agent) reconcile(ctx context.Context) Report {
-	var r Report
+func (a *Agent) reconcile(ctx context.Context) agentapi.Report {
+	var r agentapi.Report
 	t := time.Now()
 	// lap ends a step, storing its duration in d, and enters step next.
 	lap := func(d *time.Duration, next string) {

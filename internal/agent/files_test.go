@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/plan"
 )
 
@@ -165,7 +166,7 @@ func TestFileSourceBadFiles(t *testing.T) {
 	// /status serves the same, with each document's source.
 	srv := httptest.NewServer(a.Handler(reg))
 	defer srv.Close()
-	st, err := GetStatus(context.Background(), srv.Client(), strings.TrimPrefix(srv.URL, "http://"))
+	st, err := agentapi.GetStatus(context.Background(), srv.Client(), strings.TrimPrefix(srv.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,31 +3,21 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/frr"
 )
 
-// Status is what /status serves.
-type Status struct {
-	Node string `json:"node"`
-	Report
-	// Running is the pass in progress, if one runs.
-	Running *Progress `json:"running,omitempty"`
-}
-
 // Status returns the last report and the pass in progress, read together.
-func (a *Agent) Status() Status {
+func (a *Agent) Status() agentapi.Status {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	st := Status{Node: a.Node.Name, Report: a.last}
+	st := agentapi.Status{Node: a.Node.Name, Report: a.last}
 	if a.running != nil {
 		p := *a.running
 		st.Running = &p
@@ -55,50 +45,6 @@ func (a *Agent) liveSessions(ctx context.Context) ([]frr.Session, error) {
 	}
 	a.sessions, a.sessionsAt = s, time.Now()
 	return s, nil
-}
-
-// Get performs a GET of path on the status server of the agent at addr (host:port).
-func Get(ctx context.Context, hc *http.Client, addr, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("agent at %s: %w", addr, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("agent at %s: %s: %w", addr, path, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return body, fmt.Errorf("agent at %s: %s: %s: %s", addr, path, resp.Status, strings.TrimSpace(string(body)))
-	}
-	return body, nil
-}
-
-// GetStatus reads the /status of the agent listening on addr (host:port) through hc.
-func GetStatus(ctx context.Context, hc *http.Client, addr string) (Status, error) {
-	var st Status
-	return st, getJSON(ctx, hc, addr, "/status", &st)
-}
-
-// GetSessions reads the BGP sessions as FRR reports them now from the agent on addr.
-func GetSessions(ctx context.Context, hc *http.Client, addr string) ([]frr.Session, error) {
-	var s []frr.Session
-	return s, getJSON(ctx, hc, addr, "/sessions", &s)
-}
-
-func getJSON(ctx context.Context, hc *http.Client, addr, path string, v any) error {
-	body, err := Get(ctx, hc, addr, path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("agent at %s: %s: %w", addr, path, err)
-	}
-	return nil
 }
 
 // Handler serves /healthz (the process is alive), /readyz (the last reconcile converged),

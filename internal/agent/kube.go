@@ -23,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/weftnet/weft/api/v1alpha1"
-	"github.com/weftnet/weft/internal/nodeindex"
 	"github.com/weftnet/weft/internal/plan"
 )
 
@@ -146,9 +145,9 @@ func (s *KubeSource) Load(ctx context.Context) (Desired, error) {
 		}
 		return Desired{}, fmt.Errorf("get node %s: %w", s.nodeName, err)
 	}
-	idx, ok := nodeindex.Parse(node.Annotations)
+	idx, ok := v1alpha1.NodeIndex(node.Annotations)
 	if !ok {
-		return Desired{}, fmt.Errorf("node %s has no %s annotation yet (weft-controller allocates it)", s.nodeName, nodeindex.Annotation)
+		return Desired{}, fmt.Errorf("node %s has no %s annotation yet (weft-controller allocates it)", s.nodeName, v1alpha1.NodeIndexAnnotation)
 	}
 	pn := plan.Node{Name: node.Name, Labels: node.Labels, Index: idx}
 

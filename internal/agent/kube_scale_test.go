@@ -24,7 +24,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/weftnet/weft/api/v1alpha1"
-	"github.com/weftnet/weft/internal/nodeindex"
 	"github.com/weftnet/weft/internal/plan"
 	"github.com/weftnet/weft/internal/testenv"
 )
@@ -110,7 +109,7 @@ func ensureNodes(b *testing.B, c client.Client, n int) {
 		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{
 			Name:        fmt.Sprintf("scale-%04d", i),
 			Labels:      map[string]string{"kubernetes.io/hostname": fmt.Sprintf("scale-%04d", i), "rack": fmt.Sprintf("r%d", i%40)},
-			Annotations: map[string]string{nodeindex.Annotation: strconv.Itoa(i)},
+			Annotations: map[string]string{v1alpha1.NodeIndexAnnotation: strconv.Itoa(i)},
 		}}
 		if err := c.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
 			return err

@@ -21,7 +21,6 @@ import (
 	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/frr"
 	"github.com/weftnet/weft/internal/hostnet"
-	"github.com/weftnet/weft/internal/nodeindex"
 	"github.com/weftnet/weft/internal/plan"
 	"github.com/weftnet/weft/internal/testenv"
 )
@@ -149,8 +148,8 @@ func TestKubernetesMode(t *testing.T) {
 	const password = "s3cret-Pass-77"
 
 	create(t, c,
-		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a", Labels: map[string]string{"rack": "r1"}, Annotations: map[string]string{nodeindex.Annotation: "3"}}},
-		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-b", Labels: map[string]string{"rack": "r2"}, Annotations: map[string]string{nodeindex.Annotation: "4"}}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a", Labels: map[string]string{"rack": "r1"}, Annotations: map[string]string{v1alpha1.NodeIndexAnnotation: "3"}}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-b", Labels: map[string]string{"rack": "r2"}, Annotations: map[string]string{v1alpha1.NodeIndexAnnotation: "4"}}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tor-password", Namespace: ns}, StringData: map[string]string{"password": password}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "unrelated", Namespace: ns}, StringData: map[string]string{"password": "not-for-this-node"}},
 		&v1alpha1.Underlay{ObjectMeta: metav1.ObjectMeta{Name: "fabric", Namespace: ns}, Spec: v1alpha1.UnderlaySpec{

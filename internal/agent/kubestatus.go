@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/weftnet/weft/api/v1alpha1"
+	"github.com/weftnet/weft/internal/agentapi"
 )
 
 // Reasons of the RouterNodeStatus conditions.
@@ -47,7 +48,7 @@ type StatusWriter struct {
 }
 
 // Write is an Agent.AfterReconcile hook; failures are logged and retried on the next pass.
-func (w *StatusWriter) Write(ctx context.Context, r Report) {
+func (w *StatusWriter) Write(ctx context.Context, r agentapi.Report) {
 	if err := w.write(ctx, r); err != nil {
 		w.log().Error("write node status", "error", err)
 	}
@@ -60,7 +61,7 @@ func (w *StatusWriter) log() *slog.Logger {
 	return slog.Default()
 }
 
-func (w *StatusWriter) write(ctx context.Context, r Report) error {
+func (w *StatusWriter) write(ctx context.Context, r agentapi.Report) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	snap := w.Source.Last()
@@ -117,7 +118,7 @@ func sameStatus(a, b v1alpha1.RouterNodeStatusStatus) bool {
 
 // NodeStatus turns a reconcile report into the RouterNodeStatus status. Every message passes
 // through snap's redaction: an FRR error may quote a configuration line with a password.
-func NodeStatus(r Report, snap Snapshot) v1alpha1.RouterNodeStatusStatus {
+func NodeStatus(r agentapi.Report, snap Snapshot) v1alpha1.RouterNodeStatusStatus {
 	redact := snap.Redact
 	var st v1alpha1.RouterNodeStatusStatus
 	t := metav1.NewTime(r.Time)

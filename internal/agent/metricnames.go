@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/frr"
 	"github.com/weftnet/weft/internal/plan"
 )
@@ -20,7 +21,7 @@ import (
 func MetricNames() []string {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
-	m.observe(Report{
+	m.observe(agentapi.Report{
 		Applied:  []plan.Ref{{Kind: "L2VNI", Name: "example"}},
 		Sessions: []frr.Session{{VRF: "default", Neighbor: "192.0.2.1", State: "Established"}},
 	})

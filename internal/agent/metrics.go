@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/weftnet/weft/api/v1alpha1"
+	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/plan"
 )
 
@@ -84,7 +85,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) observe(r Report) {
+func (m *Metrics) observe(r agentapi.Report) {
 	if m == nil {
 		return
 	}

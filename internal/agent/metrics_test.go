@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/frr"
 	"github.com/weftnet/weft/internal/hostnet"
 	"github.com/weftnet/weft/internal/manifest"
@@ -212,7 +213,7 @@ func TestScrapeDoesNotDelayPass(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	passed := make(chan Report, 1)
+	passed := make(chan agentapi.Report, 1)
 	go func() { passed <- a.Reconcile(context.Background()) }()
 	select {
 	case r := <-passed:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/frr"
 )
 
@@ -58,7 +59,7 @@ func TestPassInProgress(t *testing.T) {
 	defer srv.Close()
 	status := func() (st struct {
 		Generation int64
-		Running    *Progress
+		Running    *agentapi.Progress
 	}) {
 		t.Helper()
 		resp, err := srv.Client().Get(srv.URL + "/status")
@@ -74,7 +75,7 @@ func TestPassInProgress(t *testing.T) {
 	if st := status(); st.Running != nil {
 		t.Fatalf("before any pass: running %+v", st.Running)
 	}
-	done := make(chan Report)
+	done := make(chan agentapi.Report)
 	go func() { done <- a.Reconcile(context.Background()) }()
 	<-f.entered
 	st := status()

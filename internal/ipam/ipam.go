@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+
+	"github.com/weftnet/weft/api/v1alpha1"
 )
 
-// MaxNodeIndex is the largest node index: the router MAC encodes the index in three bytes,
-// so a larger index would give another node's MAC. Every place an index enters (the
-// controller's allocator, the agent's and `weft render`'s flags, plan.Build) uses this limit.
-const MaxNodeIndex = 1<<24 - 1
+// MaxNodeIndex is the largest node index (the API's limit, see v1alpha1.MaxNodeIndex).
+const MaxNodeIndex = v1alpha1.MaxNodeIndex
 
 // CheckNodeIndex reports an index outside 0..MaxNodeIndex.
 func CheckNodeIndex(index int) error {

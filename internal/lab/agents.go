@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/weftnet/weft/internal/agent"
+	"github.com/weftnet/weft/internal/agentapi"
 )
 
 // waitFirstPass waits until node n's agent has finished a reconcile pass, whatever its
@@ -22,7 +22,7 @@ func (s *State) waitFirstPass(ctx context.Context, n *Node) error {
 		if err != nil {
 			return err
 		}
-		var r agent.Status
+		var r agentapi.Status
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return fmt.Errorf("agent of %s: /status: %w", n.Name, err)
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/weftnet/weft/internal/agent"
+	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/netnamespace"
 )
 
@@ -38,7 +38,7 @@ func agentGet(ctx context.Context, s *State, node, path string) ([]byte, error) 
 			},
 		},
 	}
-	body, err := agent.Get(ctx, client, fmt.Sprintf("127.0.0.1:%d", agentPort), path)
+	body, err := agentapi.Get(ctx, client, fmt.Sprintf("127.0.0.1:%d", agentPort), path)
 	if err != nil {
 		return body, fmt.Errorf("%s: %w", node, err)
 	}
@@ -62,7 +62,7 @@ func Health(ctx context.Context, s *State, node string) NodeHealth {
 	if err != nil {
 		return NodeHealth{Agent: "unreachable: " + err.Error(), BGP: "?"}
 	}
-	var st agent.Status
+	var st agentapi.Status
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return NodeHealth{Agent: "unreadable status: " + err.Error(), BGP: "?"}
 	}

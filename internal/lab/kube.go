@@ -42,8 +42,8 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/ipam"
-	"github.com/weftnet/weft/internal/nodeindex"
 )
 
 // KubeNamespace is the namespace of weft's objects in a Kubernetes-mode lab, as in the chart.
@@ -489,9 +489,9 @@ func (s *State) waitNodeIndexes(ctx context.Context, c client.Client) error {
 			if err := c.Get(ctx, client.ObjectKey{Name: n.Name}, node); err != nil {
 				return err
 			}
-			idx, ok := nodeindex.Parse(node.Annotations)
+			idx, ok := v1alpha1.NodeIndex(node.Annotations)
 			if !ok {
-				return fmt.Errorf("node %s has no %s annotation yet", n.Name, nodeindex.Annotation)
+				return fmt.Errorf("node %s has no %s annotation yet", n.Name, v1alpha1.NodeIndexAnnotation)
 			}
 			vtep, err := ipam.NodeAddress(cidr, idx)
 			if err != nil {

@@ -21,27 +21,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/weftnet/weft/internal/ipam"
+	"github.com/weftnet/weft/api/v1alpha1"
 )
-
-// Annotation is the Node annotation that holds the node's index.
-const Annotation = "network.weft.dev/node-index"
-
-// MaxIndex bounds indexes to what the router MAC can encode (three bytes): ipam's limit.
-const MaxIndex = ipam.MaxNodeIndex
-
-// Parse reads a node's index from its annotations.
-func Parse(annotations map[string]string) (int, bool) {
-	s, ok := annotations[Annotation]
-	if !ok {
-		return 0, false
-	}
-	i, err := strconv.Atoi(s)
-	if err != nil || i < 0 || i > MaxIndex || strconv.Itoa(i) != s {
-		return 0, false
-	}
-	return i, true
-}
 
 // nodeMeta is the Node as the allocator caches it: metadata only, so 5000 Nodes cost little.
 func nodeMeta() *metav1.PartialObjectMetadata {
@@ -105,7 +86,7 @@ func (a *Allocator) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 
 	idx, known := a.byName[node.Name]
 	if !known {
-		if cur, ok := Parse(node.Annotations); ok {
+		if cur, ok := v1alpha1.NodeIndex(node.Annotations); ok {
 			if owner, taken := a.byIndex[cur]; !taken || owner == node.Name {
 				a.claim(node.Name, cur)
 				return ctrl.Result{}, nil
@@ -115,20 +96,20 @@ func (a *Allocator) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 			a.log().Warn("node index already taken; allocating another", "node", node.Name, "index", cur, "owner", a.byIndex[cur])
 		}
 		idx = a.smallestFree()
-		if idx > MaxIndex {
+		if idx > v1alpha1.MaxNodeIndex {
 			return ctrl.Result{}, fmt.Errorf("no free node index for %s", node.Name)
 		}
 		a.claim(node.Name, idx)
 		a.log().Info("allocated node index", "node", node.Name, "index", idx)
 	}
-	if cur, ok := Parse(node.Annotations); ok && cur == idx {
+	if cur, ok := v1alpha1.NodeIndex(node.Annotations); ok && cur == idx {
 		return ctrl.Result{}, nil
 	}
 	patch := client.MergeFrom(node.DeepCopy())
 	if node.Annotations == nil {
 		node.Annotations = map[string]string{}
 	}
-	node.Annotations[Annotation] = strconv.Itoa(idx)
+	node.Annotations[v1alpha1.NodeIndexAnnotation] = strconv.Itoa(idx)
 	if err := a.Client.Patch(ctx, node, patch); err != nil {
 		if apierrors.IsNotFound(err) {
 			delete(a.byName, node.Name)
@@ -157,7 +138,7 @@ func (a *Allocator) load(ctx context.Context) error {
 		return cmp.Or(x.CreationTimestamp.Time.Compare(y.CreationTimestamp.Time), cmp.Compare(x.Name, y.Name))
 	})
 	for _, n := range items {
-		if idx, ok := Parse(n.Annotations); ok {
+		if idx, ok := v1alpha1.NodeIndex(n.Annotations); ok {
 			if _, taken := a.byIndex[idx]; !taken {
 				a.claim(n.Name, idx)
 			}

@@ -18,28 +18,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/testenv"
 )
 
 var cp testenv.ControlPlane
 
 func TestMain(m *testing.M) { testenv.Main(m, &cp, testenv.Options{}) }
-
-func TestParse(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want int
-		ok   bool
-	}{{"0", 0, true}, {"17", 17, true}, {"-1", 0, false}, {"007", 0, false}, {"x", 0, false}, {"16777216", 0, false}} {
-		got, ok := Parse(map[string]string{Annotation: tc.in})
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("Parse(%q) = %d, %v; want %d, %v", tc.in, got, ok, tc.want, tc.ok)
-		}
-	}
-	if _, ok := Parse(nil); ok {
-		t.Error("Parse(nil) found an index")
-	}
-}
 
 // startAllocator runs an allocator in its own manager until the returned stop is called.
 func startAllocator(t *testing.T) (stop func()) {
@@ -87,7 +72,7 @@ func indexes(t *testing.T, c client.Client, names ...string) map[string]int {
 			if err := c.Get(ctx, client.ObjectKey{Name: n}, node); err != nil {
 				return false, err
 			}
-			idx, ok := Parse(node.Annotations)
+			idx, ok := v1alpha1.NodeIndex(node.Annotations)
 			if !ok {
 				return false, fmt.Errorf("node %s has no index yet", n)
 			}
@@ -193,7 +178,7 @@ func TestAllocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	patch := client.MergeFrom(node.DeepCopy())
-	delete(node.Annotations, Annotation)
+	delete(node.Annotations, v1alpha1.NodeIndexAnnotation)
 	if err := c.Patch(ctx, node, patch); err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +187,7 @@ func TestAllocation(t *testing.T) {
 	}
 
 	// A copied annotation does not make two nodes share an index.
-	if err := createNode(ctx, c, "node-23", map[string]string{Annotation: "0"}); err != nil {
+	if err := createNode(ctx, c, "node-23", map[string]string{v1alpha1.NodeIndexAnnotation: "0"}); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 30*time.Second, "node-23 kept a duplicate index", func(ctx context.Context) (bool, error) {

@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/weftnet/weft/api/v1alpha1"
-	"github.com/weftnet/weft/internal/nodeindex"
 	"github.com/weftnet/weft/internal/plan"
 )
 
@@ -135,7 +134,7 @@ func LoadNodes(ctx context.Context, r client.Reader) ([]plan.Node, error) {
 	}
 	out := make([]plan.Node, 0, len(list.Items))
 	for _, n := range list.Items {
-		idx, ok := nodeindex.Parse(n.Annotations)
+		idx, ok := v1alpha1.NodeIndex(n.Annotations)
 		if !ok {
 			continue
 		}

@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/weftnet/weft/api/v1alpha1"
-	"github.com/weftnet/weft/internal/nodeindex"
 	"github.com/weftnet/weft/internal/testenv"
 )
 
@@ -134,7 +133,7 @@ func TestAdmission(t *testing.T) {
 		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{
 			Name:        "node-" + r,
 			Labels:      map[string]string{"rack": r},
-			Annotations: map[string]string{nodeindex.Annotation: []string{"0", "1"}[i]},
+			Annotations: map[string]string{v1alpha1.NodeIndexAnnotation: []string{"0", "1"}[i]},
 		}}
 		if err := c.Create(ctx, n); err != nil {
 			t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/weftnet/weft/internal/nodeindex"
+	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/testenv"
 )
 
@@ -101,7 +101,7 @@ func TestControllerBinary(t *testing.T) {
 		if err := c.Get(ctx, client.ObjectKey{Name: "binary-node"}, n); err != nil {
 			return false, err
 		}
-		_, ok := nodeindex.Parse(n.Annotations)
+		_, ok := v1alpha1.NodeIndex(n.Annotations)
 		return ok, nil
 	})
 	cfg := &admissionv1.ValidatingWebhookConfiguration{}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/agent"
+	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/certs"
 	"github.com/weftnet/weft/internal/nodeindex"
 	"github.com/weftnet/weft/internal/status"
@@ -130,7 +131,7 @@ func TestLeastPrivilege(t *testing.T) {
 		if err := c.Get(ctx, client.ObjectKey{Name: "rbac-node"}, n); err != nil {
 			return false, err
 		}
-		_, ok := nodeindex.Parse(n.Annotations)
+		_, ok := v1alpha1.NodeIndex(n.Annotations)
 		return ok, nil
 	})
 	testenv.Eventually(t, 30*time.Second, "status as weft-controller", func(ctx context.Context) (bool, error) {
@@ -175,7 +176,7 @@ func TestLeastPrivilege(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := &agent.StatusWriter{Client: agentClient, Namespace: ns, NodeName: "rbac-node", Source: src, Log: quiet}
-	w.Write(ctx, agent.Report{Time: time.Now(), Applied: nil})
+	w.Write(ctx, agentapi.Report{Time: time.Now(), Applied: nil})
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "rbac-node"}, &v1alpha1.RouterNodeStatus{}); err != nil {
 		t.Errorf("status written as weft-agent: %v", err)
 	}

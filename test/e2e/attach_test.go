@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/weftnet/weft/internal/agent"
+	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/lab"
 )
 
@@ -31,7 +32,7 @@ func TestDetachedWorkloadsAreNotConverged(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			var s agent.Status
+			var s agentapi.Status
 			if err := json.Unmarshal(raw, &s); err != nil {
 				return err
 			}
@@ -61,7 +62,7 @@ func TestDetachedWorkloadsAreNotConverged(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		var s agent.Status
+		var s agentapi.Status
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return err
 		}

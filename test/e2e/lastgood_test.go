@@ -14,6 +14,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/weftnet/weft/internal/agent"
+	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/lab"
 	"github.com/weftnet/weft/internal/netnamespace"
 )
@@ -55,7 +56,7 @@ func webState(ctx context.Context, wantKept bool, wantText string) func() error 
 		if err != nil {
 			return err
 		}
-		var s agent.Report
+		var s agentapi.Report
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return err
 		}
