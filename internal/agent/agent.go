@@ -308,7 +308,7 @@ func (a *Agent) reconcile(ctx context.Context) agentapi.Report {
 		}
 	}
 	lap(&r.Phases.Zebra, "sessions")
-	r.Failed = append(r.Failed, kernelFailures(res, pl.resources, p)...)
+	r.Failed = append(r.Failed, kernelErrors(res)...)
 	for bridge, bp := range res.HostBridges {
 		if r.HostPorts == nil {
 			r.HostPorts = map[string][]string{}
@@ -454,35 +454,16 @@ func (a *Agent) waitZebra(ctx context.Context, z ZebraAddrs, want map[string][]n
 	}
 }
 
-// kernelFailures maps the kernel layer's per-object failures back to the resources that
-// asked for them.
-func kernelFailures(res hostnet.Result, resources plan.Resources, p plan.NodePlan) []plan.ResourceError {
+// kernelErrors are the kernel layer's failures as errors of the resources that own the
+// failed objects. Node-level failures (removing devices no resource asks for) fail no
+// resource: they are in the pass's error, which joins every failure.
+func kernelErrors(res hostnet.Result) []plan.ResourceError {
 	var out []plan.ResourceError
-	byVNI := map[uint32]plan.Ref{}
-	for _, x := range resources.L2VNIs {
-		byVNI[uint32(x.Spec.VNI)] = plan.Ref{Kind: "L2VNI", Namespace: x.Namespace, Name: x.Name}
-	}
-	for _, x := range resources.L3VNIs {
-		byVNI[uint32(x.Spec.VNI)] = plan.Ref{Kind: "L3VNI", Namespace: x.Namespace, Name: x.Name}
-	}
 	for _, f := range res.Failures {
-		if f.Kind == "Cleanup" {
-			// Removing what no resource asks for any more fails no resource: it is a
-			// node-level error, already in the pass's error (Apply's error joins them all).
+		if f.NodeLevel() {
 			continue
 		}
-		ref := plan.Ref{Kind: f.Kind}
-		switch {
-		case f.VNI != 0:
-			ref = byVNI[f.VNI]
-		case f.Kind == "Underlay" || f.Kind == "Passthrough":
-			for _, a := range p.Applied {
-				if (f.Kind == "Underlay" && a.Kind == "Underlay") || (f.Kind == "Passthrough" && a.Kind == "L3Passthrough") {
-					ref = a
-				}
-			}
-		}
-		out = append(out, plan.ResourceError{Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name, Reason: "KernelError", Message: f.Err.Error()})
+		out = append(out, plan.ResourceError{Kind: f.Owner.Kind, Namespace: f.Owner.Namespace, Name: f.Owner.Name, Reason: "KernelError", Message: f.Err.Error()})
 	}
 	return out
 }

@@ -242,11 +242,11 @@ type countingKernel struct {
 	fail bool
 }
 
-func (k countingKernel) Apply(context.Context, plan.KernelPlan, hostnet.Namespace, hostnet.Namespace) (hostnet.Result, error) {
+func (k countingKernel) Apply(_ context.Context, kp plan.KernelPlan, _, _ hostnet.Namespace) (hostnet.Result, error) {
 	if !k.fail {
 		return hostnet.Result{}, nil
 	}
-	f := &hostnet.ObjectError{Kind: "L2VNI", VNI: 110, Err: errors.New("bridge: file exists")}
+	f := &hostnet.ObjectError{Owner: kp.L2VNIs[0].Owner, Err: errors.New("bridge: file exists")}
 	return hostnet.Result{Failures: []*hostnet.ObjectError{f, f}}, nil
 }
 

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink/nl"
@@ -91,10 +89,11 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 	r.rw, r.hw = rw, hw
 
 	if err := r.ensureUnderlay(ctx); err != nil {
-		r.fail("Underlay", 0, err)
+		r.fail(r.kp.Underlay.Owner, err)
 	}
 	if err := r.cleanup(); err != nil {
-		r.fail("Cleanup", 0, err)
+		// Removing what no resource asks for any more fails no resource: a node-level error.
+		r.fail(plan.Ref{}, fmt.Errorf("remove stale devices: %w", err))
 	}
 	for i := range r.kp.L3VNIs {
 		if ctx.Err() != nil {
@@ -102,7 +101,7 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 		}
 		v := &r.kp.L3VNIs[i]
 		if err := r.ensureL3VNI(v); err != nil {
-			r.fail("L3VNI", v.VNI, err)
+			r.fail(v.Owner, err)
 		}
 	}
 	for i := range r.kp.L2VNIs {
@@ -111,7 +110,7 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 		}
 		v := &r.kp.L2VNIs[i]
 		if err := r.ensureL2VNI(v); err != nil {
-			r.fail("L2VNI", v.VNI, err)
+			r.fail(v.Owner, err)
 		}
 	}
 	r.disableIPv6()
@@ -119,7 +118,7 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 	if pt := r.kp.Passthrough; pt != nil && ctx.Err() == nil {
 		// Passthrough traffic is routed, not encapsulated: it gets the underlay's MTU.
 		if err := r.ensureVethPair(pt.Veth, "", "", r.underlayMTU, false); err != nil {
-			r.fail("Passthrough", 0, fmt.Errorf("ensure veth %s: %w", pt.Veth.RouterName, err))
+			r.fail(pt.Owner, fmt.Errorf("ensure veth %s: %w", pt.Veth.RouterName, err))
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -187,8 +186,10 @@ type run struct {
 	ipv6Off []ipv6Off
 }
 
-func (r *run) fail(kind string, vni uint32, err error) {
-	r.res.Failures = append(r.res.Failures, &ObjectError{Kind: kind, VNI: vni, Err: err})
+// fail records a failure of the objects owner asked for; a zero owner is a node-level
+// failure (one no resource asked for).
+func (r *run) fail(owner plan.Ref, err error) {
+	r.res.Failures = append(r.res.Failures, &ObjectError{Owner: owner, Err: err})
 }
 
 func (r *run) initIndexes() {
@@ -214,44 +215,14 @@ func (r *run) allocIndex() int {
 // isOwned says whether a link carries weft's marker.
 func isOwned(l *link) bool { return l.group == OwnedGroup || l.group == doomedGroup }
 
-// weftRouterName matches the names weft generates in the router namespace.
-func weftRouterName(name string) bool {
-	if name == plan.PassthroughRouterVeth {
-		return true
-	}
-	for _, p := range []string{"br-pe-", "vni", "pe-"} {
-		if rest, ok := strings.CutPrefix(name, p); ok && isDigits(rest) {
-			return true
-		}
-	}
-	return false
-}
-
-// weftHostVethName matches the host ends of weft's veths.
-func weftHostVethName(name string) bool {
-	if name == plan.PassthroughHostVeth {
-		return true
-	}
-	rest, ok := strings.CutPrefix(name, "host-")
-	return ok && isDigits(rest)
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	_, err := strconv.ParseUint(s, 10, 32)
-	return err == nil
-}
-
 // ownedRouter is true for router-namespace links weft may change or delete.
 func ownedRouter(l *link) bool {
-	return isOwned(l) && (weftRouterName(l.name) || l.kind == "vrf")
+	return isOwned(l) && (plan.IsRouterDeviceName(l.name) || l.kind == "vrf")
 }
 
 // ownedHost is true for host-namespace links weft may change or delete.
 func ownedHost(l *link) bool {
-	return isOwned(l) && (weftHostVethName(l.name) || l.kind == "bridge")
+	return isOwned(l) && (plan.IsHostVethName(l.name) || l.kind == "bridge")
 }
 
 func checkName(name string) error {

@@ -210,7 +210,7 @@ func TestForeignDevicesAreLeftAlone(t *testing.T) {
 		t.Fatalf("want 2 failures, got %v (%+v)", err, res)
 	}
 	for _, f := range res.Failures {
-		if f.Kind != "L2VNI" || (f.VNI != 7 && f.VNI != 9) || !strings.Contains(f.Error(), "not owned by weft") {
+		if (f.Owner != vniOwner("L2VNI", 7) && f.Owner != vniOwner("L2VNI", 9)) || !strings.Contains(f.Error(), "not owned by weft") {
 			t.Errorf("failure %v", f)
 		}
 	}
@@ -228,7 +228,7 @@ func TestExternalHostBridge(t *testing.T) {
 	ext.HostMaster = plan.HostMaster{Name: "ext-br0"}
 	kp := plan.KernelPlan{Underlay: underlay(), L2VNIs: []plan.L2VNI{ext, l2vni(21)}}
 	res, err := e.a.Apply(context.Background(), kp, e.router, e.host)
-	if err == nil || len(res.Failures) != 1 || res.Failures[0].VNI != 20 || !strings.Contains(err.Error(), "external host bridge ext-br0 does not exist") {
+	if err == nil || len(res.Failures) != 1 || res.Failures[0].Owner != vniOwner("L2VNI", 20) || !strings.Contains(err.Error(), "external host bridge ext-br0 does not exist") {
 		t.Fatalf("want the missing bridge reported for VNI 20 only, got %v", err)
 	}
 	e.rh = handle(t, e.router)

@@ -63,7 +63,7 @@ func (r *run) ensureL2VNI(v *plan.L2VNI) error {
 	}
 	hm := v.HostMaster.Name
 	if v.HostMaster.Managed {
-		if err := r.ensureHostBridge(hm, v.VNI); err != nil {
+		if err := r.ensureHostBridge(hm, v.Owner); err != nil {
 			return fmt.Errorf("ensure host bridge %s: %w", hm, err)
 		}
 	} else if l := r.hs.byName[hm]; l == nil || l.kind != "bridge" {
@@ -257,7 +257,7 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // ensureHostBridge converges a Managed host bridge: weft's, up, and closed to the host's
 // own stack (no address, IPv6 off, no IPv4 delivered; see linkWant.closed): the segment
 // behind it belongs to tenants. It is created down, so no link-local address ever appears.
-func (r *run) ensureHostBridge(name string, vni uint32) error {
+func (r *run) ensureHostBridge(name string, owner plan.Ref) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func (r *run) ensureHostBridge(name string, vni uint32) error {
 		return err
 	}
 	if l.disableIPv6 == 0 && !slices.ContainsFunc(r.ipv6Off, func(d ipv6Off) bool { return d.l == l }) {
-		r.ipv6Off = append(r.ipv6Off, ipv6Off{l: l, vni: vni})
+		r.ipv6Off = append(r.ipv6Off, ipv6Off{l: l, owner: owner})
 	}
 	if err := r.convergeAddrs(r.hc, l, nil, true); err != nil {
 		return err

@@ -135,14 +135,15 @@ func underlay() plan.Underlay {
 
 func l2vni(vni uint32) plan.L2VNI {
 	return plan.L2VNI{
-		VNI: vni, Bridge: plan.BridgeName(vni), VXLAN: plan.VXLANName(vni), VXLANPort: 4789,
+		Owner: vniOwner("L2VNI", vni),
+		VNI:   vni, Bridge: plan.BridgeName(vni), VXLAN: plan.VXLANName(vni), VXLANPort: 4789,
 		Veth:       plan.Veth{RouterName: plan.RouterVethName(vni), HostName: plan.HostVethName(vni)},
 		HostMaster: plan.HostMaster{Name: plan.ManagedHostBridgeName(vni), Managed: true},
 	}
 }
 
 func l3vni(vni uint32, vrf string, hostSession bool) plan.L3VNI {
-	v := plan.L3VNI{VNI: vni, VRF: vrf, Bridge: plan.BridgeName(vni), VXLAN: plan.VXLANName(vni), VXLANPort: 4789}
+	v := plan.L3VNI{Owner: vniOwner("L3VNI", vni), VNI: vni, VRF: vrf, Bridge: plan.BridgeName(vni), VXLAN: plan.VXLANName(vni), VXLANPort: 4789}
 	if hostSession {
 		v.HostVeth = &plan.Veth{
 			RouterName:  plan.RouterVethName(vni),
@@ -192,3 +193,8 @@ func ipNet(p netip.Prefix) *net.IPNet {
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }
+
+// vniOwner names a test VNI's resource after its VNI.
+func vniOwner(kind string, vni uint32) plan.Ref {
+	return plan.Ref{Kind: kind, Namespace: "test", Name: fmt.Sprintf("vni-%d", vni)}
+}

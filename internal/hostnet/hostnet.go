@@ -29,6 +29,8 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/weftnet/weft/internal/plan"
 )
 
 // OwnedGroup is the link group that marks a device as weft's. Together with a weft name
@@ -85,18 +87,20 @@ type BridgePorts struct {
 // ObjectError is the failure of one planned object: the L3VNI, L2VNI, passthrough or underlay
 // it belongs to, so the caller can report it on the right resource.
 type ObjectError struct {
-	// Kind is "L3VNI", "L2VNI", "Passthrough", "Underlay" or "Cleanup".
-	Kind string
-	// VNI is set for L3VNI and L2VNI failures.
-	VNI uint32
-	Err error
+	// Owner is the resource whose kernel objects failed (the Owner of the plan entry); it
+	// is zero for a node-level failure, such as removing devices no resource asks for.
+	Owner plan.Ref
+	Err   error
 }
 
+// NodeLevel says whether the failure is the node's, not one resource's.
+func (e *ObjectError) NodeLevel() bool { return e.Owner == plan.Ref{} }
+
 func (e *ObjectError) Error() string {
-	if e.VNI != 0 {
-		return fmt.Sprintf("%s %d: %v", e.Kind, e.VNI, e.Err)
+	if e.NodeLevel() {
+		return fmt.Sprintf("node: %v", e.Err)
 	}
-	return fmt.Sprintf("%s: %v", e.Kind, e.Err)
+	return fmt.Sprintf("%s: %v", e.Owner, e.Err)
 }
 
 func (e *ObjectError) Unwrap() error { return e.Err }

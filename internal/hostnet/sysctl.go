@@ -10,6 +10,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/weftnet/weft/internal/netnamespace"
+	"github.com/weftnet/weft/internal/plan"
 )
 
 // routerSysctls are the router namespace's settings: it forwards, and it learns neighbours
@@ -49,8 +50,8 @@ func (a *Applier) ensureSysctls(ns netns.NsHandle) error {
 
 // ipv6Off is a closed device whose IPv6 is still on, and the L2VNI it serves.
 type ipv6Off struct {
-	l   *link
-	vni uint32
+	l     *link
+	owner plan.Ref
 }
 
 // disableIPv6 turns IPv6 off on the closed devices of this pass (Managed host bridges), in one
@@ -75,7 +76,7 @@ func (r *run) disableIPv6() {
 			err = errs[i]
 		}
 		if err != nil {
-			r.fail("L2VNI", d.vni, fmt.Errorf("turn IPv6 off on %s: %w", d.l.name, err))
+			r.fail(d.owner, fmt.Errorf("turn IPv6 off on %s: %w", d.l.name, err))
 			continue
 		}
 		d.l.disableIPv6 = 1

@@ -35,10 +35,15 @@ func Build(res Resources, node Node) (NodePlan, []ResourceError) {
 		return cmp.Or(cmp.Compare(kindRank(x.Kind), kindRank(y.Kind)), cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Field, y.Field), cmp.Compare(x.Message, y.Message))
 	})
 	b.plan.Node = node
-	slices.SortFunc(b.plan.Applied, func(x, y Ref) int {
+	sortRefs(b.plan.Applied)
+	return b.plan, b.errs
+}
+
+// sortRefs orders refs by kind (Underlay, L3VNI, L2VNI, L3Passthrough), namespace and name.
+func sortRefs(refs []Ref) {
+	slices.SortFunc(refs, func(x, y Ref) int {
 		return cmp.Or(cmp.Compare(kindRank(x.Kind), kindRank(y.Kind)), cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Name, y.Name))
 	})
-	return b.plan, b.errs
 }
 
 func kindRank(kind string) int {
@@ -378,6 +383,7 @@ func (b *builder) assemble(ul *underlay, accepted, l2s []*candidate) {
 		DupAddrDetection: frr.DupAddrDetection{MaxMoves: dadMaxMoves, TimeSeconds: dadTimeSeconds},
 	}
 	b.plan.Kernel.Underlay = ul.kernel
+	b.plan.Kernel.Underlay.Owner = ul.ref
 
 	slices.SortFunc(accepted, func(x, y *candidate) int { return cmp.Compare(x.vni, y.vni) })
 	slices.SortFunc(l2s, func(x, y *candidate) int { return cmp.Compare(x.vni, y.vni) })
@@ -403,7 +409,9 @@ func (b *builder) assemble(ul *underlay, accepted, l2s []*candidate) {
 		cfg.VRFs = append(cfg.VRFs, v)
 		cfg.PrefixLists = append(cfg.PrefixLists, c.l3.prefixLists...)
 		cfg.RouteMaps = append(cfg.RouteMaps, c.l3.routeMaps...)
-		b.plan.Kernel.L3VNIs = append(b.plan.Kernel.L3VNIs, c.l3.kernel)
+		k := c.l3.kernel
+		k.Owner = c.ref
+		b.plan.Kernel.L3VNIs = append(b.plan.Kernel.L3VNIs, k)
 		b.plan.Applied = append(b.plan.Applied, c.ref)
 	}
 	for _, c := range l2s {
@@ -411,6 +419,7 @@ func (b *builder) assemble(ul *underlay, accepted, l2s []*candidate) {
 			cfg.Router.EVPN.VNIs = append(cfg.Router.EVPN.VNIs, *c.l2.evpn)
 		}
 		b.plan.Kernel.L2VNIs = append(b.plan.Kernel.L2VNIs, c.l2.kernel)
+		b.plan.Kernel.L2VNIs[len(b.plan.Kernel.L2VNIs)-1].Owner = c.ref
 		b.plan.Applied = append(b.plan.Applied, c.ref)
 	}
 	for _, c := range accepted {
@@ -418,7 +427,7 @@ func (b *builder) assemble(ul *underlay, accepted, l2s []*candidate) {
 			cfg.Router.Neighbors = append(cfg.Router.Neighbors, pt.neighbors...)
 			cfg.PrefixLists = append(cfg.PrefixLists, pt.prefixLists...)
 			cfg.RouteMaps = append(cfg.RouteMaps, pt.routeMaps...)
-			b.plan.Kernel.Passthrough = &Passthrough{Veth: pt.veth}
+			b.plan.Kernel.Passthrough = &Passthrough{Owner: c.ref, Veth: pt.veth}
 			b.plan.Applied = append(b.plan.Applied, c.ref)
 		}
 	}

@@ -13,20 +13,68 @@ const (
 	PassthroughHostVeth   = "host-pt"
 )
 
+// The prefixes of the per-VNI device names: the prefix, then the VNI in decimal. This table
+// is the one place they are written; the kernel layer decides from it which devices are
+// weft's (IsRouterDeviceName, IsHostVethName).
+const (
+	bridgePrefix     = "br-pe-" // router-namespace bridge
+	vxlanPrefix      = "vni"    // VXLAN device (router namespace)
+	routerVethPrefix = "pe-"    // router end of a VNI's veth
+	hostVethPrefix   = "host-"  // host end of a VNI's veth
+	hostBridgePrefix = "br-hs-" // default name of a Managed host bridge
+)
+
 // BridgeName is the router-namespace bridge of a VNI.
-func BridgeName(vni uint32) string { return "br-pe-" + strconv.FormatUint(uint64(vni), 10) }
+func BridgeName(vni uint32) string { return bridgePrefix + strconv.FormatUint(uint64(vni), 10) }
 
 // VXLANName is the VXLAN device of a VNI.
-func VXLANName(vni uint32) string { return "vni" + strconv.FormatUint(uint64(vni), 10) }
+func VXLANName(vni uint32) string { return vxlanPrefix + strconv.FormatUint(uint64(vni), 10) }
 
 // RouterVethName is the router-namespace end of a VNI's veth.
-func RouterVethName(vni uint32) string { return "pe-" + strconv.FormatUint(uint64(vni), 10) }
+func RouterVethName(vni uint32) string {
+	return routerVethPrefix + strconv.FormatUint(uint64(vni), 10)
+}
 
 // HostVethName is the host end of a VNI's veth.
-func HostVethName(vni uint32) string { return "host-" + strconv.FormatUint(uint64(vni), 10) }
+func HostVethName(vni uint32) string { return hostVethPrefix + strconv.FormatUint(uint64(vni), 10) }
 
 // ManagedHostBridgeName is the default name of a Managed host bridge.
-func ManagedHostBridgeName(vni uint32) string { return "br-hs-" + strconv.FormatUint(uint64(vni), 10) }
+func ManagedHostBridgeName(vni uint32) string {
+	return hostBridgePrefix + strconv.FormatUint(uint64(vni), 10)
+}
+
+// IsRouterDeviceName says whether name is one weft generates in the router namespace: a
+// VNI's bridge, VXLAN device or router veth end, or the passthrough router veth. (VRFs are
+// named by users; the kernel layer owns them by their kind and weft's group.)
+func IsRouterDeviceName(name string) bool {
+	if name == PassthroughRouterVeth {
+		return true
+	}
+	for _, p := range [...]string{bridgePrefix, vxlanPrefix, routerVethPrefix} {
+		if rest, ok := strings.CutPrefix(name, p); ok && isVNI(rest) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsHostVethName says whether name is the host end of one of weft's veths.
+func IsHostVethName(name string) bool {
+	if name == PassthroughHostVeth {
+		return true
+	}
+	rest, ok := strings.CutPrefix(name, hostVethPrefix)
+	return ok && isVNI(rest)
+}
+
+// isVNI says whether s is a VNI as the names above print it: decimal digits that fit 32 bits.
+func isVNI(s string) bool {
+	if s == "" {
+		return false
+	}
+	_, err := strconv.ParseUint(s, 10, 32)
+	return err == nil
+}
 
 // vniNames are the device names of one VNI: BridgeName, VXLANName, RouterVethName,
 // HostVethName and ManagedHostBridgeName.
@@ -40,9 +88,9 @@ type vniNames struct {
 func namesOf(vni uint32) vniNames {
 	var digits [10]byte
 	d := strconv.AppendUint(digits[:0], uint64(vni), 10)
-	prefixes := [...]string{"br-pe-", "vni", "pe-", "host-", "br-hs-"}
+	prefixes := [...]string{bridgePrefix, vxlanPrefix, routerVethPrefix, hostVethPrefix, hostBridgePrefix}
 	var b strings.Builder
-	b.Grow(len("br-pe-vnipe-host-br-hs-") + len(prefixes)*len(d))
+	b.Grow(len(bridgePrefix+vxlanPrefix+routerVethPrefix+hostVethPrefix+hostBridgePrefix) + len(prefixes)*len(d))
 	var ends [len(prefixes)]int
 	for i, p := range prefixes {
 		b.WriteString(p)
@@ -58,7 +106,7 @@ func namesOf(vni uint32) vniNames {
 
 // reservedPrefixes are the beginnings of names weft generates; VRF names must not start with
 // them, so a user's VRF can never collide with a generated device.
-var reservedPrefixes = []string{"br-pe-", "br-hs-", "vni", "pe-", "host-"}
+var reservedPrefixes = []string{bridgePrefix, hostBridgePrefix, vxlanPrefix, routerVethPrefix, hostVethPrefix}
 
 // RouterMAC is the node's EVPN router MAC, derived from its index: locally administered,
 // stable across restarts, distinct per node.

@@ -168,6 +168,8 @@ type KernelPlan struct {
 
 // Underlay is the router namespace's link to the fabric.
 type Underlay struct {
+	// Owner is the Underlay resource; the kernel layer reports this object's failures by it.
+	Owner Ref `json:"owner"`
 	// Interfaces are host NICs to move into the router namespace.
 	Interfaces []string `json:"interfaces,omitempty"`
 	// VTEPs are the VTEP addresses (/32, /128) to put on the router namespace's lo.
@@ -180,6 +182,8 @@ type Underlay struct {
 
 // L3VNI is a VRF device with its VXLAN bridge and, optionally, a veth to the host.
 type L3VNI struct {
+	// Owner is the L3VNI resource; the kernel layer reports this object's failures by it.
+	Owner     Ref    `json:"owner"`
 	VNI       uint32 `json:"vni"`
 	VRF       string `json:"vrf"`
 	Bridge    string `json:"bridge"`
@@ -191,6 +195,8 @@ type L3VNI struct {
 
 // L2VNI is a bridge + VXLAN in the router namespace, a veth to the host and the host bridge.
 type L2VNI struct {
+	// Owner is the L2VNI resource; the kernel layer reports this object's failures by it.
+	Owner     Ref    `json:"owner"`
 	VNI       uint32 `json:"vni"`
 	Bridge    string `json:"bridge"`
 	VXLAN     string `json:"vxlan"`
@@ -224,7 +230,9 @@ type Veth struct {
 
 // Passthrough is the default-VRF veth to the host.
 type Passthrough struct {
-	Veth Veth `json:"veth"`
+	// Owner is the L3Passthrough resource; the kernel layer reports this object's failures by it.
+	Owner Ref  `json:"owner"`
+	Veth  Veth `json:"veth"`
 }
 
 // RouterAddrs lists, per device, the addresses weft puts in the router namespace: VTEPs on
