@@ -14,12 +14,6 @@ import (
 	"github.com/weftnet/weft/internal/plan"
 )
 
-// Apply converges the kernel to kp with a zero Applier (state in DefaultStateDir).
-func Apply(ctx context.Context, kp plan.KernelPlan, router, host Namespace) (Result, error) {
-	a := Applier{NoCache: true}
-	return a.Apply(ctx, kp, router, host)
-}
-
 // Apply converges the router and host namespaces to kp. A failing L3VNI, L2VNI or passthrough
 // does not stop the others: each failure is in Result.Failures and in the joined error.
 // Errors that stop everything (a namespace that cannot be opened, a dump that fails) are
