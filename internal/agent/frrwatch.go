@@ -4,14 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
-)
 
-// FRRRunDir is where FRR daemons started with -N <pathspace> keep their pid files.
-const FRRRunDir = "/var/run/frr"
+	"github.com/weftnet/weft/internal/frrproc"
+)
 
 // Invalidator forgets the last applied FRR configuration, so the next Apply reloads even if
 // the text did not change (FRR restarted and lost it).
@@ -27,11 +25,10 @@ type Invalidator interface {
 // a new pid shows a restart.
 func WatchFRR(ctx context.Context, pathspace string, inv Invalidator, log *slog.Logger) <-chan struct{} {
 	ch := make(chan struct{}, 1)
-	dir := filepath.Join(FRRRunDir, pathspace)
 	read := func() string {
 		var b strings.Builder
 		for _, d := range []string{"zebra", "bgpd", "bfdd"} {
-			data, _ := os.ReadFile(filepath.Join(dir, d+".pid"))
+			data, _ := os.ReadFile(frrproc.PIDFile(pathspace, d))
 			pid := strings.TrimSpace(string(data))
 			if n, err := strconv.Atoi(pid); err != nil || n <= 0 {
 				pid = ""

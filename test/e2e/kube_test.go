@@ -10,10 +10,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/weftnet/weft/internal/frrproc"
 	"github.com/weftnet/weft/internal/lab"
 )
 
@@ -265,27 +265,15 @@ func kubeLeftovers(s *lab.State) string {
 	}
 	if s != nil && s.ControlPlane != nil {
 		for name, pid := range map[string]int{"etcd": s.ControlPlane.EtcdPID, "kube-apiserver": s.ControlPlane.APIServerPID, "weft-controller": s.ControlPlane.ControllerPID} {
-			if pid > 0 && syscall.Kill(pid, 0) == nil && !zombie(pid) {
+			if pid > 0 && frrproc.Alive(pid) {
 				left = append(left, fmt.Sprintf("%s (pid %d)", name, pid))
 			}
 		}
 		for _, n := range s.Nodes {
-			if n.AgentPID > 0 && syscall.Kill(n.AgentPID, 0) == nil && !zombie(n.AgentPID) {
+			if n.AgentPID > 0 && frrproc.Alive(n.AgentPID) {
 				left = append(left, fmt.Sprintf("agent of %s (pid %d)", n.Name, n.AgentPID))
 			}
 		}
 	}
 	return strings.Join(left, ", ")
-}
-
-// zombie: an exited process its parent has not reaped yet (Down's children are reaped by init).
-func zombie(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	// The state follows the command name in parentheses, which may itself contain spaces.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
 }

@@ -19,18 +19,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/weftnet/weft/internal/frrinstall"
-)
-
-// RunRoot and ConfRoot are where FRR puts a pathspace's sockets and configuration; -N
-// appends the pathspace to both, so they cannot be moved elsewhere.
-const (
-	RunRoot  = frrinstall.RunRoot
-	ConfRoot = frrinstall.ConfRoot
+	"github.com/weftnet/weft/internal/frrproc"
 )
 
 // namePrefix starts every instance's namespace and pathspace name.
@@ -164,10 +157,10 @@ func (f *FRR) Install() frrinstall.Install { return f.inst }
 func (f *FRR) Pathspace() string { return f.name }
 
 // RunDir holds the instance's sockets, pid files and daemon logs.
-func (f *FRR) RunDir() string { return filepath.Join(RunRoot, f.name) }
+func (f *FRR) RunDir() string { return frrproc.RunDir(f.name) }
 
 // ConfDir is the pathspace's configuration directory (vtysh.conf, the integrated frr.conf).
-func (f *FRR) ConfDir() string { return filepath.Join(ConfRoot, f.name) }
+func (f *FRR) ConfDir() string { return frrproc.ConfDir(f.name) }
 
 // Vtysh runs vtysh against the instance with each argument as one command (-c), e.g.
 // Vtysh("configure", "router bgp 65000"). The error carries vtysh's output.
@@ -266,7 +259,7 @@ func (f *FRR) Stop() {
 	if out, err := exec.Command("ip", "netns", "del", f.name).CombinedOutput(); err != nil && !strings.Contains(string(out), "No such file") {
 		errs = append(errs, fmt.Errorf("ip netns del %s: %v: %s", f.name, err, out))
 	}
-	for _, d := range []string{f.RunDir(), f.ConfDir(), filepath.Join(frrinstall.StateRoot, f.name)} {
+	for _, d := range []string{f.RunDir(), f.ConfDir(), frrproc.StateDir(f.name)} {
 		if err := os.RemoveAll(d); err != nil {
 			errs = append(errs, err)
 		}
@@ -290,28 +283,9 @@ func (f *FRR) create() error {
 	if out, err := exec.Command("ip", "-n", f.name, "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		return fmt.Errorf("set lo up in %s: %v: %s", f.name, err, out)
 	}
-	u, err := user.Lookup("frr")
-	if err != nil {
-		return err
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	dirs := []string{f.RunDir(), f.ConfDir()}
-	if f.inst.Major >= 10 {
-		dirs = append(dirs, filepath.Join(frrinstall.StateRoot, f.name)) // bgpd's state
-	}
-	for _, d := range dirs {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-		// The daemons drop privileges to frr and must write pid files, sockets and logs.
-		if err := os.Chown(d, uid, gid); err != nil {
-			return err
-		}
-	}
 	// Integrated configuration, as in production: "write" (which frr-reload.py runs) saves
 	// one frr.conf in ConfDir instead of one file per daemon.
-	return os.WriteFile(filepath.Join(f.ConfDir(), "vtysh.conf"), []byte("service integrated-vtysh-config\n"), 0o644)
+	return frrproc.Prepare(f.inst, f.name, "", "service integrated-vtysh-config\n")
 }
 
 func (f *FRR) startDaemons() error {
@@ -343,8 +317,8 @@ func (f *FRR) waitStarted(d string) error {
 	deadline := time.Now().Add(startTimeout)
 	sock := filepath.Join(f.RunDir(), d+".vty")
 	for {
-		pid, err := f.pid(d)
-		if err == nil && alive(pid) {
+		pid, err := frrproc.ReadPID(frrproc.PIDFile(f.name, d))
+		if err == nil && frrproc.Alive(pid) {
 			if _, err := os.Stat(sock); err == nil {
 				return nil
 			}
@@ -361,92 +335,11 @@ func (f *FRR) waitStarted(d string) error {
 func (f *FRR) stopDaemons() error {
 	var pids []int
 	for _, d := range f.daemons {
-		if pid, err := f.pid(d); err == nil && ownedBy(pid, f.name) {
+		if pid, err := frrproc.ReadPID(frrproc.PIDFile(f.name, d)); err == nil && frrproc.DaemonOf(pid, f.name) {
 			pids = append(pids, pid)
 		}
 	}
-	return stopPids(pids)
-}
-
-func stopPids(pids []int) error {
-	for _, p := range pids {
-		_ = syscall.Kill(p, syscall.SIGTERM)
-	}
-	if waitGone(pids, stopTimeout) {
-		return nil
-	}
-	for _, p := range pids {
-		_ = syscall.Kill(p, syscall.SIGKILL)
-	}
-	if waitGone(pids, stopTimeout) {
-		return nil
-	}
-	return fmt.Errorf("processes %v survived SIGKILL", pids)
-}
-
-func waitGone(pids []int, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		gone := true
-		for _, p := range pids {
-			if alive(p) {
-				gone = false
-				break
-			}
-		}
-		if gone {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(pollInterval)
-	}
-}
-
-func (f *FRR) pid(daemon string) (int, error) {
-	return readPid(filepath.Join(f.RunDir(), daemon+".pid"))
-}
-
-func readPid(path string) (int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
-}
-
-// alive reports whether pid is a running process (a zombie counts as gone: the daemons are
-// not our children, so nobody here would reap them).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// The state follows the parenthesised command name.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
-// ownedBy reports whether pid is an FRR daemon of pathspace name: a pid file can outlive its
-// process, and the pid may have been reused by something else since.
-func ownedBy(pid int, name string) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return false
-	}
-	args := strings.Split(string(b), "\x00")
-	// Any FRR's daemon (FRR 8.4's in /usr/lib/frr, FRR 10's in the build cache).
-	if len(args) == 0 || !strings.Contains(args[0], "/lib/frr/") {
-		return false
-	}
-	for i := 0; i+1 < len(args); i++ {
-		if args[i] == "-N" && args[i+1] == name {
-			return true
-		}
-	}
-	return false
+	return frrproc.Stop(pids, stopTimeout, stopTimeout)
 }
 
 // logs returns the tail of every daemon log, for a failing test's output.
@@ -470,7 +363,7 @@ func (f *FRR) logs() string {
 func sweep(tb testing.TB) {
 	tb.Helper()
 	seen := map[string]bool{}
-	for _, root := range []string{RunRoot, ConfRoot, frrinstall.StateRoot, "/run/netns"} {
+	for _, root := range []string{frrinstall.RunRoot, frrinstall.ConfRoot, frrinstall.StateRoot, "/run/netns"} {
 		entries, _ := os.ReadDir(root)
 		for _, e := range entries {
 			if strings.HasPrefix(e.Name(), namePrefix) {
@@ -481,23 +374,14 @@ func sweep(tb testing.TB) {
 	for name := range seen {
 		ownerStr, _, ok := strings.Cut(strings.TrimPrefix(name, namePrefix), "-")
 		owner, err := strconv.Atoi(ownerStr)
-		if !ok || err != nil || alive(owner) {
+		if !ok || err != nil || frrproc.Alive(owner) {
 			continue
 		}
-		var pids []int
-		for _, d := range []string{"mgmtd", "zebra", "bgpd", "bfdd", "staticd"} {
-			if pid, err := readPid(filepath.Join(RunRoot, name, d+".pid")); err == nil && ownedBy(pid, name) {
-				pids = append(pids, pid)
-			}
-		}
-		if err := stopPids(pids); err != nil {
+		if err := frrproc.Remove(name); err != nil {
 			tb.Logf("frrtest: sweep %s: %v", name, err)
 			continue
 		}
 		_ = exec.Command("ip", "netns", "del", name).Run()
-		_ = os.RemoveAll(filepath.Join(RunRoot, name))
-		_ = os.RemoveAll(filepath.Join(ConfRoot, name))
-		_ = os.RemoveAll(filepath.Join(frrinstall.StateRoot, name))
 		tb.Logf("frrtest: removed %s left behind by process %d", name, owner)
 	}
 }

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/weftnet/weft/internal/frrproc"
 )
 
 func TestStartResetStop(t *testing.T) {
@@ -69,7 +70,7 @@ func TestSweepRemovesOrphans(t *testing.T) {
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	for _, d := range []string{filepath.Join(RunRoot, name), filepath.Join(ConfRoot, name)} {
+	for _, d := range []string{frrproc.RunDir(name), frrproc.ConfDir(name)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -83,14 +84,14 @@ func assertGone(t *testing.T, name string) {
 	if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), name) {
 		t.Errorf("netns %s is still there", name)
 	}
-	for _, d := range []string{filepath.Join(RunRoot, name), filepath.Join(ConfRoot, name)} {
+	for _, d := range []string{frrproc.RunDir(name), frrproc.ConfDir(name)} {
 		if _, err := os.Stat(d); err == nil {
 			t.Errorf("%s is still there", d)
 		}
 	}
 	procs, _ := os.ReadDir("/proc")
 	for _, p := range procs {
-		if pid, err := strconv.Atoi(p.Name()); err == nil && alive(pid) && ownedBy(pid, name) {
+		if pid, err := strconv.Atoi(p.Name()); err == nil && frrproc.Alive(pid) && frrproc.DaemonOf(pid, name) {
 			t.Errorf("daemon %d of %s still runs", pid, name)
 		}
 	}
