@@ -127,7 +127,7 @@ func TestRenderRejects(t *testing.T) {
 		{name: "vni of a vrf", mod: func(c *Config) { c.Router.EVPN.VNIs[0].VNI = 200 }, wantErr: "already used by vrf red"},
 		{name: "rd with leading zero", mod: func(c *Config) { c.Router.EVPN.VNIs[0].RD = "65000:0100" }, wantErr: "canonical"},
 		{name: "rd with ipv6", mod: func(c *Config) { c.Router.EVPN.VNIs[0].RD = "fd00::1:5" }, wantErr: "rd"},
-		{name: "4-byte asn rt with big number", mod: func(c *Config) { c.VRFs[0].ImportRTs = []string{"4200000000:70000"} }, wantErr: "4-byte asn"},
+		{name: "4-byte asn rt with big number", mod: func(c *Config) { c.VRFs[0].ImportRTs = []string{"4200000000:70000"} }, wantErr: "4-byte ASN"},
 		{name: "ip rt with big number", mod: func(c *Config) { c.VRFs[0].ExportRTs = []string{"10.0.0.1:70000"} }, wantErr: "65535"},
 		{name: "rt without colon", mod: func(c *Config) { c.VRFs[0].ExportRTs = []string{"65000"} }, wantErr: "route-target"},
 		{name: "vrf named default", mod: func(c *Config) { c.VRFs[0].Name = "default" }, wantErr: "default vrf"},

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/weftnet/weft/internal/frrrules"
 )
 
 // This file turns a Config into the view the templates print: it validates every value the way
@@ -119,11 +121,11 @@ func checkVRF(vrf *VRF) error {
 	switch {
 	case !validName(vrf.Name, 15):
 		return fmt.Errorf("name %q must be %s", vrf.Name, ifNameRule)
-	case vrf.Name == "default":
+	case vrf.Name == frrrules.DefaultVRF:
 		// "router bgp N vrf default" is the default instance in FRR.
 		return errors.New(`name "default" is FRR's default vrf`)
-	case vrf.VNI < 1 || vrf.VNI > 16777215:
-		return fmt.Errorf("vni %d is outside 1..16777215", vrf.VNI)
+	case frrrules.VNI.Check(int64(vrf.VNI)) != nil:
+		return fmt.Errorf("vni %w", frrrules.VNI.Check(int64(vrf.VNI)))
 	case vrf.ASN == 0:
 		return errors.New("asn is 0")
 	}
@@ -189,7 +191,7 @@ func defaultRouter(r *Router, secrets Secrets, seenVNI map[uint32]string) (route
 		}
 		seenVNI[x.VNI] = ""
 		vv := vniView{VNI: u32(x.VNI)}
-		if vv.RD, err = rdrt(x.RD, "rd"); err != nil {
+		if vv.RD, err = rd(x.RD); err != nil {
 			return rv, 0, fmt.Errorf("evpn vni %d: %w", x.VNI, err)
 		}
 		if vv.ImportRTs, err = routeTargets(x.ImportRTs); err != nil {
@@ -234,7 +236,7 @@ func vrfRouter(vrf *VRF, secrets Secrets) (routerView, int, error) {
 			ev.Neighbors = append(ev.Neighbors, n.ID)
 		}
 	}
-	if ev.RD, err = rdrt(vrf.RD, "rd"); err != nil {
+	if ev.RD, err = rd(vrf.RD); err != nil {
 		return rv, 0, err
 	}
 	if ev.ImportRTs, err = routeTargets(vrf.ImportRTs); err != nil {
@@ -353,8 +355,8 @@ func neighbor(n *Neighbor, localAS string, secrets Secrets) (neighborView, error
 	}
 	if h := n.EBGPMultihop; h != nil {
 		switch {
-		case *h < 1 || *h > 255:
-			return nv, fmt.Errorf("ebgp-multihop %d is outside 1..255", *h)
+		case frrrules.EBGPMultihop.Check(int64(*h)) != nil:
+			return nv, fmt.Errorf("ebgp-multihop %w", frrrules.EBGPMultihop.Check(int64(*h)))
 		case nv.Interface:
 			// bgpd refuses it: "Operation not allowed on a directly connected neighbor".
 			return nv, errors.New("ebgp-multihop is not allowed on an unnumbered session")
@@ -370,18 +372,18 @@ func neighbor(n *Neighbor, localAS string, secrets Secrets) (neighborView, error
 	}
 	if n.HoldTimeSeconds != nil {
 		h, k := *n.HoldTimeSeconds, *n.KeepaliveTimeSeconds
-		if h > 65535 || (h != 0 && h < 3) {
-			return nv, fmt.Errorf("hold time %d must be 0 or 3..65535", h)
+		if err := frrrules.HoldTime(int64(h)); err != nil {
+			return nv, fmt.Errorf("hold time %w", err)
 		}
-		if k > 65535 {
-			return nv, fmt.Errorf("keepalive time %d is outside 0..65535", k)
+		if err := frrrules.Keepalive.Check(int64(k)); err != nil {
+			return nv, fmt.Errorf("keepalive time %w", err)
 		}
 		// Printed even when equal to the defaults: bgpd remembers that they were configured.
 		nv.Keepalive, nv.Hold = u32(k), u32(h)
 	}
 	if c := n.ConnectTimeSeconds; c != nil {
-		if *c < 1 || *c > 65535 {
-			return nv, fmt.Errorf("connect time %d is outside 1..65535", *c)
+		if err := frrrules.ConnectTime.Check(int64(*c)); err != nil {
+			return nv, fmt.Errorf("connect time %w", err)
 		}
 		nv.ConnectTime = u32(*c)
 	}

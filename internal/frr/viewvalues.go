@@ -4,10 +4,11 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/weftnet/weft/internal/frrrules"
 )
 
 // Checks and conversions of the view's values: route targets, RDs, ASNs, filters, BFD.
@@ -16,8 +17,8 @@ import (
 // text, without duplicates. The input is returned as is when it is in that order already.
 func routeTargets(in []string) ([]string, error) {
 	for _, s := range in {
-		if _, err := rdrt(s, "route-target"); err != nil {
-			return nil, err
+		if err := frrrules.RouteTarget(s); err != nil {
+			return nil, fmt.Errorf("route-target %w", err)
 		}
 	}
 	if isStrictlySorted(in) {
@@ -37,36 +38,13 @@ func isStrictlySorted(s []string) bool {
 	return true
 }
 
-// rdrt validates a route distinguisher or route target (ASN:NN or IPv4:NN, canonical
-// decimal) and returns it unchanged; "" stays "".
-func rdrt(s, what string) (string, error) {
+// rd checks a route distinguisher and returns it unchanged; "" (automatic) stays "".
+func rd(s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
-	admin, local, ok := strings.Cut(s, ":")
-	if !ok {
-		return "", fmt.Errorf("%s %q is not ASN:NN or IPv4:NN", what, s)
-	}
-	lv, err := parseCanonicalUint(local)
-	if err != nil {
-		return "", fmt.Errorf("%s %q: %w", what, s, err)
-	}
-	if strings.Contains(admin, ".") {
-		a, err := netip.ParseAddr(admin)
-		if err != nil || !a.Is4() {
-			return "", fmt.Errorf("%s %q: %q is not an ipv4 address", what, s, admin)
-		}
-		if lv > 65535 {
-			return "", fmt.Errorf("%s %q: the number after an ipv4 address must be at most 65535", what, s)
-		}
-		return s, nil
-	}
-	av, err := parseCanonicalUint(admin)
-	if err != nil {
-		return "", fmt.Errorf("%s %q: %w", what, s, err)
-	}
-	if av > 65535 && lv > 65535 {
-		return "", fmt.Errorf("%s %q: the number after a 4-byte asn must be at most 65535", what, s)
+	if err := frrrules.RouteDistinguisher(s); err != nil {
+		return "", fmt.Errorf("rd %w", err)
 	}
 	return s, nil
 }
@@ -86,8 +64,8 @@ func parseASN(s string) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%q is not internal, external or an asn", s)
 	}
-	if v == 0 {
-		return 0, errors.New("asn 0 is invalid")
+	if err := frrrules.ASN.Check(int64(v)); err != nil {
+		return 0, fmt.Errorf("asn %w", err)
 	}
 	return v, nil
 }
@@ -222,16 +200,16 @@ func bfdProfiles(in []BFDProfile) ([]bfdView, error) {
 		seen[p.Name] = true
 		bv := bfdView{Name: p.Name, PassiveMode: p.PassiveMode, EchoMode: p.EchoMode}
 		var err error
-		if bv.DetectMultiplier, err = bfdValue(p.DetectMultiplier, 2, 255, defaultBFDMultiplier); err != nil {
+		if bv.DetectMultiplier, err = bfdValue(p.DetectMultiplier, frrrules.BFDMultiplier, defaultBFDMultiplier); err != nil {
 			return nil, fmt.Errorf("bfd profile %s: detect-multiplier %w", p.Name, err)
 		}
-		if bv.TransmitInterval, err = bfdValue(p.TransmitIntervalMs, 10, 60000, defaultBFDInterval); err != nil {
+		if bv.TransmitInterval, err = bfdValue(p.TransmitIntervalMs, frrrules.BFDInterval, defaultBFDInterval); err != nil {
 			return nil, fmt.Errorf("bfd profile %s: transmit-interval %w", p.Name, err)
 		}
-		if bv.ReceiveInterval, err = bfdValue(p.ReceiveIntervalMs, 10, 60000, defaultBFDInterval); err != nil {
+		if bv.ReceiveInterval, err = bfdValue(p.ReceiveIntervalMs, frrrules.BFDInterval, defaultBFDInterval); err != nil {
 			return nil, fmt.Errorf("bfd profile %s: receive-interval %w", p.Name, err)
 		}
-		if bv.TTL, err = bfdValue(p.MinimumTTL, 1, 254, defaultBFDMinimumTTL); err != nil {
+		if bv.TTL, err = bfdValue(p.MinimumTTL, frrrules.BFDMinimumTTL, defaultBFDMinimumTTL); err != nil {
 			return nil, fmt.Errorf("bfd profile %s: minimum-ttl %w", p.Name, err)
 		}
 		out = append(out, bv)
@@ -239,12 +217,12 @@ func bfdProfiles(in []BFDProfile) ([]bfdView, error) {
 	return out, nil
 }
 
-func bfdValue(v *uint32, lo, hi, def uint32) (string, error) {
+func bfdValue(v *uint32, r frrrules.Range, def uint32) (string, error) {
 	switch {
 	case v == nil || *v == def:
 		return "", nil
-	case *v < lo || *v > hi:
-		return "", fmt.Errorf("%d is outside %d..%d", *v, lo, hi)
+	case r.Check(int64(*v)) != nil:
+		return "", r.Check(int64(*v))
 	}
 	return u32(*v), nil
 }

@@ -4,27 +4,26 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
-	"strconv"
 	"strings"
+
+	"github.com/weftnet/weft/internal/frrrules"
 )
 
 var (
 	vrfNamePattern   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,14}$`)
 	ifNamePattern    = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$`)
 	bfdNamePattern   = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]{0,62}$`)
-	maxASN           = uint64(4294967295)
-	maxVNI           = int64(16777215)
 	defaultVXLANPort = uint16(4789)
 )
 
 // reservedVRFNames are names a VRF cannot take: FRR's default VRF, the kernel's routing
 // tables main and local, FRR's "vrf all" keyword and the loopback device.
 var reservedVRFNames = map[string]string{
-	"default": "the name of FRR's default VRF",
-	"main":    "the name of the kernel's main routing table",
-	"local":   "the name of the kernel's local routing table",
-	"all":     "FRR's keyword for every VRF (vrf all)",
-	"lo":      "the loopback device",
+	frrrules.DefaultVRF: "the name of FRR's default VRF",
+	"main":              "the name of the kernel's main routing table",
+	"local":             "the name of the kernel's local routing table",
+	"all":               "FRR's keyword for every VRF (vrf all)",
+	"lo":                "the loopback device",
 }
 
 // checkVRFName enforces the VRF pattern and keeps VRF names clear of reserved names and of
@@ -128,64 +127,7 @@ func checkSecretRef(name, key string) (string, error) {
 }
 
 // checkASN checks a 4-byte ASN.
-func checkASN(v int64) error {
-	if v < 1 || uint64(v) > maxASN {
-		return fmt.Errorf("%d is outside 1..4294967295", v)
-	}
-	return nil
-}
-
-// checkRD checks a route distinguisher: ASN2:NN4, ASN4:NN2 or IPv4:NN2, canonical decimal.
-func checkRD(s string) error {
-	return checkTwoParts(s, "route distinguisher")
-}
-
-// checkRT checks a route target: the same shapes as a route distinguisher.
-func checkRT(s string) error {
-	return checkTwoParts(s, "route target")
-}
-
-func checkTwoParts(s, what string) error {
-	admin, local, ok := strings.Cut(s, ":")
-	if !ok || !onlyOf(admin, "0123456789.") || !onlyOf(local, "0123456789") {
-		return fmt.Errorf("%q is not a %s of the form ASN:NN or IPv4:NN", s, what)
-	}
-	lv, err := strconv.ParseUint(local, 10, 32)
-	if err != nil || strconv.FormatUint(lv, 10) != local {
-		return fmt.Errorf("%q: %q is not a canonical number in 0..4294967295", s, local)
-	}
-	if strings.Contains(admin, ".") {
-		ip, err := netip.ParseAddr(admin)
-		if err != nil || !ip.Is4() {
-			return fmt.Errorf("%q: %q is not an IPv4 address", s, admin)
-		}
-		if lv > 65535 {
-			return fmt.Errorf("%q: the number after an IPv4 address must be ≤ 65535", s)
-		}
-		return nil
-	}
-	av, err := strconv.ParseUint(admin, 10, 32)
-	if err != nil || strconv.FormatUint(av, 10) != admin {
-		return fmt.Errorf("%q: %q is not a canonical ASN in 0..4294967295", s, admin)
-	}
-	if av > 65535 && lv > 65535 {
-		return fmt.Errorf("%q: with a 4-byte ASN the number must be ≤ 65535", s)
-	}
-	return nil
-}
-
-// onlyOf reports whether s is non-empty and made of the bytes in set only.
-func onlyOf(s, set string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(set, s[i]) < 0 {
-			return false
-		}
-	}
-	return true
-}
+func checkASN(v int64) error { return frrrules.ASN.Check(v) }
 
 // isDNS1123Subdomain is validation.IsDNS1123Subdomain without its regular expression (it runs
 // for every resource on every Build): at most 253 characters, dot-separated labels of lower

@@ -2,7 +2,6 @@ package plan
 
 import (
 	"math/rand/v2"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -20,21 +19,6 @@ func TestDNS1123Subdomain(t *testing.T) {
 	for _, s := range cases {
 		if got, want := isDNS1123Subdomain(s), len(validation.IsDNS1123Subdomain(s)) == 0; got != want {
 			t.Errorf("%q: fast check %v, validation %v", s, got, want)
-		}
-	}
-}
-
-// TestTwoPartsShape checks that checkTwoParts accepts the shape ^[0-9.]+:[0-9]+$ and nothing
-// else before it looks at the numbers.
-func TestTwoPartsShape(t *testing.T) {
-	shape := regexp.MustCompile(`^([0-9.]+):([0-9]+)$`)
-	cases := []string{"", ":", "1:", ":1", "1:1", "1.2.3.4:5", "1::2", "1:2:3", "a:1", "1:a", " 1:1"}
-	cases = append(cases, randomStrings(3, "019.:a ", 8)...)
-	for _, s := range cases {
-		err := checkTwoParts(s, "route target")
-		shapeErr := err != nil && strings.Contains(err.Error(), "is not a route target of the form")
-		if shape.MatchString(s) == shapeErr {
-			t.Errorf("%q: shape match %v, checkTwoParts %v", s, shape.MatchString(s), err)
 		}
 	}
 }

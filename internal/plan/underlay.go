@@ -9,6 +9,7 @@ import (
 
 	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/frr"
+	"github.com/weftnet/weft/internal/frrrules"
 	"github.com/weftnet/weft/internal/ipam"
 )
 
@@ -87,16 +88,16 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 		out.bfdNames[p.Name] = true
 		fp := frr.BFDProfile{Name: p.Name, EchoMode: p.EchoMode, PassiveMode: p.PassiveMode}
 		var err *ResourceError
-		if fp.ReceiveIntervalMs, err = rangeU32(ref, fld.Child("receiveIntervalMs"), p.ReceiveIntervalMs, 10, 60000); err != nil {
+		if fp.ReceiveIntervalMs, err = rangeU32(ref, fld.Child("receiveIntervalMs"), p.ReceiveIntervalMs, frrrules.BFDInterval); err != nil {
 			return nil, err
 		}
-		if fp.TransmitIntervalMs, err = rangeU32(ref, fld.Child("transmitIntervalMs"), p.TransmitIntervalMs, 10, 60000); err != nil {
+		if fp.TransmitIntervalMs, err = rangeU32(ref, fld.Child("transmitIntervalMs"), p.TransmitIntervalMs, frrrules.BFDInterval); err != nil {
 			return nil, err
 		}
-		if fp.DetectMultiplier, err = rangeU32(ref, fld.Child("detectMultiplier"), p.DetectMultiplier, 2, 255); err != nil {
+		if fp.DetectMultiplier, err = rangeU32(ref, fld.Child("detectMultiplier"), p.DetectMultiplier, frrrules.BFDMultiplier); err != nil {
 			return nil, err
 		}
-		if fp.MinimumTTL, err = rangeU32(ref, fld.Child("minimumTTL"), p.MinimumTTL, 1, 254); err != nil {
+		if fp.MinimumTTL, err = rangeU32(ref, fld.Child("minimumTTL"), p.MinimumTTL, frrrules.BFDMinimumTTL); err != nil {
 			return nil, err
 		}
 		out.bfd = append(out.bfd, fp)
@@ -214,10 +215,10 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 		out.router.GracefulRestart = &frr.GracefulRestart{}
 		var err *ResourceError
 		gfld := spec.Child("gracefulRestart")
-		if out.router.GracefulRestart.RestartTimeSeconds, err = rangeU32(ref, gfld.Child("restartTimeSeconds"), gr.RestartTimeSeconds, 1, 4095); err != nil {
+		if out.router.GracefulRestart.RestartTimeSeconds, err = rangeU32(ref, gfld.Child("restartTimeSeconds"), gr.RestartTimeSeconds, frrrules.GRTime); err != nil {
 			return nil, err
 		}
-		if out.router.GracefulRestart.StalePathTimeSeconds, err = rangeU32(ref, gfld.Child("stalePathTimeSeconds"), gr.StalePathTimeSeconds, 1, 4095); err != nil {
+		if out.router.GracefulRestart.StalePathTimeSeconds, err = rangeU32(ref, gfld.Child("stalePathTimeSeconds"), gr.StalePathTimeSeconds, frrrules.GRTime); err != nil {
 			return nil, err
 		}
 	}
@@ -282,8 +283,8 @@ func (b *builder) checkNeighbor(ref Ref, fld *field.Path, n v1alpha1.Neighbor, u
 	}
 	nb.RemoteAS = remote
 	if n.Port != nil {
-		if *n.Port < 1 || *n.Port > 65535 {
-			return invalid(fld.Child("port"), "%d is outside 1..65535", *n.Port)
+		if err := frrrules.Port.Check(int64(*n.Port)); err != nil {
+			return invalid(fld.Child("port"), "%v", err)
 		}
 		p := uint16(*n.Port)
 		nb.Port = &p
@@ -300,11 +301,11 @@ func (b *builder) checkNeighbor(ref Ref, fld *field.Path, n v1alpha1.Neighbor, u
 	}
 	if n.HoldTimeSeconds != nil {
 		h, k := *n.HoldTimeSeconds, *n.KeepaliveTimeSeconds
-		if h != 0 && (h < 3 || h > 65535) {
-			return invalid(fld.Child("holdTimeSeconds"), "%d must be 0 or 3..65535", h)
+		if err := frrrules.HoldTime(int64(h)); err != nil {
+			return invalid(fld.Child("holdTimeSeconds"), "%v", err)
 		}
-		if k < 0 || k > 65535 {
-			return invalid(fld.Child("keepaliveTimeSeconds"), "%d is outside 0..65535", k)
+		if err := frrrules.Keepalive.Check(int64(k)); err != nil {
+			return invalid(fld.Child("keepaliveTimeSeconds"), "%v", err)
 		}
 		if h != 0 && k >= h {
 			return invalid(fld.Child("keepaliveTimeSeconds"), "%d must be smaller than holdTimeSeconds %d", k, h)
@@ -313,10 +314,10 @@ func (b *builder) checkNeighbor(ref Ref, fld *field.Path, n v1alpha1.Neighbor, u
 		nb.HoldTimeSeconds, nb.KeepaliveTimeSeconds = &hu, &ku
 	}
 	var rerr *ResourceError
-	if nb.ConnectTimeSeconds, rerr = rangeU32(ref, fld.Child("connectTimeSeconds"), n.ConnectTimeSeconds, 1, 65535); rerr != nil {
+	if nb.ConnectTimeSeconds, rerr = rangeU32(ref, fld.Child("connectTimeSeconds"), n.ConnectTimeSeconds, frrrules.ConnectTime); rerr != nil {
 		return nb, rerr
 	}
-	if nb.EBGPMultihop, rerr = rangeU32(ref, fld.Child("ebgpMultihop"), n.EBGPMultihop, 1, 255); rerr != nil {
+	if nb.EBGPMultihop, rerr = rangeU32(ref, fld.Child("ebgpMultihop"), n.EBGPMultihop, frrrules.EBGPMultihop); rerr != nil {
 		return nb, rerr
 	}
 	if nb.EBGPMultihop != nil && (nb.RemoteAS == frr.RemoteASInternal || nb.RemoteAS == strconv.FormatUint(uint64(ul.asn), 10)) {
@@ -383,12 +384,12 @@ func (b *builder) checkPassword(ref Ref, fld *field.Path, ps *v1alpha1.SecretKey
 }
 
 // rangeU32 checks an optional integer against lo..hi.
-func rangeU32(ref Ref, fld *field.Path, v *int32, lo, hi int32) (*uint32, *ResourceError) {
+func rangeU32(ref Ref, fld *field.Path, v *int32, r frrrules.Range) (*uint32, *ResourceError) {
 	if v == nil {
 		return nil, nil
 	}
-	if *v < lo || *v > hi {
-		return nil, bad(ref, fld, ReasonInvalid, "%d is outside %d..%d", *v, lo, hi)
+	if err := r.Check(int64(*v)); err != nil {
+		return nil, bad(ref, fld, ReasonInvalid, "%v", err)
 	}
 	u := uint32(*v)
 	return &u, nil

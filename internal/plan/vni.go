@@ -11,6 +11,7 @@ import (
 
 	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/frr"
+	"github.com/weftnet/weft/internal/frrrules"
 	"github.com/weftnet/weft/internal/ipam"
 )
 
@@ -396,20 +397,20 @@ func checkVNICommon(ref Ref, vni int64, port int32, rd string, imp, exp []string
 	// Paths are built only for an error: this runs for every VNI on every Build.
 	spec := func(f string) *field.Path { return field.NewPath("spec", f) }
 	var c vniCommon
-	if vni < 1 || vni > maxVNI {
-		return c, bad(ref, spec("vni"), ReasonInvalid, "%d is outside 1..16777215", vni)
+	if err := frrrules.VNI.Check(vni); err != nil {
+		return c, bad(ref, spec("vni"), ReasonInvalid, "%v", err)
 	}
 	c.vni = uint32(vni)
 	switch {
 	case port == 0:
 		c.port = defaultVXLANPort
-	case port < 1 || port > 65535:
-		return c, bad(ref, spec("vxlanPort"), ReasonInvalid, "%d is outside 1..65535", port)
+	case frrrules.Port.Check(int64(port)) != nil:
+		return c, bad(ref, spec("vxlanPort"), ReasonInvalid, "%v", frrrules.Port.Check(int64(port)))
 	default:
 		c.port = uint16(port)
 	}
 	if rd != "" {
-		if err := checkRD(rd); err != nil {
+		if err := frrrules.RouteDistinguisher(rd); err != nil {
 			return c, bad(ref, spec("routeDistinguisher"), ReasonInvalid, "%v", err)
 		}
 		c.rd = rd
@@ -434,7 +435,7 @@ func checkRTs(ref Ref, f string, rts []string) ([]string, *ResourceError) {
 	}
 	seen := map[string]bool{}
 	for i, rt := range rts {
-		if err := checkRT(rt); err != nil {
+		if err := frrrules.RouteTarget(rt); err != nil {
 			return nil, bad(ref, field.NewPath("spec", f).Index(i), ReasonInvalid, "%v", err)
 		}
 		if seen[rt] {
