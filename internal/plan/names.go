@@ -137,3 +137,12 @@ func (k KernelPlan) names() []string {
 	}
 	return out
 }
+
+func hasReservedPrefix(s string) bool {
+	for _, p := range reservedPrefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,9 +1,10 @@
 package plan
 
 import (
-	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -28,33 +29,7 @@ type underlay struct {
 	own []netip.Addr
 }
 
-// Limits on list lengths, the same as the CRD schema's MaxItems: host mode and `weft render`
-// get the same bounds as the API server.
-const (
-	maxInterfaces   = 16
-	maxNeighbors    = 64
-	maxBFDProfiles  = 64
-	maxRouteTargets = 16
-	maxPrefixes     = 1000
-)
-
-// checkLen reports a list longer than its limit.
-func checkLen(ref Ref, fld *field.Path, n, limit int) *ResourceError {
-	if n > limit {
-		return bad(ref, fld, ReasonInvalid, "has %d entries; at most %d are allowed", n, limit)
-	}
-	return nil
-}
-
-// bad builds the error of a resource.
-func bad(ref Ref, fld *field.Path, reason, format string, args ...any) *ResourceError {
-	e := &ResourceError{Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name, Reason: reason, Message: fmt.Sprintf(format, args...)}
-	if fld != nil {
-		e.Field = fld.String()
-	}
-	return e
-}
-
+// checkUnderlay validates an Underlay and converts it for this node.
 func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError) {
 	ref := refOf(v1alpha1.KindUnderlay, &u.ObjectMeta)
 	spec := field.NewPath("spec")
@@ -383,14 +358,6 @@ func (b *builder) checkPassword(ref Ref, fld *field.Path, ps *v1alpha1.SecretKey
 	return &frr.SecretRef{Name: ps.Name, Key: key}, nil
 }
 
-// rangeU32 checks an optional integer against lo..hi.
-func rangeU32(ref Ref, fld *field.Path, v *int32, r frrrules.Range) (*uint32, *ResourceError) {
-	if v == nil {
-		return nil, nil
-	}
-	if err := r.Check(int64(*v)); err != nil {
-		return nil, bad(ref, fld, ReasonInvalid, "%v", err)
-	}
-	u := uint32(*v)
-	return &u, nil
+func sortBFD(ps []frr.BFDProfile) {
+	slices.SortFunc(ps, func(x, y frr.BFDProfile) int { return strings.Compare(x.Name, y.Name) })
 }
