@@ -194,24 +194,25 @@ spec:
 		}
 	}
 	for i := 1; i <= nodes; i++ {
-		files[fmt.Sprintf("underlay-node%d.yaml", i)] = fmt.Sprintf(`# node%d's link to the fabric: one iBGP session to its top-of-rack leaf (a route reflector)
+		node := nodeName(i)
+		files["underlay-"+node+".yaml"] = fmt.Sprintf(`# %s's link to the fabric: one iBGP session to its top-of-rack leaf (a route reflector)
 # over the uplink eth1, which weft moves into the router namespace with its address.
 apiVersion: network.weft.dev/v1alpha1
 kind: Underlay
 metadata:
-  name: node%d
+  name: %s
   namespace: %s
 spec:
   nodeSelector:
     matchLabels:
-      kubernetes.io/hostname: node%d
+      kubernetes.io/hostname: %s
   asn: %d
   interfaces:
     - type: NetworkDevice
       networkDevice:
         name: %s
   neighbors:
-    - address: 10.0.%d.0
+    - address: %s
       type: Internal
       holdTimeSeconds: 9
       keepaliveTimeSeconds: 3
@@ -222,7 +223,7 @@ spec:
   # reflector, see docs/design.md) keeps them while this node's FRR restarts.
   gracefulRestart:
     restartTimeSeconds: 120
-`, i, i, KubeNamespace, i, fabricASN, uplinkName, i, vtepCIDR)
+`, node, node, KubeNamespace, node, fabricASN, uplinkName, leafPortAddr(i), vtepCIDR)
 	}
 	return files
 }

@@ -41,21 +41,6 @@ const (
 // frrLog is the FRR log of the lab's router name (spine, leafN), in the lab's directory.
 func frrLog(lab, router string) string { return filepath.Join(Dir(lab), router+"-frr.log") }
 
-// rackOf is the rack (0-based, the index of its leaf) of node i (1-based) of n: the first
-// n/2 nodes are in the first rack, the others in the second. With three nodes, node2 and
-// node3 share a leaf, so of a migration probed from node3 the new route stays in the rack
-// when the workload moves to node2 (node2 → leaf2 → node3) and crosses the spine when it
-// moves to node1 (node1 → leaf1 → spine → leaf2 → node3).
-func rackOf(i, n int) int {
-	if i <= n/2 {
-		return 0
-	}
-	return 1
-}
-
-// leafLo is leaf j's loopback and router ID.
-func leafLo(j int) string { return fmt.Sprintf("10.255.0.%d", 10+j) }
-
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,5}$`)
 
 // Options shape a lab.
@@ -273,8 +258,8 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	if err := CheckName(o.Name); err != nil {
 		return nil, err
 	}
-	if o.Nodes < 2 || o.Nodes > 9 {
-		return nil, fmt.Errorf("--nodes %d: must be 2..9", o.Nodes)
+	if o.Nodes < minNodes || o.Nodes > maxNodes {
+		return nil, fmt.Errorf("--nodes %d: must be %d..%d", o.Nodes, minNodes, maxNodes)
 	}
 	if _, err := os.Stat(statePath(o.Name)); err == nil {
 		return nil, fmt.Errorf("lab %q is already running (weft lab down --name %s first)", o.Name, o.Name)
@@ -300,7 +285,7 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	if err := os.MkdirAll(Dir(o.Name), 0o755); err != nil {
 		return nil, err
 	}
-	st = &State{Name: o.Name, Spine: o.Name + "-" + spineName, L3: o.L3, FRR: inst}
+	st = newState(o, inst)
 	defer func() {
 		if err != nil {
 			// The logs go with the lab's directory: keep their ends in the error.
@@ -329,8 +314,7 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 		return err
 	}
 	// The leaves: a /31 uplink each to the spine (10.1.J.0 spine side, .1 leaf side).
-	for j := 1; j <= leafCount; j++ {
-		l := Leaf{Name: fmt.Sprintf("leaf%d", j), Netns: s.ns(fmt.Sprintf("leaf%d", j))}
+	for j, l := range s.plannedLeaves() {
 		if err := addNS(ctx, l.Netns); err != nil {
 			return err
 		}
@@ -338,15 +322,7 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 		if err := s.save(); err != nil {
 			return err
 		}
-		port := fmt.Sprintf("l%d", j)
-		for _, args := range [][]string{
-			{"-n", l.Netns, "addr", "add", leafLo(j) + "/32", "dev", "lo"},
-			{"link", "add", port, "netns", s.Spine, "mtu", "9000", "type", "veth", "peer", "name", "uplink", "netns", l.Netns, "mtu", "9000"},
-			{"-n", s.Spine, "addr", "add", fmt.Sprintf("10.1.%d.0/31", j), "dev", port},
-			{"-n", s.Spine, "link", "set", port, "up"},
-			{"-n", l.Netns, "addr", "add", fmt.Sprintf("10.1.%d.1/31", j), "dev", "uplink"},
-			{"-n", l.Netns, "link", "set", "uplink", "up"},
-		} {
+		for _, args := range s.leafLinkArgs(j+1, l) {
 			if err := ip(ctx, args...); err != nil {
 				return err
 			}
@@ -355,33 +331,17 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	for i := 1; i <= o.Nodes; i++ {
-		leaf := s.Leaves[rackOf(i, o.Nodes)]
-		n := Node{
-			Name:        fmt.Sprintf("node%d", i),
-			Netns:       s.ns(fmt.Sprintf("node%d", i)),
-			RouterNetns: s.ns(fmt.Sprintf("node%d-rt", i)),
-			Index:       i - 1,
-			VTEP:        fmt.Sprintf("10.255.1.%d", i),
-			ConfigDir:   filepath.Join(Dir(s.Name), fmt.Sprintf("node%d", i), "config"),
-			Leaf:        leaf.Name,
-			Link:        i,
+	for _, n := range s.plannedNodes(o.Nodes) {
+		leaf := s.leaf(n.Leaf)
+		if leaf == nil {
+			return fmt.Errorf("node %s: lab %s has no leaf %q", n.Name, s.Name, n.Leaf)
 		}
 		for _, ns := range []string{n.Netns, n.RouterNetns} {
 			if err := addNS(ctx, ns); err != nil {
 				return err
 			}
 		}
-		// The node's uplink NIC: a veth whose other end is its leaf's port. weft moves it
-		// into the router namespace (Underlay.spec.interfaces), keeping its address.
-		port := fmt.Sprintf("n%d", i)
-		for _, args := range [][]string{
-			{"link", "add", port, "netns", leaf.Netns, "mtu", "9000", "type", "veth", "peer", "name", uplinkName, "netns", n.Netns, "mtu", "9000"},
-			{"-n", leaf.Netns, "addr", "add", fmt.Sprintf("10.0.%d.0/31", i), "dev", port},
-			{"-n", leaf.Netns, "link", "set", port, "up"},
-			{"-n", n.Netns, "addr", "add", fmt.Sprintf("10.0.%d.1/31", i), "dev", uplinkName},
-			{"-n", n.Netns, "link", "set", uplinkName, "up"},
-		} {
+		for _, args := range nodeLinkArgs(n, leaf.Netns) {
 			if err := ip(ctx, args...); err != nil {
 				return err
 			}
@@ -401,11 +361,8 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	if err := s.startRouter(ctx, spineName, s.Spine, reflectorConfig(spineName, spineLo, s.leafAddrs(), "", s.L3, frrLog(s.Name, spineName))); err != nil {
-		return err
-	}
-	for j, l := range s.Leaves {
-		if err := s.startRouter(ctx, l.Name, l.Netns, reflectorConfig(l.Name, leafLo(j+1), s.rackAddrs(l.Name), fmt.Sprintf("10.1.%d.0", j+1), false, frrLog(s.Name, l.Name))); err != nil {
+	for _, r := range s.fabricRouters() {
+		if err := s.startRouter(ctx, r.name, r.netns, r.config); err != nil {
 			return err
 		}
 	}
@@ -468,26 +425,6 @@ func (s *State) startRouter(ctx context.Context, name, ns, config string) error 
 		return err
 	}
 	return startFRR(ctx, s.frr(), ns, config, routerDaemons(s.frr()))
-}
-
-// leafAddrs are the leaves' addresses on their uplinks to the spine.
-func (s *State) leafAddrs() []string {
-	var a []string
-	for j := range s.Leaves {
-		a = append(a, fmt.Sprintf("10.1.%d.1", j+1))
-	}
-	return a
-}
-
-// rackAddrs are the uplink addresses of the nodes whose top-of-rack router is leaf.
-func (s *State) rackAddrs(leaf string) []string {
-	var a []string
-	for _, n := range s.Nodes {
-		if n.Leaf == leaf {
-			a = append(a, fmt.Sprintf("10.0.%d.1", n.Link))
-		}
-	}
-	return a
 }
 
 // waitConverged waits until every node has established its session to its leaf and every

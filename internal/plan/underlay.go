@@ -52,110 +52,17 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 	}
 
 	// BFD profiles first: neighbors refer to them.
-	for i, p := range u.Spec.BFDProfiles {
-		fld := spec.Child("bfdProfiles").Index(i)
-		if !bfdNamePattern.MatchString(p.Name) {
-			return invalid(fld.Child("name"), "%q must match %s", p.Name, bfdNamePattern)
-		}
-		if out.bfdNames[p.Name] {
-			return invalid(fld.Child("name"), "profile %q is defined twice", p.Name)
-		}
-		out.bfdNames[p.Name] = true
-		fp := frr.BFDProfile{Name: p.Name, EchoMode: p.EchoMode, PassiveMode: p.PassiveMode}
-		var err *ResourceError
-		if fp.ReceiveIntervalMs, err = rangeU32(ref, fld.Child("receiveIntervalMs"), p.ReceiveIntervalMs, frrrules.BFDInterval); err != nil {
-			return nil, err
-		}
-		if fp.TransmitIntervalMs, err = rangeU32(ref, fld.Child("transmitIntervalMs"), p.TransmitIntervalMs, frrrules.BFDInterval); err != nil {
-			return nil, err
-		}
-		if fp.DetectMultiplier, err = rangeU32(ref, fld.Child("detectMultiplier"), p.DetectMultiplier, frrrules.BFDMultiplier); err != nil {
-			return nil, err
-		}
-		if fp.MinimumTTL, err = rangeU32(ref, fld.Child("minimumTTL"), p.MinimumTTL, frrrules.BFDMinimumTTL); err != nil {
-			return nil, err
-		}
-		out.bfd = append(out.bfd, fp)
-	}
-	sortBFD(out.bfd)
-
-	// Tunnel endpoints: at most one CIDR per family, one address per node index.
-	cidrs := u.Spec.TunnelEndpoint.CIDRs
-	tfld := spec.Child("tunnelEndpoint", "cidrs")
-	if len(cidrs) == 0 || len(cidrs) > 2 {
-		return invalid(tfld, "must list one or two CIDRs (at most one per address family), got %d", len(cidrs))
-	}
-	var vtep4, vtep6 netip.Prefix
-	for i, c := range cidrs {
-		p, err := parseNetwork(c, 0)
-		if err != nil {
-			return invalid(tfld.Index(i), "%v", err)
-		}
-		if err := checkUsableNetwork(p, noLinkLocal); err != nil {
-			return invalid(tfld.Index(i), "%v", err)
-		}
-		a, err := ipam.NodeAddress(p, b.node.Index)
-		if err != nil {
-			return invalid(tfld.Index(i), "%v", err)
-		}
-		if p.Addr().Is4() {
-			if vtep4.IsValid() {
-				return invalid(tfld.Index(i), "only one IPv4 CIDR is allowed")
-			}
-			vtep4 = a
-		} else {
-			if vtep6.IsValid() {
-				return invalid(tfld.Index(i), "only one IPv6 CIDR is allowed")
-			}
-			vtep6 = a
-		}
-		out.nets = append(out.nets, ownedNet{p, ref})
+	if err := checkBFDProfiles(ref, spec.Child("bfdProfiles"), u.Spec.BFDProfiles, out); err != nil {
+		return nil, err
 	}
 
-	// Router ID.
-	var routerID netip.Addr
-	if u.Spec.RouterIDCIDR != "" {
-		p, err := parseNetwork(u.Spec.RouterIDCIDR, 4)
-		if err != nil {
-			return invalid(spec.Child("routerIDCIDR"), "%v", err)
-		}
-		if err := checkUsableNetwork(p, noLinkLocal); err != nil {
-			return invalid(spec.Child("routerIDCIDR"), "%v", err)
-		}
-		a, err := ipam.NodeAddress(p, b.node.Index)
-		if err != nil {
-			return invalid(spec.Child("routerIDCIDR"), "%v", err)
-		}
-		routerID = a.Addr()
-		out.nets = append(out.nets, ownedNet{p, ref})
-	} else if vtep4.IsValid() {
-		routerID = vtep4.Addr()
-	} else {
-		return invalid(spec.Child("routerIDCIDR"), "is required when tunnelEndpoint has no IPv4 CIDR (the router ID is an IPv4 address)")
+	vtep4, vtep6, routerID, err := b.checkAddresses(ref, spec, u, out)
+	if err != nil {
+		return nil, err
 	}
 
-	// Interfaces moved into the router namespace.
-	seenIf := map[string]bool{}
-	for i, itf := range u.Spec.Interfaces {
-		fld := spec.Child("interfaces").Index(i)
-		if itf.Type != v1alpha1.InterfaceNetworkDevice {
-			return invalid(fld.Child("type"), "%q is not a supported interface type (NetworkDevice)", itf.Type)
-		}
-		if itf.NetworkDevice == nil {
-			return invalid(fld.Child("networkDevice"), "is required when type is NetworkDevice")
-		}
-		n := itf.NetworkDevice.Name
-		if err := checkIfName(n); err != nil {
-			return invalid(fld.Child("networkDevice", "name"), "%v", err)
-		}
-		if n == "lo" || hasReservedPrefix(n) {
-			return invalid(fld.Child("networkDevice", "name"), "%q cannot be moved into the router namespace", n)
-		}
-		if seenIf[n] {
-			return invalid(fld.Child("networkDevice", "name"), "%q is listed twice", n)
-		}
-		seenIf[n] = true
-		out.kernel.Interfaces = append(out.kernel.Interfaces, n)
+	if err := checkInterfaces(ref, spec.Child("interfaces"), u.Spec.Interfaces, out); err != nil {
+		return nil, err
 	}
 
 	// Neighbors.
@@ -214,6 +121,125 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 		}
 	}
 	return out, nil
+}
+
+// checkBFDProfiles validates the BFD profiles into out.bfd and out.bfdNames.
+func checkBFDProfiles(ref Ref, path *field.Path, profiles []v1alpha1.BFDProfile, out *underlay) *ResourceError {
+	for i, p := range profiles {
+		fld := path.Index(i)
+		if !bfdNamePattern.MatchString(p.Name) {
+			return bad(ref, fld.Child("name"), ReasonInvalid, "%q must match %s", p.Name, bfdNamePattern)
+		}
+		if out.bfdNames[p.Name] {
+			return bad(ref, fld.Child("name"), ReasonInvalid, "profile %q is defined twice", p.Name)
+		}
+		out.bfdNames[p.Name] = true
+		fp := frr.BFDProfile{Name: p.Name, EchoMode: p.EchoMode, PassiveMode: p.PassiveMode}
+		var err *ResourceError
+		if fp.ReceiveIntervalMs, err = rangeU32(ref, fld.Child("receiveIntervalMs"), p.ReceiveIntervalMs, frrrules.BFDInterval); err != nil {
+			return err
+		}
+		if fp.TransmitIntervalMs, err = rangeU32(ref, fld.Child("transmitIntervalMs"), p.TransmitIntervalMs, frrrules.BFDInterval); err != nil {
+			return err
+		}
+		if fp.DetectMultiplier, err = rangeU32(ref, fld.Child("detectMultiplier"), p.DetectMultiplier, frrrules.BFDMultiplier); err != nil {
+			return err
+		}
+		if fp.MinimumTTL, err = rangeU32(ref, fld.Child("minimumTTL"), p.MinimumTTL, frrrules.BFDMinimumTTL); err != nil {
+			return err
+		}
+		out.bfd = append(out.bfd, fp)
+	}
+	sortBFD(out.bfd)
+	return nil
+}
+
+// checkAddresses validates the tunnel endpoint CIDRs (at most one per family, one address
+// per node index) and the router ID, recording the networks in out.nets.
+func (b *builder) checkAddresses(ref Ref, spec *field.Path, u *v1alpha1.Underlay, out *underlay) (vtep4, vtep6 netip.Prefix, routerID netip.Addr, rerr *ResourceError) {
+	fail := func(fld *field.Path, format string, args ...any) (netip.Prefix, netip.Prefix, netip.Addr, *ResourceError) {
+		return netip.Prefix{}, netip.Prefix{}, netip.Addr{}, bad(ref, fld, ReasonInvalid, format, args...)
+	}
+	// Tunnel endpoints: at most one CIDR per family, one address per node index.
+	cidrs := u.Spec.TunnelEndpoint.CIDRs
+	tfld := spec.Child("tunnelEndpoint", "cidrs")
+	if len(cidrs) == 0 || len(cidrs) > 2 {
+		return fail(tfld, "must list one or two CIDRs (at most one per address family), got %d", len(cidrs))
+	}
+	for i, c := range cidrs {
+		p, err := parseNetwork(c, 0)
+		if err != nil {
+			return fail(tfld.Index(i), "%v", err)
+		}
+		if err := checkUsableNetwork(p, noLinkLocal); err != nil {
+			return fail(tfld.Index(i), "%v", err)
+		}
+		a, err := ipam.NodeAddress(p, b.node.Index)
+		if err != nil {
+			return fail(tfld.Index(i), "%v", err)
+		}
+		if p.Addr().Is4() {
+			if vtep4.IsValid() {
+				return fail(tfld.Index(i), "only one IPv4 CIDR is allowed")
+			}
+			vtep4 = a
+		} else {
+			if vtep6.IsValid() {
+				return fail(tfld.Index(i), "only one IPv6 CIDR is allowed")
+			}
+			vtep6 = a
+		}
+		out.nets = append(out.nets, ownedNet{p, ref})
+	}
+
+	// Router ID.
+	if u.Spec.RouterIDCIDR != "" {
+		p, err := parseNetwork(u.Spec.RouterIDCIDR, 4)
+		if err != nil {
+			return fail(spec.Child("routerIDCIDR"), "%v", err)
+		}
+		if err := checkUsableNetwork(p, noLinkLocal); err != nil {
+			return fail(spec.Child("routerIDCIDR"), "%v", err)
+		}
+		a, err := ipam.NodeAddress(p, b.node.Index)
+		if err != nil {
+			return fail(spec.Child("routerIDCIDR"), "%v", err)
+		}
+		routerID = a.Addr()
+		out.nets = append(out.nets, ownedNet{p, ref})
+	} else if vtep4.IsValid() {
+		routerID = vtep4.Addr()
+	} else {
+		return fail(spec.Child("routerIDCIDR"), "is required when tunnelEndpoint has no IPv4 CIDR (the router ID is an IPv4 address)")
+	}
+	return vtep4, vtep6, routerID, nil
+}
+
+// checkInterfaces validates the NICs to move into the router namespace into out.kernel.
+func checkInterfaces(ref Ref, path *field.Path, ifs []v1alpha1.UnderlayInterface, out *underlay) *ResourceError {
+	seenIf := map[string]bool{}
+	for i, itf := range ifs {
+		fld := path.Index(i)
+		if itf.Type != v1alpha1.InterfaceNetworkDevice {
+			return bad(ref, fld.Child("type"), ReasonInvalid, "%q is not a supported interface type (NetworkDevice)", itf.Type)
+		}
+		if itf.NetworkDevice == nil {
+			return bad(ref, fld.Child("networkDevice"), ReasonInvalid, "is required when type is NetworkDevice")
+		}
+		n := itf.NetworkDevice.Name
+		if err := checkIfName(n); err != nil {
+			return bad(ref, fld.Child("networkDevice", "name"), ReasonInvalid, "%v", err)
+		}
+		if n == "lo" || hasReservedPrefix(n) {
+			return bad(ref, fld.Child("networkDevice", "name"), ReasonInvalid, "%q cannot be moved into the router namespace", n)
+		}
+		if seenIf[n] {
+			return bad(ref, fld.Child("networkDevice", "name"), ReasonInvalid, "%q is listed twice", n)
+		}
+		seenIf[n] = true
+		out.kernel.Interfaces = append(out.kernel.Interfaces, n)
+	}
+	return nil
 }
 
 func (b *builder) checkNeighbor(ref Ref, fld *field.Path, n v1alpha1.Neighbor, ul *underlay) (frr.Neighbor, *ResourceError) {
