@@ -39,6 +39,9 @@ func main() {
 	}
 }
 
+// run parses the flags, wires the agent's parts and serves until a signal. It is long
+// because it is the program's wiring, read top to bottom: each block is one flag group or
+// one part, and splitting it would only pass the flags around.
 func run() error {
 	var (
 		mode         = flag.String("mode", "host", "where the desired state comes from: host (YAML files) or kubernetes")

@@ -208,6 +208,9 @@ func (a *Agent) Reconcile(ctx context.Context) agentapi.Report {
 	return r
 }
 
+// reconcile is one pass: load, plan, FRR, kernel, zebra, sessions, in that order, each
+// timed into the report's phases. It is long because the steps share the report and the
+// phase clock; each step it calls is a function of its own.
 func (a *Agent) reconcile(ctx context.Context) agentapi.Report {
 	var r agentapi.Report
 	t := time.Now()

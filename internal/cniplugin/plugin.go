@@ -164,6 +164,8 @@ func mtu(seg segments.Segment, br netlink.Link) int {
 
 // Add attaches the workload: veth, port in the bridge (silent: addrgenmode none, a static FDB
 // entry for the workload's MAC), IPAM, addresses and routes in the pod, announcement.
+// It is long because each step undoes the earlier ones when it fails, in one deferred
+// rollback that needs them all in scope.
 func Add(args *skel.CmdArgs) (err error) {
 	conf, mac, err := loadAttachment(args)
 	if err != nil {

@@ -291,26 +291,8 @@ func neighbor(n *Neighbor, localAS string, secrets Secrets) (neighborView, error
 		ipv4: n.IPv4Unicast, ipv6: n.IPv6Unicast, evpn: n.EVPN,
 		routeMapIn: n.RouteMapIn, routeMapOut: n.RouteMapOut,
 	}
-	switch {
-	case n.Interface != "" && n.Address.IsValid():
-		return nv, errors.New("address and interface are both set")
-	case n.Interface != "":
-		if !validName(n.Interface, 15) {
-			return nv, fmt.Errorf("interface name must be %s", ifNameRule)
-		}
-		// bgpd would read an interface named like an address as a numbered neighbor.
-		if _, err := netip.ParseAddr(n.Interface); err == nil {
-			return nv, errors.New("interface name looks like an ip address")
-		}
-		nv.ID, nv.Interface = n.Interface, true
-	case n.Address.IsValid():
-		a := n.Address
-		if a.Zone() != "" || a.Is4In6() {
-			return nv, errors.New("address must be plain ipv4 or ipv6 (no zone, not ipv4-mapped)")
-		}
-		nv.ID, nv.addr = a.String(), a
-	default:
-		return nv, errors.New("neither address nor interface is set")
+	if err := peer(n, &nv); err != nil {
+		return nv, err
 	}
 
 	ibgp := false
@@ -396,6 +378,32 @@ func neighbor(n *Neighbor, localAS string, secrets Secrets) (neighborView, error
 		return nv, errors.New("route-maps need an activated unicast family")
 	}
 	return nv, nil
+}
+
+// peer sets the neighbor's ID: its address, or its interface for an unnumbered session.
+func peer(n *Neighbor, nv *neighborView) error {
+	switch {
+	case n.Interface != "" && n.Address.IsValid():
+		return errors.New("address and interface are both set")
+	case n.Interface != "":
+		if !validName(n.Interface, 15) {
+			return fmt.Errorf("interface name must be %s", ifNameRule)
+		}
+		// bgpd would read an interface named like an address as a numbered neighbor.
+		if _, err := netip.ParseAddr(n.Interface); err == nil {
+			return errors.New("interface name looks like an ip address")
+		}
+		nv.ID, nv.Interface = n.Interface, true
+	case n.Address.IsValid():
+		a := n.Address
+		if a.Zone() != "" || a.Is4In6() {
+			return errors.New("address must be plain ipv4 or ipv6 (no zone, not ipv4-mapped)")
+		}
+		nv.ID, nv.addr = a.String(), a
+	default:
+		return errors.New("neither address nor interface is set")
+	}
+	return nil
 }
 
 func secretName(r SecretRef) string {

@@ -17,7 +17,8 @@ import (
 // Apply converges the router and host namespaces to kp. A failing L3VNI, L2VNI or passthrough
 // does not stop the others: each failure is in Result.Failures and in the joined error.
 // Errors that stop everything (a namespace that cannot be opened, a dump that fails) are
-// returned alone.
+// returned alone. It is long because the order of its steps is the contract (read, underlay,
+// cleanup, L3VNIs before the L2VNIs they route, passthrough), kept visible in one place.
 func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Namespace) (Result, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
