@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/weftnet/weft/api/v1alpha1"
+	"github.com/weftnet/weft/internal/kubeload"
 	"github.com/weftnet/weft/internal/plan"
 )
 
@@ -151,17 +152,10 @@ func (s *KubeSource) Load(ctx context.Context) (Desired, error) {
 	}
 	pn := plan.Node{Name: node.Name, Labels: node.Labels, Index: idx}
 
-	var res plan.Resources
-	var ul v1alpha1.UnderlayList
-	var l3 v1alpha1.L3VNIList
-	var l2 v1alpha1.L2VNIList
-	var pt v1alpha1.L3PassthroughList
-	for _, l := range []client.ObjectList{&ul, &l3, &l2, &pt} {
-		if err := s.cache.List(ctx, l, client.InNamespace(s.namespace)); err != nil {
-			return Desired{}, fmt.Errorf("list: %w", err)
-		}
+	res, err := kubeload.Resources(ctx, s.cache, s.namespace)
+	if err != nil {
+		return Desired{}, fmt.Errorf("list: %w", err)
 	}
-	res.Underlays, res.L3VNIs, res.L2VNIs, res.L3Passthroughs = ul.Items, l3.Items, l2.Items, pt.Items
 
 	secrets, err := s.watchSecrets(ctx, referencedSecrets(res.Underlays, pn.Labels))
 	if err != nil {

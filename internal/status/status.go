@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/weftnet/weft/api/v1alpha1"
+	"github.com/weftnet/weft/internal/kubeload"
 	"github.com/weftnet/weft/internal/plan"
 )
 
@@ -138,29 +139,24 @@ func (a *Aggregator) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 			errs = append(errs, err)
 		}
 	}
-	var ul v1alpha1.UnderlayList
-	var l3 v1alpha1.L3VNIList
-	var l2 v1alpha1.L2VNIList
-	var pt v1alpha1.L3PassthroughList
-	for _, l := range []client.ObjectList{&ul, &l3, &l2, &pt} {
-		if err := a.Client.List(ctx, l, client.InNamespace(a.Namespace)); err != nil {
-			return ctrl.Result{}, err
-		}
+	res, err := kubeload.Resources(ctx, a.Client, a.Namespace)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	for i := range ul.Items {
-		x := &ul.Items[i]
+	for i := range res.Underlays {
+		x := &res.Underlays[i]
 		each(v1alpha1.KindUnderlay, x, &x.Status.Conditions, x.Spec.NodeSelector)
 	}
-	for i := range l3.Items {
-		x := &l3.Items[i]
+	for i := range res.L3VNIs {
+		x := &res.L3VNIs[i]
 		each(v1alpha1.KindL3VNI, x, &x.Status.Conditions, x.Spec.NodeSelector)
 	}
-	for i := range l2.Items {
-		x := &l2.Items[i]
+	for i := range res.L2VNIs {
+		x := &res.L2VNIs[i]
 		each(v1alpha1.KindL2VNI, x, &x.Status.Conditions, x.Spec.NodeSelector)
 	}
-	for i := range pt.Items {
-		x := &pt.Items[i]
+	for i := range res.L3Passthroughs {
+		x := &res.L3Passthroughs[i]
 		each(v1alpha1.KindL3Passthrough, x, &x.Status.Conditions, x.Spec.NodeSelector)
 	}
 	if len(errs) > 0 {

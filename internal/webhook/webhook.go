@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/weftnet/weft/api/v1alpha1"
+	"github.com/weftnet/weft/internal/kubeload"
 	"github.com/weftnet/weft/internal/plan"
 )
 
@@ -91,7 +92,7 @@ func (v *Validator) validate(ctx context.Context, obj runtime.Object) error {
 		return plan.ResourceError{Kind: kind, Namespace: meta.Namespace, Name: meta.Name, Field: "metadata.namespace", Reason: plan.ReasonInvalid,
 			Message: fmt.Sprintf("weft reads only namespace %q; objects in %q would be ignored", v.Namespace, meta.Namespace)}
 	}
-	res, err := LoadResources(ctx, v.Reader, meta.Namespace)
+	res, err := kubeload.Resources(ctx, v.Reader, meta.Namespace)
 	if err != nil {
 		return fmt.Errorf("load existing objects: %w", err)
 	}
@@ -106,22 +107,6 @@ func (v *Validator) validate(ctx context.Context, obj runtime.Object) error {
 		return errors.New(re.Error())
 	}
 	return err
-}
-
-// LoadResources lists the four kinds in namespace.
-func LoadResources(ctx context.Context, r client.Reader, namespace string) (plan.Resources, error) {
-	var res plan.Resources
-	var ul v1alpha1.UnderlayList
-	var l3 v1alpha1.L3VNIList
-	var l2 v1alpha1.L2VNIList
-	var pt v1alpha1.L3PassthroughList
-	for _, l := range []client.ObjectList{&ul, &l3, &l2, &pt} {
-		if err := r.List(ctx, l, client.InNamespace(namespace)); err != nil {
-			return res, err
-		}
-	}
-	res.Underlays, res.L3VNIs, res.L2VNIs, res.L3Passthroughs = ul.Items, l3.Items, l2.Items, pt.Items
-	return res, nil
 }
 
 // LoadNodes lists the Nodes that have an index (the others have no addresses yet and get

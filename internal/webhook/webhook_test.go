@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/weftnet/weft/api/v1alpha1"
+	"github.com/weftnet/weft/internal/kubeload"
 	"github.com/weftnet/weft/internal/testenv"
 )
 
@@ -63,7 +64,7 @@ func startWebhook(t *testing.T) client.Reader {
 	if _, err := LoadNodes(ctx, mgr.GetCache()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadResources(ctx, mgr.GetCache(), ns); err != nil {
+	if _, err := kubeload.Resources(ctx, mgr.GetCache(), ns); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 30*time.Second, "webhook server not serving", func(context.Context) (bool, error) {
