@@ -10,7 +10,7 @@ import (
 	"github.com/weftnet/weft/internal/manifest"
 )
 
-var update = flag.Bool("update", false, "rewrite examples/*.yaml from the lab's objects")
+var update = flag.Bool("update", false, "rewrite examples/*.yaml and testdata/golden from the lab's objects and configurations")
 
 // TestExamplesAreTheLabsObjects: the YAML files at the top of examples/ are exactly the
 // objects a Kubernetes lab of DefaultNodes nodes applies, so `kubectl apply -f examples/` in

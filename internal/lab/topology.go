@@ -1,0 +1,154 @@
+package lab
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/weftnet/weft/internal/frrinstall"
+)
+
+// The lab's topology as values: the names and addresses of its routers, nodes and links.
+// buildFabric plumbs exactly these and the node files declare them, so both agree by
+// construction and the tests can check them without a kernel.
+
+// The lab's sizes that Up accepts: the nodes' uplinks, ports and VTEPs are numbered by one
+// digit.
+const (
+	minNodes = 2
+	maxNodes = 9
+)
+
+// rackOf is the rack (0-based, the index of its leaf) of node i (1-based) of n: the first
+// n/2 nodes are in the first rack, the others in the second. With three nodes, node2 and
+// node3 share a leaf, so of a migration probed from node3 the new route stays in the rack
+// when the workload moves to node2 (node2 → leaf2 → node3) and crosses the spine when it
+// moves to node1 (node1 → leaf1 → spine → leaf2 → node3).
+func rackOf(i, n int) int {
+	if i <= n/2 {
+		return 0
+	}
+	return 1
+}
+
+// leafName is the name of leaf j (1-based).
+func leafName(j int) string { return fmt.Sprintf("leaf%d", j) }
+
+// nodeName is the name of node i (1-based).
+func nodeName(i int) string { return fmt.Sprintf("node%d", i) }
+
+// leafLo is leaf j's loopback and router ID.
+func leafLo(j int) string { return fmt.Sprintf("10.255.0.%d", 10+j) }
+
+// spineLinkAddr is the spine's end of its /31 to leaf j (its upstream peer).
+func spineLinkAddr(j int) string { return fmt.Sprintf("10.1.%d.0", j) }
+
+// leafUplinkAddr is leaf j's end of its /31 to the spine.
+func leafUplinkAddr(j int) string { return fmt.Sprintf("10.1.%d.1", j) }
+
+// leafPortAddr is the leaf's end of uplink link (Node.Link): the node's BGP neighbor.
+func leafPortAddr(link int) string { return fmt.Sprintf("10.0.%d.0", link) }
+
+// nodeUplinkAddr is the node's end of uplink link: a client of the node's leaf.
+func nodeUplinkAddr(link int) string { return fmt.Sprintf("10.0.%d.1", link) }
+
+// nodeVTEP is the VTEP address of node i in host mode, where its index is i-1: what the
+// agent takes from vtepCIDR (ipam.NodeAddress).
+func nodeVTEP(i int) string { return fmt.Sprintf("10.255.1.%d", i) }
+
+// newState is the state of lab o before anything of it exists: buildFabric adds the leaves
+// and nodes as it creates them.
+func newState(o Options, inst frrinstall.Install) *State {
+	return &State{Name: o.Name, Spine: o.Name + "-" + spineName, L3: o.L3, FRR: inst}
+}
+
+// plannedLeaves are the lab's leaves in order, leaf1 first.
+func (s *State) plannedLeaves() []Leaf {
+	var ls []Leaf
+	for j := 1; j <= leafCount; j++ {
+		ls = append(ls, Leaf{Name: leafName(j), Netns: s.ns(leafName(j))})
+	}
+	return ls
+}
+
+// plannedNodes are the lab's n nodes in order, node1 first, each in its rack (rackOf) and
+// with its host-mode index; AgentPID is left for startAgent.
+func (s *State) plannedNodes(n int) []Node {
+	var ns []Node
+	for i := 1; i <= n; i++ {
+		ns = append(ns, Node{
+			Name:        nodeName(i),
+			Netns:       s.ns(nodeName(i)),
+			RouterNetns: s.ns(nodeName(i) + "-rt"),
+			Index:       i - 1,
+			VTEP:        nodeVTEP(i),
+			ConfigDir:   filepath.Join(Dir(s.Name), nodeName(i), "config"),
+			Leaf:        leafName(rackOf(i, n) + 1),
+			Link:        i,
+		})
+	}
+	return ns
+}
+
+// leafLinkArgs are the ip commands that give leaf j (1-based) l its loopback and its /31
+// uplink to the spine: port l<j> on the spine, "uplink" on the leaf.
+func (s *State) leafLinkArgs(j int, l Leaf) [][]string {
+	port := fmt.Sprintf("l%d", j)
+	return [][]string{
+		{"-n", l.Netns, "addr", "add", leafLo(j) + "/32", "dev", "lo"},
+		{"link", "add", port, "netns", s.Spine, "mtu", "9000", "type", "veth", "peer", "name", "uplink", "netns", l.Netns, "mtu", "9000"},
+		{"-n", s.Spine, "addr", "add", spineLinkAddr(j) + "/31", "dev", port},
+		{"-n", s.Spine, "link", "set", port, "up"},
+		{"-n", l.Netns, "addr", "add", leafUplinkAddr(j) + "/31", "dev", "uplink"},
+		{"-n", l.Netns, "link", "set", "uplink", "up"},
+	}
+}
+
+// nodeLinkArgs are the ip commands that make node n's uplink NIC: a veth whose other end is
+// port n<Link> in its leaf's namespace leafNetns. weft moves the NIC into the router
+// namespace (Underlay.spec.interfaces), keeping its address.
+func nodeLinkArgs(n Node, leafNetns string) [][]string {
+	port := fmt.Sprintf("n%d", n.Link)
+	return [][]string{
+		{"link", "add", port, "netns", leafNetns, "mtu", "9000", "type", "veth", "peer", "name", uplinkName, "netns", n.Netns, "mtu", "9000"},
+		{"-n", leafNetns, "addr", "add", leafPortAddr(n.Link) + "/31", "dev", port},
+		{"-n", leafNetns, "link", "set", port, "up"},
+		{"-n", n.Netns, "addr", "add", nodeUplinkAddr(n.Link) + "/31", "dev", uplinkName},
+		{"-n", n.Netns, "link", "set", uplinkName, "up"},
+	}
+}
+
+// leafAddrs are the leaves' addresses on their uplinks to the spine.
+func (s *State) leafAddrs() []string {
+	var a []string
+	for j := range s.Leaves {
+		a = append(a, leafUplinkAddr(j+1))
+	}
+	return a
+}
+
+// rackAddrs are the uplink addresses of the nodes whose top-of-rack router is leaf.
+func (s *State) rackAddrs(leaf string) []string {
+	var a []string
+	for _, n := range s.Nodes {
+		if n.Leaf == leaf {
+			a = append(a, nodeUplinkAddr(n.Link))
+		}
+	}
+	return a
+}
+
+// fabricRouter is one of the lab's own FRR routers (not weft's): the spine or a leaf.
+type fabricRouter struct {
+	name, netns, config string
+}
+
+// fabricRouters are the spine and the leaves with their FRR configurations, in the order
+// buildFabric starts them: the spine reflects for the leaves (and is the border VTEP of the
+// L3 lab), each leaf reflects for the nodes of its rack and peers with the spine.
+func (s *State) fabricRouters() []fabricRouter {
+	rs := []fabricRouter{{spineName, s.Spine, reflectorConfig(spineName, spineLo, s.leafAddrs(), "", s.L3, frrLog(s.Name, spineName))}}
+	for j, l := range s.Leaves {
+		rs = append(rs, fabricRouter{l.Name, l.Netns, reflectorConfig(l.Name, leafLo(j+1), s.rackAddrs(l.Name), spineLinkAddr(j+1), false, frrLog(s.Name, l.Name))})
+	}
+	return rs
+}
