@@ -50,17 +50,13 @@ type Allocator struct {
 
 // SetupWithManager registers the allocator with mgr, watching Node metadata only.
 func (a *Allocator) SetupWithManager(mgr ctrl.Manager) error {
+	if a.Log == nil {
+		a.Log = slog.Default()
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("nodeindex").
 		For(&corev1.Node{}, builder.OnlyMetadata).
 		Complete(a)
-}
-
-func (a *Allocator) log() *slog.Logger {
-	if a.Log != nil {
-		return a.Log
-	}
-	return slog.Default()
 }
 
 // Reconcile gives the node an index, keeps the one it has, or frees it when the node is gone.
@@ -76,7 +72,7 @@ func (a *Allocator) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 		if idx, ok := a.byName[req.Name]; ok {
 			delete(a.byName, req.Name)
 			delete(a.byIndex, idx)
-			a.log().Info("freed node index", "node", req.Name, "index", idx)
+			a.Log.Info("freed node index", "node", req.Name, "index", idx)
 		}
 		return ctrl.Result{}, nil
 	}
@@ -93,14 +89,14 @@ func (a *Allocator) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 			}
 			// Two nodes carry the same index (copied by hand, or written by an old
 			// controller): the one seen first keeps it, this one gets a free one.
-			a.log().Warn("node index already taken; allocating another", "node", node.Name, "index", cur, "owner", a.byIndex[cur])
+			a.Log.Warn("node index already taken; allocating another", "node", node.Name, "index", cur, "owner", a.byIndex[cur])
 		}
 		idx = a.smallestFree()
 		if idx > v1alpha1.MaxNodeIndex {
 			return ctrl.Result{}, fmt.Errorf("no free node index for %s", node.Name)
 		}
 		a.claim(node.Name, idx)
-		a.log().Info("allocated node index", "node", node.Name, "index", idx)
+		a.Log.Info("allocated node index", "node", node.Name, "index", idx)
 	}
 	if cur, ok := v1alpha1.NodeIndex(node.Annotations); ok && cur == idx {
 		return ctrl.Result{}, nil
@@ -145,7 +141,7 @@ func (a *Allocator) load(ctx context.Context) error {
 		}
 	}
 	a.loaded = true
-	a.log().Info("node index table loaded", "nodes", len(items), "indexed", len(a.byName))
+	a.Log.Info("node index table loaded", "nodes", len(items), "indexed", len(a.byName))
 	return nil
 }
 

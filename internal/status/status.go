@@ -70,6 +70,9 @@ type Aggregator struct {
 // SetupWithManager watches the four kinds (spec changes), Nodes (metadata) and the node
 // reports, all funnelled into one key.
 func (a *Aggregator) SetupWithManager(mgr ctrl.Manager) error {
+	if a.Log == nil {
+		a.Log = slog.Default()
+	}
 	one := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: a.Namespace, Name: "all"}}}
 	})
@@ -85,13 +88,6 @@ func (a *Aggregator) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.RouterNodeStatus{}, one, builder.WithPredicates(inNS)).
 		Watches(&corev1.Node{}, one, builder.OnlyMetadata).
 		Complete(a)
-}
-
-func (a *Aggregator) log() *slog.Logger {
-	if a.Log != nil {
-		return a.Log
-	}
-	return slog.Default()
 }
 
 // Reconcile recomputes every resource's conditions and collects stale node reports.
@@ -129,7 +125,7 @@ func (a *Aggregator) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 		if err := a.Client.Delete(ctx, r, client.Preconditions{UID: &r.UID}); err != nil && !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, fmt.Errorf("delete status of deleted node %s: %w", r.Name, err)
 		}
-		a.log().Info("deleted the status of a deleted node", "node", r.Name)
+		a.Log.Info("deleted the status of a deleted node", "node", r.Name)
 	}
 
 	var errs []error
