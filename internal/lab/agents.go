@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/weftnet/weft/internal/agentapi"
+	"github.com/weftnet/weft/internal/frrproc"
 )
 
 // waitFirstPass waits until node n's agent has finished a reconcile pass, whatever its
@@ -86,7 +87,7 @@ func startAgent(bin string, s *State, n *Node) (int, error) {
 	cmd := exec.Command("ip", append(append([]string{"netns", "exec", n.Netns, bin}, source...),
 		"--router-netns", n.RouterNetns,
 		"--frr-pathspace", n.RouterNetns,
-		"--frr-config", filepath.Join(frrEtcDir, n.RouterNetns, "frr.conf"),
+		"--frr-config", filepath.Join(frrproc.ConfDir(n.RouterNetns), "frr.conf"),
 		"--state-dir", filepath.Join(Dir(s.Name), n.Name, "state"),
 		"--last-applied-file", filepath.Join(Dir(s.Name), n.Name, "last-applied.json"),
 		"--status-addr", fmt.Sprintf("127.0.0.1:%d", agentPort),

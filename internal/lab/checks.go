@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/weftnet/weft/internal/frrproc"
 )
 
 // The checks below are what the demo prints and what the end-to-end suite asserts. Each
@@ -183,15 +184,13 @@ func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 
 // daemonState says whether FRR daemon d of pathspace ns runs: its pid, or why not.
 func daemonState(ns, d string) string {
-	data, err := os.ReadFile(filepath.Join(frrRunDir, ns, d+".pid"))
-	if err != nil {
+	pid, err := frrproc.ReadPID(frrproc.PIDFile(ns, d))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return "no pid file"
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 1 {
+	case err != nil:
 		return "bad pid file"
-	}
-	if !ours(pid, ns) || isZombie(pid) {
+	case !frrproc.DaemonOf(pid, ns) || !frrproc.Alive(pid):
 		return fmt.Sprintf("%d (dead)", pid)
 	}
 	return strconv.Itoa(pid)

@@ -43,6 +43,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/weftnet/weft/api/v1alpha1"
+	"github.com/weftnet/weft/internal/frrproc"
 	"github.com/weftnet/weft/internal/ipam"
 )
 
@@ -396,23 +397,6 @@ func waitReady(ctx context.Context, server, token string, pid int) error {
 	})
 }
 
-// pollWhileRunning is poll for something process pid provides: it gives up at once when the
-// process has exited (its log in the lab directory says why).
-func pollWhileRunning(ctx context.Context, timeout time.Duration, name string, pid int, f func() error) error {
-	var exited error
-	err := poll(ctx, timeout, func() error {
-		if syscall.Kill(pid, 0) != nil || isZombie(pid) {
-			exited = fmt.Errorf("%s (pid %d) exited", name, pid)
-			return nil
-		}
-		return f()
-	})
-	if exited != nil {
-		return exited
-	}
-	return err
-}
-
 // writeKubeconfig writes an admin kubeconfig whose context defaults to weft's namespace.
 func writeKubeconfig(path, server, caFile, token string) error {
 	ca, err := os.ReadFile(caFile)
@@ -519,7 +503,7 @@ func downKubernetes(ctx context.Context, name string, st *State) error {
 	if st != nil && st.ControlPlane != nil {
 		for _, pid := range []int{st.ControlPlane.ControllerPID, st.ControlPlane.APIServerPID, st.ControlPlane.EtcdPID} {
 			if pid > 0 {
-				if err := killPid(pid, Dir(name)+"/"); err != nil {
+				if err := frrproc.StopMarked(pid, Dir(name)+"/"); err != nil {
 					errs = append(errs, err)
 				}
 			}

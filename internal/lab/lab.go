@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/weftnet/weft/internal/frrinstall"
+	"github.com/weftnet/weft/internal/frrproc"
 	"github.com/weftnet/weft/internal/hostnet"
 )
 
@@ -421,7 +422,7 @@ func (s *State) startRouter(ctx context.Context, name, ns, config string) error 
 	if err := os.WriteFile(logFile, nil, 0o644); err != nil {
 		return err
 	}
-	if err := chownFRR(logFile); err != nil {
+	if err := frrproc.Chown(logFile); err != nil {
 		return err
 	}
 	return startFRR(ctx, s.frr(), ns, config, routerDaemons(s.frr()))
@@ -502,7 +503,7 @@ func Down(ctx context.Context, name string) error {
 	if err == nil {
 		for _, n := range st.Nodes {
 			if n.AgentPID > 0 {
-				if err := killPid(n.AgentPID, n.RouterNetns); err != nil {
+				if err := frrproc.StopMarked(n.AgentPID, n.RouterNetns); err != nil {
 					errs = append(errs, err)
 				}
 			}
@@ -522,7 +523,7 @@ func Down(ctx context.Context, name string) error {
 				if _, err := fmt.Sscan(f, &pid); err == nil && pid != os.Getpid() {
 					// Never this process: its main thread is listed when a namespace helper
 					// left it there (see netnamespace.Isolated).
-					_ = killPid(pid, "")
+					_ = frrproc.StopMarked(pid, "")
 				}
 			}
 		}

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
+
+	"github.com/weftnet/weft/internal/frrproc"
 )
 
 // RestartAgent stops a node's agent gracefully (the data plane stays as it is) and starts a
@@ -17,7 +17,7 @@ func RestartAgent(ctx context.Context, s *State, node, agentBinary string) error
 	if err != nil {
 		return err
 	}
-	if err := killPid(n.AgentPID, n.RouterNetns); err != nil {
+	if err := frrproc.StopMarked(n.AgentPID, n.RouterNetns); err != nil {
 		return err
 	}
 	pid, err := startAgent(agentBinary, s, n)
@@ -35,19 +35,12 @@ func KillFRR(s *State, node string) error {
 		return err
 	}
 	for _, d := range nodeDaemons(s.frr()) {
-		data, err := os.ReadFile(filepath.Join(frrRunDir, n.RouterNetns, d+".pid"))
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-		if err != nil || pid <= 1 {
-			continue
-		}
-		if !ours(pid, n.RouterNetns) {
+		pid, err := frrproc.ReadPID(frrproc.PIDFile(n.RouterNetns, d))
+		if err != nil || !frrproc.DaemonOf(pid, n.RouterNetns) {
 			continue
 		}
 		_ = syscall.Kill(pid, syscall.SIGKILL)
-		if err := killPid(pid, n.RouterNetns); err != nil {
+		if err := frrproc.Stop([]int{pid}, frrproc.Grace, frrproc.KillWait); err != nil {
 			return err
 		}
 	}
@@ -62,7 +55,7 @@ func StartFRR(ctx context.Context, s *State, node string) error {
 		return err
 	}
 	for _, d := range nodeDaemons(s.frr()) {
-		_ = os.Remove(filepath.Join(frrRunDir, n.RouterNetns, d+".pid"))
+		_ = os.Remove(frrproc.PIDFile(n.RouterNetns, d))
 	}
 	return startFRR(ctx, s.frr(), n.RouterNetns, "", nodeDaemons(s.frr()))
 }
