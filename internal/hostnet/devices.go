@@ -114,10 +114,8 @@ func (r *run) ensureVRF(name string, vni uint32) error {
 	if l == nil {
 		table := r.freeTable(vni)
 		idx, err := r.create(r.rc, func(idx int) *nl.NetlinkRequest {
-			req, msg := r.rc.linkMsg(idx, true)
+			req, msg := r.rc.newLinkMsg(idx, name, 0)
 			setUp(msg, true)
-			req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
-			req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
 			li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
 			li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vrf"))
 			li.AddRtAttr(nl.IFLA_INFO_DATA, nil).AddRtAttr(nl.IFLA_VRF_TABLE, u32(table))
@@ -169,12 +167,7 @@ func (r *run) ensureBridge(name, master string, mac net.HardwareAddr, mtu int, a
 	}
 	if l == nil {
 		idx, err := r.create(r.rc, func(idx int) *nl.NetlinkRequest {
-			req, _ := r.rc.linkMsg(idx, true) // down until addrgenmode is none (converge)
-			req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
-			req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
-			if mtu > 0 {
-				req.AddData(nl.NewRtAttr(unix.IFLA_MTU, u32(uint32(mtu))))
-			}
+			req, _ := r.rc.newLinkMsg(idx, name, mtu) // down until addrgenmode is none (converge)
 			if mac != nil {
 				req.AddData(nl.NewRtAttr(unix.IFLA_ADDRESS, mac))
 			}
@@ -220,12 +213,7 @@ func (r *run) ensureVXLAN(name string, vni uint32, port uint16, bridge string, m
 	if l == nil {
 		local := r.kp.Underlay.LocalIP
 		idx, err := r.create(r.rc, func(idx int) *nl.NetlinkRequest {
-			req, _ := r.rc.linkMsg(idx, true) // down until addrgenmode is none
-			req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
-			req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
-			if mtu > 0 {
-				req.AddData(nl.NewRtAttr(unix.IFLA_MTU, u32(uint32(mtu))))
-			}
+			req, _ := r.rc.newLinkMsg(idx, name, mtu) // down until addrgenmode is none
 			req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, u32(uint32(masterIdx))))
 			li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
 			li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vxlan"))
@@ -267,9 +255,7 @@ func (r *run) ensureHostBridge(name string, owner plan.Ref) error {
 	}
 	if l == nil {
 		idx, err := r.create(r.hc, func(idx int) *nl.NetlinkRequest {
-			req, _ := r.hc.linkMsg(idx, true) // down until it is closed (converge)
-			req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
-			req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
+			req, _ := r.hc.newLinkMsg(idx, name, 0) // down until it is closed (converge)
 			req.AddData(bridgeSnoopingOff()) // from birth: it never joins a group
 			return req
 		})
@@ -377,13 +363,8 @@ func (r *run) createVeth(v plan.Veth, master, mtu int) (*link, *link, error) {
 	var err error
 	for range 3 {
 		ri, hi := r.allocIndex(), r.allocIndex()
-		req, msg := r.rc.linkMsg(ri, true)
+		req, msg := r.rc.newLinkMsg(ri, v.RouterName, mtu)
 		setUp(msg, true)
-		req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(v.RouterName)))
-		req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
-		if mtu > 0 {
-			req.AddData(nl.NewRtAttr(unix.IFLA_MTU, u32(uint32(mtu))))
-		}
 		if master != 0 {
 			req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, u32(uint32(master))))
 		}

@@ -163,6 +163,18 @@ func (c *conn) linkMsg(index int, create bool) (*nl.NetlinkRequest, *nl.IfInfoms
 	return req, msg
 }
 
+// newLinkMsg is the request that creates device name as weft's (OwnedGroup), down, with
+// mtu when it is not 0; the caller adds the kind and the rest.
+func (c *conn) newLinkMsg(index int, name string, mtu int) (*nl.NetlinkRequest, *nl.IfInfomsg) {
+	req, msg := c.linkMsg(index, true)
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, u32(OwnedGroup)))
+	if mtu > 0 {
+		req.AddData(nl.NewRtAttr(unix.IFLA_MTU, u32(uint32(mtu))))
+	}
+	return req, msg
+}
+
 func u32(v uint32) []byte { return nl.Uint32Attr(v) }
 
 func setUp(msg *nl.IfInfomsg, up bool) {
