@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/plan"
@@ -150,23 +151,29 @@ func withObject(res plan.Resources, obj any, created metav1.Time) plan.Resources
 	out := res
 	switch o := obj.(type) {
 	case *v1alpha1.Underlay:
-		x := *o.DeepCopy()
-		x.CreationTimestamp = created
-		out.Underlays = append(slices.DeleteFunc(slices.Clone(res.Underlays), func(y v1alpha1.Underlay) bool { return y.Namespace == x.Namespace && y.Name == x.Name }), x)
+		out.Underlays = put(res.Underlays, o, created)
 	case *v1alpha1.L3VNI:
-		x := *o.DeepCopy()
-		x.CreationTimestamp = created
-		out.L3VNIs = append(slices.DeleteFunc(slices.Clone(res.L3VNIs), func(y v1alpha1.L3VNI) bool { return y.Namespace == x.Namespace && y.Name == x.Name }), x)
+		out.L3VNIs = put(res.L3VNIs, o, created)
 	case *v1alpha1.L2VNI:
-		x := *o.DeepCopy()
-		x.CreationTimestamp = created
-		out.L2VNIs = append(slices.DeleteFunc(slices.Clone(res.L2VNIs), func(y v1alpha1.L2VNI) bool { return y.Namespace == x.Namespace && y.Name == x.Name }), x)
+		out.L2VNIs = put(res.L2VNIs, o, created)
 	case *v1alpha1.L3Passthrough:
-		x := *o.DeepCopy()
-		x.CreationTimestamp = created
-		out.L3Passthroughs = append(slices.DeleteFunc(slices.Clone(res.L3Passthroughs), func(y v1alpha1.L3Passthrough) bool { return y.Namespace == x.Namespace && y.Name == x.Name }), x)
+		out.L3Passthroughs = put(res.L3Passthroughs, o, created)
 	}
 	return out
+}
+
+// put returns a copy of list in which a copy of o, created at created, replaces the object
+// of the same namespace and name (or is added).
+func put[T any, P interface {
+	*T
+	client.Object
+}](list []T, o P, created metav1.Time) []T {
+	x := *o.DeepCopyObject().(P)
+	P(&x).SetCreationTimestamp(created)
+	out := slices.DeleteFunc(slices.Clone(list), func(y T) bool {
+		return P(&y).GetNamespace() == o.GetNamespace() && P(&y).GetName() == o.GetName()
+	})
+	return append(out, x)
 }
 
 func placeholderSecrets(underlays []v1alpha1.Underlay) []corev1.Secret {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -65,22 +66,19 @@ func (v *Validator) ValidateDelete(context.Context, runtime.Object) (admission.W
 	return nil, nil
 }
 
+// sameSpec says whether a and b are objects of one kind with equal specs.
 func sameSpec(a, b runtime.Object) bool {
-	switch x := a.(type) {
-	case *v1alpha1.Underlay:
-		y, ok := b.(*v1alpha1.Underlay)
-		return ok && equality.Semantic.DeepEqual(x.Spec, y.Spec)
-	case *v1alpha1.L3VNI:
-		y, ok := b.(*v1alpha1.L3VNI)
-		return ok && equality.Semantic.DeepEqual(x.Spec, y.Spec)
-	case *v1alpha1.L2VNI:
-		y, ok := b.(*v1alpha1.L2VNI)
-		return ok && equality.Semantic.DeepEqual(x.Spec, y.Spec)
-	case *v1alpha1.L3Passthrough:
-		y, ok := b.(*v1alpha1.L3Passthrough)
-		return ok && equality.Semantic.DeepEqual(x.Spec, y.Spec)
+	sa, sb := specOf(a), specOf(b)
+	return sa.IsValid() && sb.IsValid() && sa.Type() == sb.Type() && equality.Semantic.DeepEqual(sa.Interface(), sb.Interface())
+}
+
+// specOf is the Spec field of a pointer to one of weft's kinds, invalid for anything else.
+func specOf(o runtime.Object) reflect.Value {
+	v := reflect.ValueOf(o)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return reflect.Value{}
 	}
-	return false
+	return v.Elem().FieldByName("Spec")
 }
 
 func (v *Validator) validate(ctx context.Context, obj runtime.Object) error {
