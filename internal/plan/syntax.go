@@ -76,25 +76,30 @@ const (
 
 // checkUsableNetwork rejects a network that overlaps a special-purpose range.
 func checkUsableNetwork(p netip.Prefix, allow int) error {
-	for _, r := range specialRanges {
-		if r.linkLocal && allow == ipv4LinkLocal {
-			continue
-		}
-		if r.p.Overlaps(p) {
-			return fmt.Errorf("%s overlaps %s, which is not usable here", p, r.what)
-		}
+	if r := specialHit(allow, p.Overlaps); r != nil {
+		return fmt.Errorf("%s overlaps %s, which is not usable here", p, r.what)
 	}
 	return nil
 }
 
 // checkUsableAddr rejects an address in a special-purpose range.
 func checkUsableAddr(a netip.Addr, allow int) error {
-	for _, r := range specialRanges {
+	if r := specialHit(allow, func(p netip.Prefix) bool { return p.Contains(a) }); r != nil {
+		return fmt.Errorf("%s is %s, which is not usable here", a, r.what)
+	}
+	return nil
+}
+
+// specialHit returns the first special range, among those allow does not allow, for which
+// hit is true.
+func specialHit(allow int, hit func(netip.Prefix) bool) *specialRange {
+	for i := range specialRanges {
+		r := &specialRanges[i]
 		if r.linkLocal && allow == ipv4LinkLocal {
 			continue
 		}
-		if r.p.Contains(a) {
-			return fmt.Errorf("%s is %s, which is not usable here", a, r.what)
+		if hit(r.p) {
+			return r
 		}
 	}
 	return nil
