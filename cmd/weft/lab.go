@@ -58,10 +58,28 @@ func siblingBinary(name, flagValue, flagName string) (string, error) {
 	return p, nil
 }
 
+// labStart holds the flags that start a lab (weft lab up and weft lab demo).
+type labStart struct {
+	nodes int
+	agent string
+	l3    bool
+}
+
+func (s *labStart) flags(cmd *cobra.Command, l3Help string) {
+	cmd.Flags().IntVar(&s.nodes, "nodes", lab.DefaultNodes, "number of weft nodes (2..9)")
+	cmd.Flags().StringVar(&s.agent, "agent-bin", "", "weft-agent binary (default: next to weft, then PATH)")
+	cmd.Flags().BoolVar(&s.l3, "l3", false, l3Help)
+}
+
+// options are the lab's options from the flags, with the agent binary found.
+func (s *labStart) options(name string) (lab.Options, error) {
+	bin, err := agentBinary(s.agent)
+	return lab.Options{Name: name, Nodes: s.nodes, AgentBinary: bin, L3: s.l3}, err
+}
+
 func labUpCmd(name *string) *cobra.Command {
-	var nodes int
-	var agent string
-	var l3, kube bool
+	var start labStart
+	var kube bool
 	var controller, assets string
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -70,20 +88,20 @@ func labUpCmd(name *string) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext()
 			defer cancel()
-			bin, err := agentBinary(agent)
+			o, err := start.options(*name)
 			if err != nil {
 				return err
 			}
 			if !cmd.Flags().Changed("l3") {
-				l3 = hostnet.HasVRF()
-				if !l3 {
+				o.L3 = hostnet.HasVRF()
+				if !o.L3 {
 					fmt.Fprintln(cmd.ErrOrStderr(), "this kernel has no VRF devices: starting the layer-2 lab only (weft lab demo runs the L3 part in user-mode-linux)")
 				}
 			}
 			if kube && assets == "" {
 				assets = lab.FindKubeAssets()
 			}
-			o := lab.Options{Name: *name, Nodes: nodes, AgentBinary: bin, L3: l3, Kubernetes: kube, KubeAssets: assets}
+			o.Kubernetes, o.KubeAssets = kube, assets
 			if kube {
 				if o.ControllerBinary, err = siblingBinary("weft-controller", controller, "--controller-bin"); err != nil {
 					return err
@@ -102,9 +120,7 @@ func labUpCmd(name *string) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&nodes, "nodes", lab.DefaultNodes, "number of weft nodes (2..9)")
-	cmd.Flags().StringVar(&agent, "agent-bin", "", "weft-agent binary (default: next to weft, then PATH)")
-	cmd.Flags().BoolVar(&l3, "l3", false, "add tenant VRFs, external hosts and a host session (default: when the kernel has VRF)")
+	start.flags(cmd, "add tenant VRFs, external hosts and a host session (default: when the kernel has VRF)")
 	cmd.Flags().BoolVar(&kube, "kubernetes", false, "run the lab as a cluster: its own API server, weft-controller, agents in Kubernetes mode")
 	cmd.Flags().StringVar(&controller, "controller-bin", "", "weft-controller binary for --kubernetes (default: next to weft, then PATH)")
 	cmd.Flags().StringVar(&assets, "kube-assets", "", "directory with kube-apiserver, etcd and kubectl for --kubernetes (default: $KUBEBUILDER_ASSETS, else what hack/envtest-assets.sh cached)")
@@ -289,9 +305,7 @@ func labMigrateCmd(name *string) *cobra.Command {
 }
 
 func labDemoCmd(name *string) *cobra.Command {
-	var nodes int
-	var agent string
-	var l3 bool
+	var start labStart
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Bring a lab up, run scripted checks, print the results table, take it down",
@@ -299,16 +313,14 @@ func labDemoCmd(name *string) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext()
 			defer cancel()
-			bin, err := agentBinary(agent)
+			o, err := start.options(*name)
 			if err != nil {
 				return err
 			}
-			return lab.Demo(ctx, lab.Options{Name: *name, Nodes: nodes, AgentBinary: bin, L3: l3}, cmd.OutOrStdout())
+			return lab.Demo(ctx, o, cmd.OutOrStdout())
 		},
 	}
-	cmd.Flags().IntVar(&nodes, "nodes", lab.DefaultNodes, "number of weft nodes (2..9)")
-	cmd.Flags().StringVar(&agent, "agent-bin", "", "weft-agent binary (default: next to weft, then PATH)")
-	cmd.Flags().BoolVar(&l3, "l3", false, "only the lab with tenant VRFs, here (needs a kernel with VRF; without --l3 the demo picks)")
+	start.flags(cmd, "only the lab with tenant VRFs, here (needs a kernel with VRF; without --l3 the demo picks)")
 	return cmd
 }
 

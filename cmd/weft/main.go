@@ -59,3 +59,19 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// emit writes a check's result as JSON (-o json) or as text for people, and exits with 2
+// when the result is not ok: scripts read the code, people read the text.
+func emit(w io.Writer, output string, v any, text func(io.Writer), ok bool) error {
+	if output == "json" {
+		if err := writeJSON(w, v); err != nil {
+			return err
+		}
+	} else {
+		text(w)
+	}
+	if !ok {
+		return &exitError{2, nil}
+	}
+	return nil
+}

@@ -70,17 +70,8 @@ The exit code is 0 when the last pass converged with no failed resource, 2 when 
 				live = false
 				fmt.Fprintf(cmd.ErrOrStderr(), "weft: BGP sessions are those of the last pass: %v\n", err)
 			}
-			if output == "json" {
-				if err := writeJSON(cmd.OutOrStdout(), st); err != nil {
-					return err
-				}
-			} else {
-				printStatus(cmd.OutOrStdout(), st, live, time.Now())
-			}
-			if st.Generation == 0 || st.Error != "" || len(st.Failed) > 0 {
-				return &exitError{2, nil}
-			}
-			return nil
+			text := func(w io.Writer) { printStatus(w, st, live, time.Now()) }
+			return emit(cmd.OutOrStdout(), output, st, text, st.Generation != 0 && st.Error == "" && len(st.Failed) == 0)
 		},
 	}
 	f := cmd.Flags()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 
 	"github.com/spf13/cobra"
@@ -56,17 +57,7 @@ and everything agrees, 2 when it was not found or something is not programmed, 1
 			if err != nil {
 				return &exitError{1, err}
 			}
-			if output == "json" {
-				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
-					return err
-				}
-			} else {
-				fmt.Fprint(cmd.OutOrStdout(), res.Text())
-			}
-			if !res.OK() {
-				return &exitError{2, nil}
-			}
-			return nil
+			return emit(cmd.OutOrStdout(), output, res, func(w io.Writer) { fmt.Fprint(w, res.Text()) }, res.OK())
 		},
 	}
 	f := cmd.Flags()
