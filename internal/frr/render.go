@@ -95,6 +95,10 @@ type (
 		StalePathTime, RestartTime string
 	}
 	neighborView struct {
+		// Model is the neighbor as given: the template reads a setting FRR prints as it is
+		// stored from here (.Model.X); the fields below are the ones FRR prints otherwise
+		// (defaults left out, numbers formatted, secrets looked up).
+		Model           *Neighbor
 		ID              string
 		Interface       bool
 		RemoteAS        string

@@ -288,7 +288,8 @@ func neighbors(asn uint32, in []Neighbor, secrets Secrets) ([]neighborView, erro
 
 func neighbor(n *Neighbor, localAS string, secrets Secrets) (neighborView, error) {
 	nv := neighborView{
-		ipv4: n.IPv4Unicast, ipv6: n.IPv6Unicast, evpn: n.EVPN,
+		Model: n,
+		ipv4:  n.IPv4Unicast, ipv6: n.IPv6Unicast, evpn: n.EVPN,
 		routeMapIn: n.RouteMapIn, routeMapOut: n.RouteMapOut,
 	}
 	if err := peer(n, &nv); err != nil {
