@@ -170,6 +170,14 @@ type Neighbor struct {
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z][a-zA-Z0-9_-]{0,62}$`
 	// +optional
 	BFDProfile string `json:"bfdProfile,omitempty"`
+
+	// Description is a note for people about the session (which switch, which port), shown by
+	// FRR (neighbor … description): words of letters, digits and _ . , : / ( ) @ + -, separated
+	// by single spaces, at most 80 characters.
+	// +kubebuilder:validation:MaxLength=80
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_.,:/()@+-]+( [A-Za-z0-9_.,:/()@+-]+)*$`
+	// +optional
+	Description string `json:"description,omitempty"`
 }
 
 // SecretKeyRef names a key of a Secret in the resource's namespace.

@@ -104,6 +104,9 @@ type Neighbor struct {
 	// RouteMapIn and RouteMapOut apply to every unicast family the session is activated in.
 	RouteMapIn  string `json:"routeMapIn,omitempty"`
 	RouteMapOut string `json:"routeMapOut,omitempty"`
+
+	// Description is printed as it is (plan checked it: one line of safe words).
+	Description string `json:"description,omitempty"`
 }
 
 // ID is how FRR names the neighbor: its address, or its interface for unnumbered sessions.

@@ -68,6 +68,7 @@ var lineShapes = []shape{
 	{routerBlock, ` no bgp default ipv4-unicast`, routerBlock},
 	{routerBlock, ` bgp graceful-restart(?: (?:stalepath|restart)-time ` + shNum + `)?`, routerBlock},
 	{routerBlock, ` neighbor ` + shPeer + ` (?:interface )?remote-as (?:internal|external|` + shNum + `)`, routerBlock},
+	{routerBlock, ` neighbor ` + shPeer + ` description [A-Za-z0-9_.,:/()@+-]+(?: [A-Za-z0-9_.,:/()@+-]+)*`, routerBlock},
 	{routerBlock, ` neighbor ` + shPeer + ` bfd`, routerBlock},
 	{routerBlock, ` neighbor ` + shPeer + ` bfd profile ` + shName, routerBlock},
 	{routerBlock, ` neighbor ` + shPeer + ` password ` + shPassword, routerBlock},

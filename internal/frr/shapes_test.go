@@ -37,6 +37,7 @@ func TestCheckShapeRejects(t *testing.T) {
 		{name: "extra words after a neighbor", conf: ok + "router bgp 1\n neighbor 10.0.0.1 remote-as 5 extra\n", wantLine: "remote-as 5 extra"},
 		{name: "second command on a neighbor line", conf: ok + "router bgp 1\n neighbor 10.0.0.1 remote-as 5\r neighbor 10.0.0.2 remote-as 6\n", wantLine: `\r`},
 		{name: "nul byte", conf: ok + "router bgp 1\x00\n", wantLine: `\x00`},
+		{name: "description that starts a comment", conf: ok + "router bgp 1\n neighbor 10.0.0.1 remote-as 5\n neighbor 10.0.0.1 description tor ! shutdown\n", wantLine: "description tor ! shutdown"},
 		{name: "wrong indentation", conf: ok + "neighbor 10.0.0.1 activate\n", wantLine: "neighbor 10.0.0.1 activate"},
 		{name: "address-family at top level", conf: ok + "address-family ipv4 unicast\n", wantLine: "address-family"},
 		{name: "bad address", conf: ok + "router bgp 1\n bgp router-id 10.0.0.256\n", wantLine: "10.0.0.256"},
@@ -87,6 +88,7 @@ router bgp 4294967295
  bgp graceful-restart
  neighbor eth0.100 interface remote-as internal
  neighbor 10.0.0.1 remote-as 65000
+ neighbor 10.0.0.1 description tor-a port 48 (rack 1)
  neighbor 10.0.0.1 bfd
  neighbor 10.0.0.1 bfd profile fast
  neighbor 10.0.0.1 password a$%&()*+,-./:;<=>?@[]^_{|}~z

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"net/netip"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -242,10 +243,21 @@ func checkInterfaces(ref Ref, path *field.Path, ifs []v1alpha1.UnderlayInterface
 	return nil
 }
 
+// descriptionPattern is what a neighbor's description may hold: FRR prints it as the rest of
+// its line, so no character may start a comment, a second command or a second line, and
+// words are separated by one space (FRR would join them so, and a reload would see a change).
+var descriptionPattern = regexp.MustCompile(`^[A-Za-z0-9_.,:/()@+-]+( [A-Za-z0-9_.,:/()@+-]+)*$`)
+
 func (b *builder) checkNeighbor(ref Ref, fld *field.Path, n v1alpha1.Neighbor, ul *underlay) (frr.Neighbor, *ResourceError) {
 	var nb frr.Neighbor
 	invalid := func(f *field.Path, format string, args ...any) (frr.Neighbor, *ResourceError) {
 		return nb, bad(ref, f, ReasonInvalid, format, args...)
+	}
+	if d := n.Description; d != "" {
+		if len(d) > 80 || !descriptionPattern.MatchString(d) {
+			return invalid(fld.Child("description"), "%q must be at most 80 characters: words of letters, digits and _ . , : / ( ) @ + - separated by single spaces", d)
+		}
+		nb.Description = d
 	}
 	switch {
 	case n.Address != "" && n.Interface != "":
