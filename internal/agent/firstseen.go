@@ -66,16 +66,9 @@ func (f *firstSeen) load() error {
 		return nil
 	}
 	f.loaded = true
-	b, err := readStateFile(f.path)
-	if err != nil {
-		return fmt.Errorf("read first-seen times: %w", err)
-	}
-	if b == nil {
-		return nil
-	}
 	var sf seenFile
-	if err := json.Unmarshal(b, &sf); err != nil {
-		return fmt.Errorf("parse %s: %w", f.path, err)
+	if found, err := readStateFile(f.path, "first-seen times", &sf); err != nil || !found {
+		return err
 	}
 	f.at = make(map[plan.Ref]time.Time, len(sf.Objects))
 	for _, o := range sf.Objects {

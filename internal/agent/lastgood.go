@@ -268,16 +268,9 @@ func (g *lastGood) marshal() ([]byte, error) {
 
 // load reads the file written by save; a missing file is an empty state.
 func (g *lastGood) load(path string) error {
-	data, err := readStateFile(path)
-	if err != nil {
-		return fmt.Errorf("read last applied state: %w", err)
-	}
-	if data == nil {
-		return nil
-	}
 	var f lastGoodFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return fmt.Errorf("read last applied state %s: %w", path, err)
+	if found, err := readStateFile(path, "last applied state", &f); err != nil || !found {
+		return err
 	}
 	*g = lastGood{
 		underlays: map[plan.Ref]v1alpha1.Underlay{}, l3vnis: map[plan.Ref]v1alpha1.L3VNI{},

@@ -1,20 +1,28 @@
 package agent
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 )
 
-// readStateFile reads a state file written by writeStateFile; a missing file reads as nil
-// (no state yet).
-func readStateFile(path string) ([]byte, error) {
+// readStateFile reads the JSON state file at path (written by writeStateFile) into v, and
+// says whether there was one: a missing file is no state yet. what names the state in errors.
+func readStateFile(path, what string, v any) (bool, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return false, nil
 	}
-	return data, err
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", what, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("read %s %s: %w", what, path, err)
+	}
+	return true, nil
 }
 
 // writeStateFile replaces path with data atomically (a temporary file renamed into place),
