@@ -101,15 +101,25 @@ func foreign(l *link, ns string) error {
 	return fmt.Errorf("%s device %s exists and is not owned by weft (no group %#x); leaving it alone", ns, l.name, OwnedGroup)
 }
 
-// ensureVRF creates the VRF device with a free routing table or converges the existing one.
-// The table of an existing VRF is kept, so it is stable across restarts of weft.
-func (r *run) ensureVRF(name string, vni uint32) error {
+// routerLink checks a router-namespace device name and returns the device of that name, nil
+// when there is none; a device that is not weft's is an error (it is left alone).
+func (r *run) routerLink(name string) (*link, error) {
 	if err := checkName(name); err != nil {
-		return err
+		return nil, err
 	}
 	l := r.rs.byName[name]
 	if l != nil && !ownedRouter(l) {
-		return foreign(l, "router")
+		return nil, foreign(l, "router")
+	}
+	return l, nil
+}
+
+// ensureVRF creates the VRF device with a free routing table or converges the existing one.
+// The table of an existing VRF is kept, so it is stable across restarts of weft.
+func (r *run) ensureVRF(name string, vni uint32) error {
+	l, err := r.routerLink(name)
+	if err != nil {
+		return err
 	}
 	if l == nil {
 		table := r.freeTable(vni)
@@ -154,16 +164,13 @@ func (r *run) freeTable(vni uint32) uint32 {
 // ensureBridge converges a router-namespace bridge: master (VRF or none), MAC, MTU,
 // addrgenmode none, up, and its addresses (anycast gateway).
 func (r *run) ensureBridge(name, master string, mac net.HardwareAddr, mtu int, addrs []netip.Prefix) error {
-	if err := checkName(name); err != nil {
+	l, err := r.routerLink(name)
+	if err != nil {
 		return err
 	}
 	masterIdx, err := r.masterIndex(r.rs, master)
 	if err != nil {
 		return err
-	}
-	l := r.rs.byName[name]
-	if l != nil && !ownedRouter(l) {
-		return foreign(l, "router")
 	}
 	if l == nil {
 		idx, err := r.create(r.rc, func(idx int) *nl.NetlinkRequest {
@@ -196,7 +203,8 @@ func (r *run) ensureBridge(name, master string, mac net.HardwareAddr, mtu int, a
 // device and the bridge port and neighbour suppression on (EVPN fills the FDB and answers
 // ARP/ND).
 func (r *run) ensureVXLAN(name string, vni uint32, port uint16, bridge string, mtu int) error {
-	if err := checkName(name); err != nil {
+	l, err := r.routerLink(name)
+	if err != nil {
 		return err
 	}
 	if !r.kp.Underlay.LocalIP.IsValid() {
@@ -205,10 +213,6 @@ func (r *run) ensureVXLAN(name string, vni uint32, port uint16, bridge string, m
 	masterIdx, err := r.masterIndex(r.rs, bridge)
 	if err != nil {
 		return err
-	}
-	l := r.rs.byName[name]
-	if l != nil && !ownedRouter(l) {
-		return foreign(l, "router")
 	}
 	if l == nil {
 		local := r.kp.Underlay.LocalIP
