@@ -71,10 +71,18 @@ func (s *labStart) flags(cmd *cobra.Command, l3Help string) {
 	cmd.Flags().BoolVar(&s.l3, "l3", false, l3Help)
 }
 
-// options are the lab's options from the flags, with the agent binary found.
-func (s *labStart) options(name string) (lab.Options, error) {
-	bin, err := agentBinary(s.agent)
-	return lab.Options{Name: name, Nodes: s.nodes, AgentBinary: bin, L3: s.l3}, err
+// runE runs f with a context that a signal cancels and the lab's options from the flags
+// (the agent binary found).
+func (s *labStart) runE(name *string, f func(ctx context.Context, cmd *cobra.Command, o lab.Options) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		ctx, cancel := signalContext()
+		defer cancel()
+		bin, err := agentBinary(s.agent)
+		if err != nil {
+			return err
+		}
+		return f(ctx, cmd, lab.Options{Name: *name, Nodes: s.nodes, AgentBinary: bin, L3: s.l3})
+	}
 }
 
 func labUpCmd(name *string) *cobra.Command {
@@ -85,13 +93,7 @@ func labUpCmd(name *string) *cobra.Command {
 		Use:   "up",
 		Short: "Start the lab: spine and leaves (FRR route reflectors), weft nodes with their agents, workloads",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := signalContext()
-			defer cancel()
-			o, err := start.options(*name)
-			if err != nil {
-				return err
-			}
+		RunE: start.runE(name, func(ctx context.Context, cmd *cobra.Command, o lab.Options) error {
 			if !cmd.Flags().Changed("l3") {
 				o.L3 = hostnet.HasVRF()
 				if !o.L3 {
@@ -103,9 +105,11 @@ func labUpCmd(name *string) *cobra.Command {
 			}
 			o.Kubernetes, o.KubeAssets = kube, assets
 			if kube {
-				if o.ControllerBinary, err = siblingBinary("weft-controller", controller, "--controller-bin"); err != nil {
+				bin, err := siblingBinary("weft-controller", controller, "--controller-bin")
+				if err != nil {
 					return err
 				}
+				o.ControllerBinary = bin
 			}
 			t0 := time.Now()
 			st, err := lab.Up(ctx, o)
@@ -118,7 +122,7 @@ func labUpCmd(name *string) *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "kubeconfig: %s (weft lab kubectl --name %s -- get l2vni -o wide)\n", st.Kubeconfig, st.Name)
 			}
 			return nil
-		},
+		}),
 	}
 	start.flags(cmd, "add tenant VRFs, external hosts and a host session (default: when the kernel has VRF)")
 	cmd.Flags().BoolVar(&kube, "kubernetes", false, "run the lab as a cluster: its own API server, weft-controller, agents in Kubernetes mode")
@@ -310,15 +314,9 @@ func labDemoCmd(name *string) *cobra.Command {
 		Use:   "demo",
 		Short: "Bring a lab up, run scripted checks, print the results table, take it down",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := signalContext()
-			defer cancel()
-			o, err := start.options(*name)
-			if err != nil {
-				return err
-			}
+		RunE: start.runE(name, func(ctx context.Context, cmd *cobra.Command, o lab.Options) error {
 			return lab.Demo(ctx, o, cmd.OutOrStdout())
-		},
+		}),
 	}
 	start.flags(cmd, "only the lab with tenant VRFs, here (needs a kernel with VRF; without --l3 the demo picks)")
 	return cmd
