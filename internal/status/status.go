@@ -139,26 +139,23 @@ func (a *Aggregator) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	for i := range res.Underlays {
-		x := &res.Underlays[i]
-		each(v1alpha1.KindUnderlay, x, &x.Status.Conditions, x.Spec.NodeSelector)
-	}
-	for i := range res.L3VNIs {
-		x := &res.L3VNIs[i]
-		each(v1alpha1.KindL3VNI, x, &x.Status.Conditions, x.Spec.NodeSelector)
-	}
-	for i := range res.L2VNIs {
-		x := &res.L2VNIs[i]
-		each(v1alpha1.KindL2VNI, x, &x.Status.Conditions, x.Spec.NodeSelector)
-	}
-	for i := range res.L3Passthroughs {
-		x := &res.L3Passthroughs[i]
+	forEach(res.Underlays, func(x *v1alpha1.Underlay) { each(v1alpha1.KindUnderlay, x, &x.Status.Conditions, x.Spec.NodeSelector) })
+	forEach(res.L3VNIs, func(x *v1alpha1.L3VNI) { each(v1alpha1.KindL3VNI, x, &x.Status.Conditions, x.Spec.NodeSelector) })
+	forEach(res.L2VNIs, func(x *v1alpha1.L2VNI) { each(v1alpha1.KindL2VNI, x, &x.Status.Conditions, x.Spec.NodeSelector) })
+	forEach(res.L3Passthroughs, func(x *v1alpha1.L3Passthrough) {
 		each(v1alpha1.KindL3Passthrough, x, &x.Status.Conditions, x.Spec.NodeSelector)
-	}
+	})
 	if len(errs) > 0 {
 		return ctrl.Result{}, fmt.Errorf("write status of %d resources, first: %w", len(errs), errs[0])
 	}
 	return ctrl.Result{}, nil
+}
+
+// forEach calls f with a pointer to each item, so f may change it in place.
+func forEach[T any](items []T, f func(*T)) {
+	for i := range items {
+		f(&items[i])
+	}
 }
 
 // write merges want into the object's conditions and patches the status subresource when
