@@ -12,10 +12,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/weftnet/weft/internal/toolcache"
 )
 
 // Install is one FRR installation.
@@ -61,19 +62,7 @@ func BuiltPrefix() string {
 	if p := os.Getenv("WEFT_FRR10_PREFIX"); p != "" {
 		return p
 	}
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		// A user-mode-linux guest starts with a bare environment (no HOME): ask the
-		// password database, as the shell would.
-		home, err := os.UserHomeDir()
-		if err != nil || home == "/" {
-			if u, uerr := user.Current(); uerr == nil {
-				home = u.HomeDir
-			}
-		}
-		cache = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(cache, "weft", "frr-"+strings.SplitN(FRR10Release, "-", 2)[0])
+	return filepath.Join(toolcache.Dir(), "frr-"+strings.SplitN(FRR10Release, "-", 2)[0])
 }
 
 // Select returns the installation the tests and the lab run: $WEFT_FRR names the major

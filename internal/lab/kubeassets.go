@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/weftnet/weft/internal/toolcache"
 )
 
 // FindKubeAssets returns a directory with kube-apiserver, etcd and kubectl: $KUBEBUILDER_ASSETS,
@@ -13,15 +15,7 @@ func FindKubeAssets() string {
 	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
 		return d
 	}
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		cache = filepath.Join(home, ".cache")
-	}
-	dirs, _ := filepath.Glob(filepath.Join(cache, "weft", "envtest", "k8s-*"))
+	dirs, _ := filepath.Glob(filepath.Join(toolcache.Dir(), "envtest", "k8s-*"))
 	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
 	for _, d := range dirs {
 		ok := true
