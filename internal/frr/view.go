@@ -449,12 +449,9 @@ func checkPrefix(p netip.Prefix, family int) error {
 	switch {
 	case !p.IsValid():
 		return errors.New("invalid prefix")
-	case a.Zone() != "" || a.Is4In6():
-		return errors.New("not a plain ipv4 or ipv6 prefix")
-	case family == 4 && !a.Is4():
-		return errors.New("not an ipv4 prefix")
-	case family == 6 && !a.Is6():
-		return errors.New("not an ipv6 prefix")
+	}
+	if err := frrrules.Family(a, family); err != nil {
+		return fmt.Errorf("prefix %s: %w", p, err)
 	}
 	return nil
 }

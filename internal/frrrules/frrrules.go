@@ -45,6 +45,20 @@ func HoldTime(h int64) error {
 	return nil
 }
 
+// Family checks that a is a plain address (no zone, not IPv4-mapped) of family 4 or 6 (any
+// family when 0): bgpd reads an IPv4-mapped address or a zone as something else.
+func Family(a netip.Addr, family int) error {
+	switch {
+	case a.Zone() != "" || a.Is4In6():
+		return fmt.Errorf("not a plain IPv4 or IPv6 address")
+	case family == 4 && !a.Is4():
+		return fmt.Errorf("not an IPv4 address")
+	case family == 6 && !a.Is6():
+		return fmt.Errorf("not an IPv6 address")
+	}
+	return nil
+}
+
 // DefaultVRF is the name of FRR's default VRF: no tenant VRF may take it.
 const DefaultVRF = "default"
 

@@ -162,7 +162,7 @@ func parseNetwork(s string, family int) (netip.Prefix, error) {
 	if err != nil {
 		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR", s)
 	}
-	if err := checkFamily(p.Addr(), family); err != nil {
+	if err := frrrules.Family(p.Addr(), family); err != nil {
 		return netip.Prefix{}, fmt.Errorf("%q: %w", s, err)
 	}
 	if p.Masked() != p {
@@ -198,18 +198,6 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	}
 	a, _ := netip.AddrFromSlice(b)
 	return a
-}
-
-func checkFamily(a netip.Addr, family int) error {
-	switch {
-	case a.Zone() != "" || a.Is4In6():
-		return fmt.Errorf("not a plain IPv4 or IPv6 address")
-	case family == 4 && !a.Is4():
-		return fmt.Errorf("not an IPv4 address")
-	case family == 6 && !a.Is6():
-		return fmt.Errorf("not an IPv6 address")
-	}
-	return nil
 }
 
 func familyOf(a netip.Addr) int {
