@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weftnet/weft/internal/frr/frrtest"
 	"github.com/weftnet/weft/internal/frrinstall"
+	"github.com/weftnet/weft/internal/frrtest"
 )
 
 // TestGoldenAcceptedByFRR loads every golden file into a real FRR 8.4.4 and FRR 10 (both

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weftnet/weft/internal/frr/frrtest"
+	"github.com/weftnet/weft/internal/frrtest"
 )
 
 // reloadConfig is a small but complete node: an underlay session, EVPN with vni blocks, one

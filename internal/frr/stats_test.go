@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weftnet/weft/internal/frr/frrtest"
+	"github.com/weftnet/weft/internal/frrtest"
 )
 
 // sample reads what FRR 8.4.4 printed in the lab (testdata/vtysh/README.md says where).
