@@ -11,6 +11,7 @@ import (
 
 	"github.com/weftnet/weft/internal/manifest"
 	"github.com/weftnet/weft/internal/plan"
+	"github.com/weftnet/weft/internal/testenv/linediff"
 	"github.com/weftnet/weft/internal/webhook"
 )
 
@@ -241,20 +242,11 @@ func checkWebhookCase(t *testing.T, c corpusCase, baseRes plan.Resources) {
 
 // firstDiff describes where b first differs from a, line by line.
 func firstDiff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	for i := range max(len(al), len(bl)) {
-		x, y := "<end>", "<end>"
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			return fmt.Sprintf("line %d is %q, want %q", i+1, y, x)
-		}
+	n, x, y := linediff.First(a, b, "<end>")
+	if n == 0 {
+		return "no line differs"
 	}
-	return "no line differs"
+	return fmt.Sprintf("line %d is %q, want %q", n, y, x)
 }
 
 func indent(s string) string {

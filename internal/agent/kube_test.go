@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,8 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/weftnet/weft/api/v1alpha1"
-	"github.com/weftnet/weft/internal/frr"
-	"github.com/weftnet/weft/internal/hostnet"
 	"github.com/weftnet/weft/internal/plan"
 	"github.com/weftnet/weft/internal/testenv"
 )
@@ -31,43 +27,8 @@ func TestMain(m *testing.M) { testenv.Main(m, &cp, testenv.Options{}) }
 
 const ns = testenv.Namespace
 
-// fakeFRR records the configuration the agent pushes and reports one established session.
-type fakeFRR struct {
-	mu   sync.Mutex
-	text string
-}
-
-func (f *fakeFRR) Apply(_ context.Context, text string) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	changed := text != f.text
-	f.text = text
-	return changed, nil
-}
-
-func (f *fakeFRR) Sessions(context.Context) ([]frr.Session, error) {
-	return []frr.Session{{VRF: "default", Neighbor: "192.168.11.1", State: "Established"}}, nil
-}
-
-func (f *fakeFRR) config() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.text
-}
-
-// fakeKernel accepts every plan; the kernel layer has its own tests.
-type fakeKernel struct{}
-
-func (fakeKernel) Apply(context.Context, plan.KernelPlan, hostnet.Namespace, hostnet.Namespace) (hostnet.Result, error) {
-	return hostnet.Result{}, nil
-}
-
-func (fakeKernel) Reannounce(context.Context, hostnet.Namespace, map[string][]netip.Prefix) (hostnet.Result, error) {
-	return hostnet.Result{}, nil
-}
-
 // startAgent runs a Kubernetes-mode agent for node with the real plan and fake FRR/kernel.
-func startAgent(t *testing.T, node string, logs *strings.Builder) (*KubeSource, *fakeFRR) {
+func startAgent(t *testing.T, node string, logs *syncLog) (*KubeSource, *fakeFRR) {
 	t.Helper()
 	cfg := cp.Config(t)
 	src, err := NewKubeSource(cfg, testenv.Scheme(), node, ns, slog.New(slog.DiscardHandler))
@@ -79,8 +40,7 @@ func startAgent(t *testing.T, node string, logs *strings.Builder) (*KubeSource, 
 		cancel()
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	log := slog.New(RedactHandler{Handler: slog.NewTextHandler(lockedWriter{&mu, logs}, &slog.HandlerOptions{Level: slog.LevelDebug}), Source: src})
+	log := slog.New(RedactHandler{Handler: slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}), Source: src})
 	f := &fakeFRR{}
 	w := &StatusWriter{Client: cp.Client(t), Namespace: ns, NodeName: node, Source: src, Log: log, Refresh: time.Nanosecond}
 	a := &Agent{Node: plan.Node{Name: node}, Source: src, FRR: f, Kernel: fakeKernel{}, Log: log, AfterReconcile: w.Write}
@@ -93,17 +53,6 @@ func startAgent(t *testing.T, node string, logs *strings.Builder) (*KubeSource, 
 		}
 	})
 	return src, f
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	b  *strings.Builder
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
 }
 
 // nodeStatus waits until the node's RouterNodeStatus satisfies ok.
@@ -168,7 +117,7 @@ func TestKubernetesMode(t *testing.T) {
 	// when both were created in the same second).
 	create(t, c, &v1alpha1.L2VNI{ObjectMeta: metav1.ObjectMeta{Name: "web-dup", Namespace: ns}, Spec: v1alpha1.L2VNISpec{VNI: 110}})
 
-	var logs strings.Builder
+	var logs syncLog
 	src, f := startAgent(t, "node-a", &logs)
 
 	st := nodeStatus(t, c, "node-a", "first status", func(st *v1alpha1.RouterNodeStatus) error {

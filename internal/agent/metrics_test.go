@@ -18,7 +18,6 @@ import (
 	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/frr"
 	"github.com/weftnet/weft/internal/hostnet"
-	"github.com/weftnet/weft/internal/manifest"
 	"github.com/weftnet/weft/internal/plan"
 )
 
@@ -198,7 +197,7 @@ func TestScrapeDoesNotDelayPass(t *testing.T) {
 	src.blocked = make(chan struct{})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(NewFRRCollector(src, nil))
-	a := &Agent{Source: emptySource{}, FRR: &fakeFRR{}, Kernel: fakeKernel{}, Metrics: NewMetrics(reg), Log: slog.New(slog.DiscardHandler)}
+	a := &Agent{Source: staticSource{}, FRR: &fakeFRR{}, Kernel: fakeKernel{}, Metrics: NewMetrics(reg), Log: slog.New(slog.DiscardHandler)}
 	scraped := make(chan error, 1)
 	go func() {
 		_, err := reg.Gather()
@@ -252,7 +251,9 @@ func (k countingKernel) Apply(_ context.Context, kp plan.KernelPlan, _, _ hostne
 
 func TestPassMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	a := &Agent{Node: plan.Node{Name: "node1", Index: 0}, Source: l2Source{t}, FRR: &fakeFRR{}, Kernel: countingKernel{}, Metrics: NewMetrics(reg),
+	// An Underlay and an L2VNI for node1.
+	src := manifestSource(t, uplinkUnderlay+"---\n"+fsL2("web", 110))
+	a := &Agent{Node: plan.Node{Name: "node1", Index: 0}, Source: src, FRR: &fakeFRR{}, Kernel: countingKernel{}, Metrics: NewMetrics(reg),
 		Log: slog.New(slog.DiscardHandler)}
 
 	if r := a.Reconcile(context.Background()); r.Error != "" {
@@ -298,22 +299,6 @@ func TestPassMetrics(t *testing.T) {
 	if got[`weft_frr_reload_failures_total{}`] != 1 || got[`weft_frr_reload_duration_seconds_count{}`] != 2 || got[`weft_kernel_apply_duration_seconds_count{}`] != 3 {
 		t.Errorf("failed reload: %s", dump(got))
 	}
-}
-
-// l2Source yields an Underlay and an L2VNI for node1.
-type l2Source struct{ t *testing.T }
-
-func (s l2Source) Load(ctx context.Context) (Desired, error) {
-	d, err := underlaySource(s).Load(ctx)
-	if err != nil {
-		return d, err
-	}
-	res, err := manifest.Parse("l2vni.yaml", []byte("apiVersion: network.weft.dev/v1alpha1\nkind: L2VNI\nmetadata:\n  name: web\nspec:\n  vni: 110\n"))
-	if err != nil || len(res.Invalid) > 0 || len(res.Resources.L2VNIs) != 1 {
-		s.t.Fatalf("parse: %v %v", err, res.Invalid)
-	}
-	d.Resources.L2VNIs = res.Resources.L2VNIs
-	return d, nil
 }
 
 func TestMetricNames(t *testing.T) {

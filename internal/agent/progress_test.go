@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,11 +14,6 @@ import (
 	"github.com/weftnet/weft/internal/agentapi"
 	"github.com/weftnet/weft/internal/frr"
 )
-
-// emptySource yields no resources.
-type emptySource struct{}
-
-func (emptySource) Load(context.Context) (Desired, error) { return Desired{}, nil }
 
 // blockingFRR's Apply waits until release is closed. The real FRR's reloads are driven by the
 // Kubernetes-mode test and the e2e suite; this one only holds a pass in its frr step.
@@ -44,17 +38,9 @@ func (f *blockingFRR) Sessions(context.Context) ([]frr.Session, error) { return 
 // says so every slowPassEvery; afterwards, no pass is reported running.
 func TestPassInProgress(t *testing.T) {
 	f := &blockingFRR{entered: make(chan struct{}), release: make(chan struct{})}
-	var (
-		logs strings.Builder
-		mu   sync.Mutex
-	)
-	logged := func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		return logs.String()
-	}
-	a := &Agent{Source: emptySource{}, FRR: f, Kernel: fakeKernel{}, slowPassEvery: 20 * time.Millisecond,
-		Log: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))}
+	var logs syncLog
+	a := &Agent{Source: staticSource{}, FRR: f, Kernel: fakeKernel{}, slowPassEvery: 20 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	srv := httptest.NewServer(a.Handler(prometheus.NewRegistry()))
 	defer srv.Close()
 	status := func() (st struct {
@@ -83,9 +69,9 @@ func TestPassInProgress(t *testing.T) {
 		t.Fatalf("pass in its frr step: generation %d, running %+v", st.Generation, st.Running)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(logged(), `msg="reconcile pass still running" phase=frr `) {
+	for !strings.Contains(logs.String(), `msg="reconcile pass still running" phase=frr `) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no log line about the pass in progress:\n%s", logged())
+			t.Fatalf("no log line about the pass in progress:\n%s", logs.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

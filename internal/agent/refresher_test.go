@@ -13,11 +13,6 @@ import (
 	"github.com/weftnet/weft/internal/plan"
 )
 
-// staticSource yields the same resources every pass.
-type staticSource struct{ r plan.Resources }
-
-func (s staticSource) Load(context.Context) (Desired, error) { return Desired{Resources: s.r}, nil }
-
 // fakeRefresher records what the agent asks of a refresher.
 type fakeRefresher struct {
 	mu       sync.Mutex

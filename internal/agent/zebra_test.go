@@ -11,7 +11,6 @@ import (
 
 	"github.com/weftnet/weft/internal/frr"
 	"github.com/weftnet/weft/internal/hostnet"
-	"github.com/weftnet/weft/internal/manifest"
 	"github.com/weftnet/weft/internal/plan"
 )
 
@@ -141,11 +140,8 @@ func TestSyncZebra(t *testing.T) {
 	})
 }
 
-// underlaySource yields one Underlay that moves eth1 into the router namespace.
-type underlaySource struct{ t *testing.T }
-
-func (s underlaySource) Load(context.Context) (Desired, error) {
-	res, err := manifest.Parse("underlay.yaml", []byte(`apiVersion: network.weft.dev/v1alpha1
+// uplinkUnderlay is one Underlay for node1 that moves eth1 into the router namespace.
+const uplinkUnderlay = `apiVersion: network.weft.dev/v1alpha1
 kind: Underlay
 metadata:
   name: node1
@@ -160,12 +156,7 @@ spec:
       type: Internal
   tunnelEndpoint:
     cidrs: [10.255.1.0/24]
-`))
-	if err != nil || len(res.Invalid) > 0 {
-		s.t.Fatalf("parse: %v %v", err, res.Invalid)
-	}
-	return Desired{Resources: res.Resources}, nil
-}
+`
 
 // movingKernel is a Kernel whose Apply reports the uplink's address added, as hostnet does
 // when it moves the NIC in and puts its address back; Reannounce reaches the fake zebra.
@@ -186,7 +177,7 @@ func (zebraFRR) Sessions(context.Context) ([]frr.Session, error) { return nil, n
 // (CI saw it: bgpd then waits for NHT for ever) must lead to a re-announcement.
 func TestFirstPassChecksTheMovedUplink(t *testing.T) {
 	z := &fakeZebra{have: map[string][]netip.Prefix{"lo": {netip.MustParsePrefix("10.255.1.1/32")}}}
-	a := &Agent{Node: plan.Node{Name: "node1", Index: 0}, Source: underlaySource{t}, FRR: zebraFRR{z},
+	a := &Agent{Node: plan.Node{Name: "node1", Index: 0}, Source: manifestSource(t, uplinkUnderlay), FRR: zebraFRR{z},
 		Kernel: movingKernel{zebraKernel{z: z}}, zebraWait: 100 * time.Millisecond}
 	r := a.Reconcile(context.Background())
 	if r.Error != "" {

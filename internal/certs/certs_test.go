@@ -11,10 +11,7 @@ import (
 	"testing"
 	"time"
 
-	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/weftnet/weft/internal/testenv"
@@ -29,19 +26,7 @@ func TestMain(m *testing.M) { testenv.Main(m, &cp, testenv.Options{}) }
 func TestEnsure(t *testing.T) {
 	c := cp.Client(t)
 	ctx := context.Background()
-	none := admissionv1.SideEffectClassNone
-	cfg := &admissionv1.ValidatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: "weft-validating-webhook-configuration"},
-		Webhooks: []admissionv1.ValidatingWebhook{{
-			Name:                    "vl2vni.network.weft.dev",
-			ClientConfig:            admissionv1.WebhookClientConfig{Service: &admissionv1.ServiceReference{Namespace: testenv.Namespace, Name: "weft-webhook", Path: ptr.To("/x")}},
-			SideEffects:             &none,
-			AdmissionReviewVersions: []string{"v1"},
-			// Matches nothing, so the unreachable service never answers a real request.
-			Rules: []admissionv1.RuleWithOperations{{Operations: []admissionv1.OperationType{admissionv1.Create},
-				Rule: admissionv1.Rule{APIGroups: []string{"example.invalid"}, APIVersions: []string{"v1"}, Resources: []string{"nothing"}}}},
-		}},
-	}
+	cfg := testenv.InertWebhookConfiguration("weft-validating-webhook-configuration")
 	if err := c.Create(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -9,13 +9,12 @@ import (
 // bigConfig is the reference scale of TARGETS.md: one underlay with two neighbors, 100 VRFs
 // with a dual-stack host session and import/export filters each, and 1000 L2VNI vni blocks.
 func bigConfig() *Config {
-	u := func(v uint32) *uint32 { return &v }
 	cfg := &Config{
 		IPForwarding: true, IPv6Forwarding: true,
-		BFDProfiles: []BFDProfile{{Name: "fabric", ReceiveIntervalMs: u(100), TransmitIntervalMs: u(100)}},
+		BFDProfiles: []BFDProfile{{Name: "fabric", ReceiveIntervalMs: u32p(100), TransmitIntervalMs: u32p(100)}},
 		Router: Router{
 			ASN: 64514, RouterID: netip.MustParseAddr("10.255.0.1"),
-			GracefulRestart: &GracefulRestart{RestartTimeSeconds: u(60)},
+			GracefulRestart: &GracefulRestart{RestartTimeSeconds: u32p(60)},
 			IPv4Networks:    []netip.Prefix{netip.MustParsePrefix("10.255.0.1/32")},
 			EVPN:            EVPN{AdvertiseAllVNI: true, DupAddrDetection: DupAddrDetection{MaxMoves: 10, TimeSeconds: 60}},
 		},

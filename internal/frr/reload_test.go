@@ -17,10 +17,9 @@ import (
 // reloadConfig is a small but complete node: an underlay session, EVPN with vni blocks, one
 // L3VNI with a host session. extraVNIs adds that many more vni blocks.
 func reloadConfig(extraVNIs int) *Config {
-	u := func(v uint32) *uint32 { return &v }
 	cfg := &Config{
 		IPForwarding: true, IPv6Forwarding: true,
-		BFDProfiles: []BFDProfile{{Name: "fast", ReceiveIntervalMs: u(100), TransmitIntervalMs: u(100)}},
+		BFDProfiles: []BFDProfile{{Name: "fast", ReceiveIntervalMs: u32p(100), TransmitIntervalMs: u32p(100)}},
 		Router: Router{
 			ASN: 65001, RouterID: netip.MustParseAddr("10.255.0.1"),
 			Neighbors: []Neighbor{{

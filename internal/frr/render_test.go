@@ -5,8 +5,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/weftnet/weft/internal/testenv/linediff"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current templates")
@@ -93,25 +96,17 @@ func TestRenderGolden(t *testing.T) {
 	}
 }
 
-// lineDiff is a small, readable diff: the first differing line and its neighbourhood.
+// lineDiff is a small, readable diff: the first differing line.
 func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return "line " + itoa(i+1) + ":\n  want " + quote(wl) + "\n  got  " + quote(gl)
-		}
+	n, w, g := linediff.First(want, got, "")
+	if n == 0 {
+		return "(no line differs; trailing newline?)"
 	}
-	return "(no line differs; trailing newline?)"
+	return "line " + strconv.Itoa(n) + ":\n  want " + quote(w) + "\n  got  " + quote(g)
 }
 
-func itoa(i int) string { return u32(uint32(i)) }
+// u32p points at v, for the model's optional numbers.
+func u32p(v uint32) *uint32 { return &v }
 
 func quote(s string) string {
 	b, _ := json.Marshal(s)

@@ -21,11 +21,30 @@ func sample(t *testing.T, name string) []byte {
 	return data
 }
 
+// sampleCase is a file of testdata/vtysh and what a parser must make of it.
+type sampleCase[T any] struct {
+	file string
+	want T
+}
+
+// checkSamples runs parse on each case's file, in a subtest named after the file.
+func checkSamples[T any](t *testing.T, parse func([]byte) (T, error), cases []sampleCase[T]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			got, err := parse(sample(t, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestParseBGPSummary(t *testing.T) {
-	for _, tc := range []struct {
-		file string
-		want []BGPPeer
-	}{
+	checkSamples(t, parseBGPSummary, []sampleCase[[]BGPPeer]{
 		{"bgp-summary-node.json", []BGPPeer{
 			{VRF: "default", Peer: "10.0.1.0", State: "Established", Uptime: 59 * time.Second,
 				PrefixesReceived: map[string]int{"ipv4Unicast": 5, "l2VpnEvpn": 8}},
@@ -48,17 +67,7 @@ func TestParseBGPSummary(t *testing.T) {
 			{VRF: "red", Peer: "192.169.10.2", State: "Established", Uptime: 18 * time.Second,
 				PrefixesReceived: map[string]int{"ipv4Unicast": 1}},
 		}},
-	} {
-		t.Run(tc.file, func(t *testing.T) {
-			got, err := parseBGPSummary(sample(t, tc.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("got  %+v\nwant %+v", got, tc.want)
-			}
-		})
-	}
+	})
 	if got, err := parseBGPSummary([]byte("{}\n")); err != nil || len(got) != 0 {
 		t.Errorf("no VRF: got %+v, %v", got, err)
 	}
@@ -68,29 +77,15 @@ func TestParseBGPSummary(t *testing.T) {
 }
 
 func TestParseBFDPeers(t *testing.T) {
-	for _, tc := range []struct {
-		file string
-		want []BFDPeer
-	}{
+	checkSamples(t, parseBFDPeers, []sampleCase[[]BFDPeer]{
 		{"bfd-peers-up.json", []BFDPeer{{Peer: "10.0.1.0", Local: "10.0.1.1", VRF: "default", Interface: "eth1", Status: "up"}}},
 		{"bfd-peers-down.json", []BFDPeer{{Peer: "10.0.1.0", Local: "10.0.1.1", VRF: "default", Interface: "eth1", Status: "down"}}},
 		{"bfd-peers-none.json", []BFDPeer{}},
-	} {
-		got, err := parseBFDPeers(sample(t, tc.file))
-		if err != nil {
-			t.Fatalf("%s: %v", tc.file, err)
-		}
-		if !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("%s: got %+v\nwant %+v", tc.file, got, tc.want)
-		}
-	}
+	})
 }
 
 func TestParseEVPNVNIs(t *testing.T) {
-	for _, tc := range []struct {
-		file string
-		want []ZebraVNI
-	}{
+	checkSamples(t, parseEVPNVNIs, []sampleCase[[]ZebraVNI]{
 		{"evpn-vni-l2.json", []ZebraVNI{{VNI: 110, Type: "L2", TenantVRF: "default"}}},
 		// An L3VNI's numRemoteVteps is the string "n/a".
 		{"evpn-vni-vrfs.json", []ZebraVNI{
@@ -102,38 +97,18 @@ func TestParseEVPNVNIs(t *testing.T) {
 		}},
 		// zebra prints nothing when it has no VNI.
 		{"evpn-vni-none.json", nil},
-	} {
-		got, err := parseEVPNVNIs(sample(t, tc.file))
-		if err != nil {
-			t.Fatalf("%s: %v", tc.file, err)
-		}
-		if !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("%s: got %+v\nwant %+v", tc.file, got, tc.want)
-		}
-	}
+	})
 }
 
 func TestParseEVPNRouteCounts(t *testing.T) {
-	for _, tc := range []struct {
-		file string
-		want map[string]int
-	}{
+	checkSamples(t, parseEVPNRouteCounts, []sampleCase[map[string]int]{
 		// Three nodes on VNI 110: per node a MAC, a MAC+IPv4 and a MAC+IPv6 route and a type-3.
 		{"evpn-route-node.json", map[string]int{"2": 9, "3": 3}},
 		// The session to the leaf is down: only node1's own routes are left.
 		{"evpn-route-node-isolated.json", map[string]int{"2": 3, "3": 1}},
 		// The L3 lab: type-5 routes of the tenant subnets and the border's external networks.
 		{"evpn-route-vrfs.json", map[string]int{"2": 12, "3": 6, "5": 9}},
-	} {
-		data := sample(t, tc.file)
-		got, err := parseEVPNRouteCounts(data)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.file, err)
-		}
-		if !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("%s: got %v, want %v", tc.file, got, tc.want)
-		}
-	}
+	})
 	if got, err := parseEVPNRouteCounts([]byte(`{"numPrefix":0,"numPaths":0}`)); err != nil || len(got) != 0 {
 		t.Errorf("empty table: got %v, %v", got, err)
 	}

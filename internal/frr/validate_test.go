@@ -85,7 +85,6 @@ func TestNeighborOrder(t *testing.T) {
 // TestRenderRejects covers model values FRR would refuse or print differently; Render must
 // fail on them rather than hand FRR a file it does not take.
 func TestRenderRejects(t *testing.T) {
-	u := func(v uint32) *uint32 { return &v }
 	nb := func(mod func(*Neighbor)) func(*Config) {
 		return func(c *Config) { mod(&c.Router.Neighbors[0]) }
 	}
@@ -107,19 +106,19 @@ func TestRenderRejects(t *testing.T) {
 		{name: "bad remote-as", mod: nb(func(n *Neighbor) { n.RemoteAS = "65000 extra" }), wantErr: "remote-as"},
 		{name: "remote-as 0", mod: nb(func(n *Neighbor) { n.RemoteAS = "0" }), wantErr: "asn 0"},
 		{name: "remote-as with leading zero", mod: nb(func(n *Neighbor) { n.RemoteAS = "065000" }), wantErr: "remote-as"},
-		{name: "hold without keepalive", mod: nb(func(n *Neighbor) { n.HoldTimeSeconds = u(9) }), wantErr: "together"},
-		{name: "hold 2", mod: nb(func(n *Neighbor) { n.HoldTimeSeconds, n.KeepaliveTimeSeconds = u(2), u(1) }), wantErr: "0 or 3..65535"},
-		{name: "connect 0", mod: nb(func(n *Neighbor) { n.ConnectTimeSeconds = u(0) }), wantErr: "connect time"},
-		{name: "multihop 256", mod: nb(func(n *Neighbor) { n.EBGPMultihop = u(256) }), wantErr: "1..255"},
-		{name: "multihop on unnumbered", mod: nb(func(n *Neighbor) { n.Address, n.Interface, n.EBGPMultihop = netip.Addr{}, "eth0", u(2) }), wantErr: "unnumbered"},
+		{name: "hold without keepalive", mod: nb(func(n *Neighbor) { n.HoldTimeSeconds = u32p(9) }), wantErr: "together"},
+		{name: "hold 2", mod: nb(func(n *Neighbor) { n.HoldTimeSeconds, n.KeepaliveTimeSeconds = u32p(2), u32p(1) }), wantErr: "0 or 3..65535"},
+		{name: "connect 0", mod: nb(func(n *Neighbor) { n.ConnectTimeSeconds = u32p(0) }), wantErr: "connect time"},
+		{name: "multihop 256", mod: nb(func(n *Neighbor) { n.EBGPMultihop = u32p(256) }), wantErr: "1..255"},
+		{name: "multihop on unnumbered", mod: nb(func(n *Neighbor) { n.Address, n.Interface, n.EBGPMultihop = netip.Addr{}, "eth0", u32p(2) }), wantErr: "unnumbered"},
 		{name: "bfd profile without bfd", mod: nb(func(n *Neighbor) { n.BFD, n.BFDProfile = false, "fast" }), wantErr: "bfd is off"},
 		{name: "route-map without unicast", mod: nb(func(n *Neighbor) { n.IPv4Unicast, n.RouteMapIn = false, "x" }), wantErr: "unicast"},
 		{name: "route-map name with space", mod: nb(func(n *Neighbor) { n.RouteMapIn = "a b" }), wantErr: "route-map name"},
 		{name: "duplicate neighbor", mod: func(c *Config) { c.Router.Neighbors = append(c.Router.Neighbors, c.Router.Neighbors[0]) }, wantErr: "defined twice"},
 		{name: "ipv6 router-id", mod: func(c *Config) { c.Router.RouterID = netip.MustParseAddr("fd00::1") }, wantErr: "router-id"},
 		{name: "ipv6 network in ipv4 list", mod: func(c *Config) { c.Router.IPv4Networks = []netip.Prefix{netip.MustParsePrefix("fd00::/64")} }, wantErr: "not an IPv4 address"},
-		{name: "stalepath 0", mod: func(c *Config) { c.Router.GracefulRestart = &GracefulRestart{StalePathTimeSeconds: u(0)} }, wantErr: "stalepath-time"},
-		{name: "restart-time 4096", mod: func(c *Config) { c.Router.GracefulRestart = &GracefulRestart{RestartTimeSeconds: u(4096)} }, wantErr: "restart-time"},
+		{name: "stalepath 0", mod: func(c *Config) { c.Router.GracefulRestart = &GracefulRestart{StalePathTimeSeconds: u32p(0)} }, wantErr: "stalepath-time"},
+		{name: "restart-time 4096", mod: func(c *Config) { c.Router.GracefulRestart = &GracefulRestart{RestartTimeSeconds: u32p(4096)} }, wantErr: "restart-time"},
 		{name: "dad max-moves 1", mod: func(c *Config) { c.Router.EVPN.DupAddrDetection.MaxMoves = 1 }, wantErr: "max-moves"},
 		{name: "vni blocks without advertise-all-vni", mod: func(c *Config) { c.Router.EVPN.AdvertiseAllVNI = false }, wantErr: "advertise-all-vni"},
 		{name: "vni 0", mod: func(c *Config) { c.Router.EVPN.VNIs[0].VNI = 0 }, wantErr: "outside 1..16777215"},
@@ -143,7 +142,7 @@ func TestRenderRejects(t *testing.T) {
 		{name: "prefix-list action", mod: func(c *Config) { c.PrefixLists[0].Entries[0].Action = "allow" }, wantErr: "action"},
 		{name: "route-map seq 65536", mod: func(c *Config) { c.RouteMaps[0].Entries[0].Seq = 65536 }, wantErr: "1..65535"},
 		{name: "route-map twice", mod: func(c *Config) { c.RouteMaps = append(c.RouteMaps, c.RouteMaps[0]) }, wantErr: "defined twice"},
-		{name: "bfd multiplier 1", mod: func(c *Config) { c.BFDProfiles[0].DetectMultiplier = u(1) }, wantErr: "detect-multiplier"},
+		{name: "bfd multiplier 1", mod: func(c *Config) { c.BFDProfiles[0].DetectMultiplier = u32p(1) }, wantErr: "detect-multiplier"},
 		{name: "bfd name with space", mod: func(c *Config) { c.BFDProfiles[0].Name = "a b" }, wantErr: "bfd profile name"},
 	}
 	for _, tt := range tests {
@@ -191,17 +190,16 @@ func TestRenderNormalizes(t *testing.T) {
 }
 
 func TestRenderDefaultsAreNotRendered(t *testing.T) {
-	u := func(v uint32) *uint32 { return &v }
 	p := func(v uint16) *uint16 { return &v }
 	cfg := reloadConfig(0)
 	cfg.Router.Neighbors[0].Port = p(179)
-	cfg.Router.Neighbors[0].EBGPMultihop = u(1)
-	cfg.Router.GracefulRestart = &GracefulRestart{RestartTimeSeconds: u(120), StalePathTimeSeconds: u(360)}
+	cfg.Router.Neighbors[0].EBGPMultihop = u32p(1)
+	cfg.Router.GracefulRestart = &GracefulRestart{RestartTimeSeconds: u32p(120), StalePathTimeSeconds: u32p(360)}
 	cfg.Router.EVPN.DupAddrDetection = DupAddrDetection{MaxMoves: 5, TimeSeconds: 180}
-	cfg.BFDProfiles = []BFDProfile{{Name: "fast", DetectMultiplier: u(3), ReceiveIntervalMs: u(300), TransmitIntervalMs: u(300), MinimumTTL: u(254)}}
+	cfg.BFDProfiles = []BFDProfile{{Name: "fast", DetectMultiplier: u32p(3), ReceiveIntervalMs: u32p(300), TransmitIntervalMs: u32p(300), MinimumTTL: u32p(254)}}
 	// iBGP: bgpd ignores ebgp-multihop and never prints it.
 	cfg.VRFs[0].Neighbors[0].RemoteAS = "65001"
-	cfg.VRFs[0].Neighbors[0].EBGPMultihop = u(4)
+	cfg.VRFs[0].Neighbors[0].EBGPMultihop = u32p(4)
 	conf, err := Render(cfg, nil)
 	if err != nil {
 		t.Fatal(err)

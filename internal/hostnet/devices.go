@@ -260,7 +260,7 @@ func (r *run) ensureHostBridge(name string, owner plan.Ref) error {
 	if l == nil {
 		idx, err := r.create(r.hc, func(idx int) *nl.NetlinkRequest {
 			req, _ := r.hc.newLinkMsg(idx, name, 0) // down until it is closed (converge)
-			req.AddData(bridgeSnoopingOff()) // from birth: it never joins a group
+			req.AddData(bridgeSnoopingOff())        // from birth: it never joins a group
 			return req
 		})
 		if err != nil {

@@ -49,21 +49,35 @@ func testNS(tb testing.TB, role string, create bool) Namespace {
 	return Namespace{Name: name}
 }
 
-// handle opens a netlink handle in ns for the test's own setup and checks: an independent
-// implementation from the one under test.
-func handle(tb testing.TB, ns Namespace) *netlink.Handle {
+// nsHandle opens ns's namespace file for the test; it is closed when the test ends.
+func nsHandle(tb testing.TB, ns Namespace) netns.NsHandle {
 	tb.Helper()
 	h, err := netns.GetFromName(ns.Name)
 	if err != nil {
 		tb.Fatalf("open netns %s: %v", ns.Name, err)
 	}
-	defer h.Close()
-	nh, err := netlink.NewHandleAt(h, unix.NETLINK_ROUTE)
+	tb.Cleanup(func() { h.Close() })
+	return h
+}
+
+// handle opens a netlink handle in ns for the test's own setup and checks: an independent
+// implementation from the one under test.
+func handle(tb testing.TB, ns Namespace) *netlink.Handle {
+	tb.Helper()
+	nh, err := netlink.NewHandleAt(nsHandle(tb, ns), unix.NETLINK_ROUTE)
 	if err != nil {
 		tb.Fatalf("netlink handle in %s: %v", ns.Name, err)
 	}
 	tb.Cleanup(nh.Close)
 	return nh
+}
+
+// rootNS creates a namespace of the test's own (root only) and opens a handle in it.
+func rootNS(tb testing.TB, role string) (Namespace, *netlink.Handle) {
+	tb.Helper()
+	requireRoot(tb)
+	ns := testNS(tb, role, true)
+	return ns, handle(tb, ns)
 }
 
 func mustLink(tb testing.TB, h *netlink.Handle, name string) netlink.Link {
@@ -132,6 +146,9 @@ func underlay() plan.Underlay {
 		RouterMAC: plan.RouterMAC(1),
 	}
 }
+
+// underlayPlan is the plan of the test underlay alone, without VNIs.
+func underlayPlan() plan.KernelPlan { return plan.KernelPlan{Underlay: underlay()} }
 
 func l2vni(vni uint32) plan.L2VNI {
 	return plan.L2VNI{

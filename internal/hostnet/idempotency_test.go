@@ -2,7 +2,6 @@ package hostnet
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -46,12 +45,7 @@ func fullPlan(nic string) plan.KernelPlan {
 func addNIC(tb testing.TB, e *env, name string, addr netip.Prefix) {
 	tb.Helper()
 	fab := testNS(tb, "f", true)
-	fns, err := netns.GetFromName(fab.Name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer fns.Close()
-	v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name, MTU: 9000}, PeerName: "fab0", PeerNamespace: netlink.NsFd(fns)}
+	v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name, MTU: 9000}, PeerName: "fab0", PeerNamespace: netlink.NsFd(nsHandle(tb, fab))}
 	if err := e.hh.LinkAdd(v); err != nil {
 		tb.Fatalf("add nic: %v", err)
 	}
@@ -82,12 +76,7 @@ type monitor struct {
 
 func watch(tb testing.TB, ns Namespace) *monitor {
 	tb.Helper()
-	h, err := netns.GetFromName(ns.Name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer h.Close()
-	s, err := nl.SubscribeAt(h, netns.None(), unix.NETLINK_ROUTE,
+	s, err := nl.SubscribeAt(nsHandle(tb, ns), netns.None(), unix.NETLINK_ROUTE,
 		unix.RTNLGRP_LINK, unix.RTNLGRP_NEIGH, unix.RTNLGRP_IPV4_IFADDR, unix.RTNLGRP_IPV6_IFADDR,
 		unix.RTNLGRP_IPV4_ROUTE, unix.RTNLGRP_IPV6_ROUTE)
 	if err != nil {
@@ -102,16 +91,20 @@ func watch(tb testing.TB, ns Namespace) *monitor {
 	return &monitor{s: s}
 }
 
-// eventsBefore returns a description of every event received before the RTM_NEWLINK of the
-// sentinel device, which the caller creates after the operation under test: netlink delivers
-// a socket's events in order, so everything the operation caused has arrived by then.
+// eventsBefore creates the bridge sentinel through h, a handle in the monitored namespace,
+// and returns a description of every event received before the sentinel's RTM_NEWLINK: the
+// caller calls it after the operation under test, and netlink delivers a socket's events in
+// order, so everything the operation caused has arrived by then.
 //
 // Two kinds of events are not the operation's and are left out: those of the sentinel itself
 // (a new bridge announces its own FDB entry first), and neighbour/FDB entries the data path
 // learns from packets (dynamic NUD states; IPv6 autoconfiguration keeps sending for seconds
 // after devices come up). Static entries, which only a write can make, still count.
-func (m *monitor) eventsBefore(tb testing.TB, sentinel string) []string {
+func (m *monitor) eventsBefore(tb testing.TB, h *netlink.Handle, sentinel string) []string {
 	tb.Helper()
+	if err := h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: sentinel}}); err != nil {
+		tb.Fatal(err)
+	}
 	type event struct {
 		index int
 		desc  string
@@ -160,28 +153,13 @@ func settle(tb testing.TB, hs ...*netlink.Handle) {
 		for _, h := range hs {
 			// A dump that raced with a change (NLM_F_DUMP_INTR) is read again: the
 			// namespace is still settling.
-			ls, err := h.LinkList()
-			if errors.Is(err, netlink.ErrDumpInterrupted) {
-				pending = "link dump interrupted"
-				continue
-			}
-			if err != nil {
-				tb.Fatal(err)
-			}
-			for _, l := range ls {
+			for _, l := range redump(tb, "links", h.LinkList) {
 				a := l.Attrs()
 				if l.Type() == "veth" && a.Flags&net.FlagUp != 0 && a.OperState != netlink.OperUp {
 					pending = a.Name
 				}
 			}
-			addrs, err := h.AddrList(nil, netlink.FAMILY_V6)
-			if errors.Is(err, netlink.ErrDumpInterrupted) {
-				pending = "address dump interrupted"
-				continue
-			}
-			if err != nil {
-				tb.Fatal(err)
-			}
+			addrs := redump(tb, "IPv6 addresses", func() ([]netlink.Addr, error) { return h.AddrList(nil, netlink.FAMILY_V6) })
 			for _, ad := range addrs {
 				if ad.Flags&unix.IFA_F_TENTATIVE != 0 {
 					pending = "tentative " + ad.IPNet.String()
@@ -256,10 +234,7 @@ func TestIdempotentApplyWritesNothing(t *testing.T) {
 		h  *netlink.Handle
 		m  *monitor
 	}{{e.router, e.rh, rm}, {e.host, e.hh, hm}} {
-		if err := c.h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "sentinel0"}}); err != nil {
-			t.Fatal(err)
-		}
-		if ev := c.m.eventsBefore(t, "sentinel0"); len(ev) != 0 {
+		if ev := c.m.eventsBefore(t, c.h, "sentinel0"); len(ev) != 0 {
 			ls, _ := c.h.LinkList()
 			var names []string
 			for _, l := range ls {
@@ -287,10 +262,7 @@ func TestIdempotentApplyWritesNothing(t *testing.T) {
 	// Control: the monitor does see a write (one more VTEP address on lo).
 	kp.Underlay.VTEPs = append(kp.Underlay.VTEPs, netip.MustParsePrefix("10.255.0.99/32"))
 	third := e.apply(t, kp)
-	if err := e.rh.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "sentinel1"}}); err != nil {
-		t.Fatal(err)
-	}
-	if ev := rm.eventsBefore(t, "sentinel1"); third.Writes != 1 || !slices.Contains(ev, "RTM_NEWADDR 10.255.0.99/32") {
+	if ev := rm.eventsBefore(t, e.rh, "sentinel1"); third.Writes != 1 || !slices.Contains(ev, "RTM_NEWADDR 10.255.0.99/32") {
 		t.Errorf("control: writes %d, events %v; want 1 write and its RTM_NEWADDR", third.Writes, ev)
 	}
 }

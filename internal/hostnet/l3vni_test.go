@@ -20,7 +20,7 @@ func TestL3VNICreateConvergeDelete(t *testing.T) {
 	// An earlier weft run left "blue" with table 5: its table must be kept. A foreign VRF
 	// holds table 1000, so "red" (VNI 1000) must get another one.
 	e.rh = nil
-	e.apply(t, plan.KernelPlan{Underlay: underlay()})
+	e.apply(t, underlayPlan())
 	must(t, e.rh.LinkAdd(&netlink.Vrf{LinkAttrs: netlink.LinkAttrs{Name: "blue", Group: OwnedGroup}, Table: 5}))
 	must(t, e.rh.LinkAdd(&netlink.Vrf{LinkAttrs: netlink.LinkAttrs{Name: "theirs"}, Table: 1000}))
 
@@ -102,7 +102,7 @@ func TestL3VNICreateConvergeDelete(t *testing.T) {
 	}
 
 	// Everything goes; the foreign VRF stays.
-	e.apply(t, plan.KernelPlan{Underlay: underlay()})
+	e.apply(t, underlayPlan())
 	for _, n := range []string{"red", "blue", gw.Bridge, gw.VXLAN, red.Bridge, red.VXLAN, red.HostVeth.RouterName} {
 		noLink(t, e.rh, n)
 	}

@@ -9,9 +9,6 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
-
-	"github.com/weftnet/weft/internal/plan"
 )
 
 // TestReannounceNotifiesAgainAndTouchesOnlyWeft checks that Reannounce makes the kernel send
@@ -20,7 +17,7 @@ import (
 // address that is not there.
 func TestReannounceNotifiesAgainAndTouchesOnlyWeft(t *testing.T) {
 	e := newEnv(t)
-	kp := plan.KernelPlan{Underlay: underlay()}
+	kp := underlayPlan()
 	e.apply(t, kp)
 	foreignAddr := netip.MustParsePrefix("192.0.2.1/24")
 	foreign := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "pe-999"}, PeerName: "pe-999p"}
@@ -45,8 +42,7 @@ func TestReannounceNotifiesAgainAndTouchesOnlyWeft(t *testing.T) {
 	if res.Updated != 1 || res.Writes != 1 {
 		t.Errorf("want 1 address re-announced in 1 write, got %+v", res)
 	}
-	must(t, e.rh.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "sentinel0"}}))
-	ev := m.eventsBefore(t, "sentinel0")
+	ev := m.eventsBefore(t, e.rh, "sentinel0")
 	// Only the events of the addresses involved: the kernel may still be announcing its own
 	// changes to others (the IPv6 VTEP of a fresh lo), which are not Reannounce's.
 	want := []string{"RTM_NEWADDR " + vtep.String()}
@@ -80,7 +76,7 @@ func TestReannounceMovedNIC(t *testing.T) {
 	e := newEnv(t)
 	v4 := netip.MustParsePrefix("10.0.1.1/31")
 	addNIC(t, e, "uplink0", v4)
-	kp := plan.KernelPlan{Underlay: underlay()}
+	kp := underlayPlan()
 	kp.Underlay.Interfaces = []string{"uplink0"}
 	res := e.apply(t, kp)
 	if !slices.Contains(res.AddedRouterAddrs["uplink0"], v4) {
@@ -95,8 +91,7 @@ func TestReannounceMovedNIC(t *testing.T) {
 	if err != nil || res.Updated != 1 {
 		t.Fatalf("reannounce the moved NIC: %+v, %v", res, err)
 	}
-	must(t, e.rh.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "sentinel0"}}))
-	ev := m.eventsBefore(t, "sentinel0")
+	ev := m.eventsBefore(t, e.rh, "sentinel0")
 	if slices.Contains(ev, "RTM_DELADDR "+v4.String()) || !slices.Contains(ev, "RTM_NEWADDR "+v4.String()) {
 		t.Errorf("want a fresh RTM_NEWADDR and no RTM_DELADDR for %s: %q", v4, ev)
 	}
@@ -110,10 +105,7 @@ func TestReannounceMovedNIC(t *testing.T) {
 	// Given back and then moved in by someone else: not weft's to touch any more.
 	kp.Underlay.Interfaces = nil
 	e.apply(t, kp)
-	rtNS, err := netns.GetFromName(e.router.Name)
-	must(t, err)
-	defer rtNS.Close()
-	must(t, e.hh.LinkSetNsFd(mustLink(t, e.hh, "uplink0"), int(rtNS)))
+	must(t, e.hh.LinkSetNsFd(mustLink(t, e.hh, "uplink0"), int(nsHandle(t, e.router))))
 	if _, err := e.a.Reannounce(context.Background(), e.router, map[string][]netip.Prefix{"uplink0": {v4}}); err == nil || !strings.Contains(err.Error(), "uplink0 is not weft's") {
 		t.Errorf("want a refusal for a NIC weft did not move in, got %v", err)
 	}

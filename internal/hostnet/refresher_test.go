@@ -1,7 +1,6 @@
 package hostnet
 
 import (
-	"context"
 	"net"
 	"net/netip"
 	"os"
@@ -11,19 +10,17 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/weftnet/weft/internal/netnamespace"
 	"github.com/weftnet/weft/internal/plan"
+	"github.com/weftnet/weft/internal/testenv/background"
 )
 
 // TestRefresherProbesStaleNeighbours: a STALE neighbour on a watched bridge is probed and,
 // since the workload answers, becomes REACHABLE; one on another bridge is left alone.
 func TestRefresherProbesStaleNeighbours(t *testing.T) {
-	requireRoot(t)
-	router := testNS(t, "r", true)
-	rh := handle(t, router)
+	router, rh := rootNS(t, "r")
 
 	type workload struct {
 		bridge string
@@ -42,33 +39,12 @@ func TestRefresherProbesStaleNeighbours(t *testing.T) {
 		must(t, rh.AddrAdd(br, &netlink.Addr{IPNet: ipNet(w.gw)}))
 		setNeighSysctl(t, router, w.bridge)
 		must(t, rh.LinkSetUp(br))
-		wl := testNS(t, "w", true)
-		wns, err := netns.GetFromName(wl.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer wns.Close()
-		port := "p-" + w.bridge[len(w.bridge)-2:]
-		must(t, rh.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: port, MasterIndex: br.Attrs().Index}, PeerName: "eth0", PeerNamespace: netlink.NsFd(wns)}))
-		must(t, rh.LinkSetUp(mustLink(t, rh, port)))
-		wh := handle(t, wl)
-		eth := mustLink(t, wh, "eth0")
-		must(t, wh.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(w.ip, 24))}))
-		must(t, wh.LinkSetUp(eth))
-		w.mac = eth.Attrs().HardwareAddr
+		_, w.mac = attachWorkload(t, rh, br, "p-"+w.bridge[len(w.bridge)-2:], w.ip)
 	}
 
 	ref := NewRefresher(router, nil)
 	ref.SetBridges("br-pe-60")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ref.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("refresher: %v", err)
-		}
-	})
+	background.Run(t, "refresher", ref.Run)
 
 	// Install both neighbours as STALE, as the kernel leaves an idle workload's entry.
 	for _, w := range loads {
@@ -89,6 +65,20 @@ func TestRefresherProbesStaleNeighbours(t *testing.T) {
 	if p := ref.Probes(); p < 1 || p > 2 {
 		t.Errorf("probes %d, want 1 or 2", p)
 	}
+}
+
+// attachWorkload creates a workload namespace whose eth0, up with ip/24, is the peer of the
+// veth port on the bridge br in the router namespace; it returns the namespace and eth0's MAC.
+func attachWorkload(t *testing.T, rh *netlink.Handle, br netlink.Link, port string, ip netip.Addr) (Namespace, net.HardwareAddr) {
+	t.Helper()
+	wl := testNS(t, "w", true)
+	must(t, rh.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: port, MasterIndex: br.Attrs().Index}, PeerName: "eth0", PeerNamespace: netlink.NsFd(nsHandle(t, wl))}))
+	must(t, rh.LinkSetUp(mustLink(t, rh, port)))
+	wh := handle(t, wl)
+	eth := mustLink(t, wh, "eth0")
+	must(t, wh.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(ip, 24))}))
+	must(t, wh.LinkSetUp(eth))
+	return wl, eth.Attrs().HardwareAddr
 }
 
 // setNeighSysctl makes the kernel probe a neighbour at once after it is used, instead of
@@ -140,41 +130,19 @@ func TestMovedWorkloadIsResolved(t *testing.T) {
 }
 
 func movedWorkload(t *testing.T, rewrite bool) {
-	requireRoot(t)
-	router := testNS(t, "r", true)
-	rh := handle(t, router)
+	router, rh := rootNS(t, "r")
 	// A VTEP-like address elsewhere in the namespace: the source of the ARP request.
 	must(t, rh.AddrAdd(mustLink(t, rh, "lo"), &netlink.Addr{IPNet: ipNet(netip.MustParsePrefix("100.65.0.9/32"))}))
 	must(t, rh.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br-pe-70"}}))
 	br := mustLink(t, rh, "br-pe-70")
 	setNeighSysctl(t, router, "br-pe-70")
 	must(t, rh.LinkSetUp(br))
-	wl := testNS(t, "w", true)
-	wns, err := netns.GetFromName(wl.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer wns.Close()
-	must(t, rh.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "pe-70", MasterIndex: br.Attrs().Index}, PeerName: "eth0", PeerNamespace: netlink.NsFd(wns)}))
-	must(t, rh.LinkSetUp(mustLink(t, rh, "pe-70")))
-	wh := handle(t, wl)
-	eth := mustLink(t, wh, "eth0")
 	ip := netip.MustParseAddr("192.168.70.10")
-	must(t, wh.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(ip, 24))}))
-	must(t, wh.LinkSetUp(eth))
-	mac := eth.Attrs().HardwareAddr
+	wl, mac := attachWorkload(t, rh, br, "pe-70", ip)
 
 	ref := NewRefresher(router, nil)
 	ref.SetSegments("br-pe-70")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ref.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("refresher: %v", err)
-		}
-	})
+	background.Run(t, "refresher", ref.Run)
 
 	// zebra's remote entry for the workload, as on the node it is about to move to.
 	remote := &netlink.Neigh{LinkIndex: br.Attrs().Index, Family: unix.AF_INET, State: unix.NUD_NOARP, Flags: unix.NTF_EXT_LEARNED, IP: ip.AsSlice(), HardwareAddr: mac}

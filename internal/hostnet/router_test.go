@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/weftnet/weft/internal/netnamespace"
-	"github.com/weftnet/weft/internal/plan"
 )
 
 // TestRouterNamespace: Apply creates the named router namespace once (it outlives the
@@ -15,7 +14,7 @@ import (
 // without touching the loopback addresses.
 func TestRouterNamespace(t *testing.T) {
 	e := newEnv(t)
-	kp := plan.KernelPlan{Underlay: underlay()}
+	kp := underlayPlan()
 	if res := e.apply(t, kp); !res.NamespaceCreated {
 		t.Error("router netns not reported as created")
 	}

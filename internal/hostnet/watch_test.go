@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 )
 
 // TestWatchExpect checks nsWatch.expect, which Apply calls after each address it adds: an
@@ -14,12 +13,8 @@ import (
 // late RTM_NEWADDR has arrived; an address removed again before expect ran stays out of it;
 // a removal after expect is folded; and the cache stays what a fresh read returns.
 func TestWatchExpect(t *testing.T) {
-	requireRoot(t)
-	ns := testNS(t, "w", true)
-	h := handle(t, ns)
-	nsh, err := netns.GetFromName(ns.Name)
-	must(t, err)
-	defer nsh.Close()
+	ns, h := rootNS(t, "w")
+	nsh := nsHandle(t, ns)
 	lo := mustLink(t, h, "lo")
 	must(t, h.LinkSetUp(lo))
 

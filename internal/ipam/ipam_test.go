@@ -27,15 +27,18 @@ func TestNodeAddress(t *testing.T) {
 		{"10.0.0.0/8", -1, "", true},
 	} {
 		got, err := NodeAddress(netip.MustParsePrefix(tc.cidr), tc.index)
-		if tc.err {
-			if err == nil {
-				t.Errorf("NodeAddress(%s, %d) = %s, want error", tc.cidr, tc.index, got)
-			}
-			continue
-		}
-		if err != nil || got.String() != tc.want {
-			t.Errorf("NodeAddress(%s, %d) = %s, %v; want %s", tc.cidr, tc.index, got, err, tc.want)
-		}
+		checkIndexed(t, "NodeAddress", tc.cidr, tc.index, got, err, tc.want, tc.err)
+	}
+}
+
+// checkIndexed checks what fn(cidr, index) returned: an error if wantErr, else want.
+func checkIndexed(t *testing.T, fn, cidr string, index int, got netip.Prefix, err error, want string, wantErr bool) {
+	t.Helper()
+	switch {
+	case wantErr && err == nil:
+		t.Errorf("%s(%s, %d) = %s, want error", fn, cidr, index, got)
+	case !wantErr && (err != nil || got.String() != want):
+		t.Errorf("%s(%s, %d) = %s, %v; want %s", fn, cidr, index, got, err, want)
 	}
 }
 
@@ -61,14 +64,6 @@ func TestVethSides(t *testing.T) {
 			t.Errorf("RouterSide(%s) = %s, %v; want %s", tc.cidr, r, err, tc.router)
 		}
 		h, err := HostSide(p, tc.index)
-		if tc.hostErr {
-			if err == nil {
-				t.Errorf("HostSide(%s, %d) = %s, want error", tc.cidr, tc.index, h)
-			}
-			continue
-		}
-		if err != nil || h.String() != tc.host {
-			t.Errorf("HostSide(%s, %d) = %s, %v; want %s", tc.cidr, tc.index, h, err, tc.host)
-		}
+		checkIndexed(t, "HostSide", tc.cidr, tc.index, h, err, tc.host, tc.hostErr)
 	}
 }

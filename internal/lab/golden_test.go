@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/weftnet/weft/internal/testenv/linediff"
 )
 
 // goldenCases are the labs whose generated files testdata/golden/<case>/ holds.
@@ -216,20 +218,11 @@ func linesWith(conf, prefix, suffix string) []string {
 	return out
 }
 
-// lineDiff shows the first line where golden and got differ, with its neighbours.
+// lineDiff shows the first line where golden and got differ.
 func lineDiff(golden, got string) string {
-	g, w := strings.Split(golden, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(g) || i < len(w); i++ {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			return fmt.Sprintf("line %d:\n  golden %q\n  lab    %q", i+1, gl, wl)
-		}
+	n, gl, wl := linediff.First(golden, got, "")
+	if n == 0 {
+		return "(no line differs)"
 	}
-	return "(no line differs)"
+	return fmt.Sprintf("line %d:\n  golden %q\n  lab    %q", n, gl, wl)
 }

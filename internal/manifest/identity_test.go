@@ -1,9 +1,6 @@
 package manifest
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,52 +8,6 @@ import (
 
 	"github.com/weftnet/weft/internal/plan"
 )
-
-// loadDir writes files into cfg/ under a new working directory and loads cfg, so that
-// messages hold the short paths "cfg/<file>".
-func loadDir(t *testing.T, files map[string]string) Result {
-	t.Helper()
-	return loadDirWith(t, &Cache{KeepFirst: true}, files)
-}
-
-// loadDirWith loads files through c (Cache{} is the host-mode agent's loader).
-func loadDirWith(t *testing.T, c *Cache, files map[string]string) Result {
-	t.Helper()
-	t.Chdir(t.TempDir())
-	if err := os.Mkdir("cfg", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join("cfg", name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	res, err := c.Load("cfg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
-func refs(res Result) []string {
-	var out []string
-	for _, o := range res.Objects {
-		out = append(out, o.Ref.String())
-	}
-	return out
-}
-
-func lines(errs []plan.ResourceError) []string {
-	var out []string
-	for _, e := range errs {
-		out = append(out, e.Error())
-	}
-	return out
-}
-
-func secret(name, ns string) string {
-	return fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: %s, namespace: %q}\nstringData: {password: x}\n", name, ns)
-}
 
 // TestDuplicates: an object defined twice (same kind, namespace and name), in two files or
 // in one, is rejected in every copy with a Conflict naming where the others are, and the
@@ -110,17 +61,13 @@ func TestDuplicates(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			res := loadDirWith(t, &Cache{}, tt.files)
-			if got := lines(res.Invalid); !slices.Equal(got, tt.invalid) {
-				t.Errorf("Invalid:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.invalid, "\n"))
-			}
+			checkInvalid(t, res, tt.invalid)
 			for _, e := range res.Invalid {
 				if e.Reason != plan.ReasonConflict || e.Field != "metadata.name" {
 					t.Errorf("%s: reason %s, field %s", e.Error(), e.Reason, e.Field)
 				}
 			}
-			if got := refs(res); !slices.Equal(got, tt.loaded) {
-				t.Errorf("loaded %v, want %v", got, tt.loaded)
-			}
+			checkLoaded(t, res, tt.loaded)
 			r := res.Resources
 			if n := len(r.Underlays) + len(r.L3VNIs) + len(r.L2VNIs) + len(r.L3Passthroughs) + len(r.Secrets); n != len(tt.loaded) {
 				t.Errorf("Resources hold %d objects, want %d: %+v", n, len(tt.loaded), r)
@@ -137,12 +84,8 @@ func TestDuplicatesFirstWins(t *testing.T) {
 		"cfg/b.yaml: document 1 (L2VNI/default/web): metadata.name: already defined in cfg/a.yaml: document 1, which comes first and is applied; this copy is not",
 		"cfg/c.yaml: document 1 (L2VNI/default/web): metadata.name: already defined in cfg/a.yaml: document 1, which comes first and is applied; this copy is not",
 	}
-	if got := lines(res.Invalid); !slices.Equal(got, want) {
-		t.Errorf("Invalid:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	if got := refs(res); !slices.Equal(got, []string{"L2VNI/default/web", "L2VNI/default/other"}) {
-		t.Errorf("loaded %v", got)
-	}
+	checkInvalid(t, res, want)
+	checkLoaded(t, res, []string{"L2VNI/default/web", "L2VNI/default/other"})
 	if l := res.Resources.L2VNIs; len(l) != 2 || l[0].Spec.VNI != 110 {
 		t.Errorf("applied %+v, want a.yaml's web (VNI 110) and other", l)
 	}
@@ -174,12 +117,8 @@ itemz: []
 		"l.yaml: document 1 item 5: a document must be an object (apiVersion, kind, metadata, spec), not a number",
 		`l.yaml: document 2: itemz: unknown field; did you mean "items"?`,
 	}
-	if got := lines(res.Invalid); !slices.Equal(got, want) {
-		t.Errorf("Invalid:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	if got, want := refs(res), []string{"L2VNI/default/a", "Secret/t1/pw"}; !slices.Equal(got, want) {
-		t.Errorf("loaded %v, want %v", got, want)
-	}
+	checkInvalid(t, res, want)
+	checkLoaded(t, res, []string{"L2VNI/default/a", "Secret/t1/pw"})
 	if res.Objects[0].Source != "l.yaml: document 1 item 1" {
 		t.Errorf("Source %q", res.Objects[0].Source)
 	}

@@ -89,9 +89,6 @@ func TestIsManifest(t *testing.T) {
 // that is gone, and parses an unchanged file only once.
 func TestCacheLoad(t *testing.T) {
 	dir := t.TempDir()
-	l2 := func(name string, vni int) string {
-		return fmt.Sprintf("apiVersion: network.weft.dev/v1alpha1\nkind: L2VNI\nmetadata:\n  name: %s\nspec:\n  vni: %d\n", name, vni)
-	}
 	write := func(file, body string) {
 		t.Helper()
 		tmp := filepath.Join(dir, ".tmp")

@@ -3,19 +3,11 @@ package manifest
 import (
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/weftnet/weft/internal/plan"
 )
-
-// l2 is an L2VNI document.
-func l2(name string, vni int) string {
-	return "apiVersion: network.weft.dev/v1alpha1\nkind: L2VNI\nmetadata:\n  name: " + name + "\nspec:\n  vni: " + itoa(vni) + "\n"
-}
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 const weftL2 = "apiVersion: network.weft.dev/v1alpha1\nkind: L2VNI\n"
 
@@ -113,12 +105,8 @@ func TestUnreadableFile(t *testing.T) {
 		"cfg/b.yaml: document 1: control characters are not allowed",
 		"cfg/c.json: document 1: line 1: did not find expected node content",
 	}
-	if got := lines(res.Invalid); !slices.Equal(got, want) {
-		t.Errorf("Invalid:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	if got := refs(res); !slices.Equal(got, []string{"L2VNI/default/a", "L2VNI/default/d"}) {
-		t.Errorf("loaded %v", got)
-	}
+	checkInvalid(t, res, want)
+	checkLoaded(t, res, []string{"L2VNI/default/a", "L2VNI/default/d"})
 	if _, err := Load("cfg", "missing.yaml"); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("a missing file: %v", err)
 	}

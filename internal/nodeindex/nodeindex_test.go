@@ -16,7 +16,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/testenv"
@@ -29,32 +28,14 @@ func TestMain(m *testing.M) { testenv.Main(m, &cp, testenv.Options{}) }
 // startAllocator runs an allocator in its own manager until the returned stop is called.
 func startAllocator(t *testing.T) (stop func()) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(cp.Config(t), ctrl.Options{
-		Scheme:                 testenv.Scheme(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
+	mgr := testenv.NewManager(t, cp.Config(t), ctrl.Options{
 		// Each restart in a test registers the controller again in the same process.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := (&Allocator{Client: mgr.GetClient(), Log: slog.New(slog.DiscardHandler)}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("manager: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
+	_, stop = testenv.StartManager(t, mgr)
 	return stop
 }
 

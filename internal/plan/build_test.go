@@ -17,10 +17,7 @@ import (
 )
 
 func TestBuildValid(t *testing.T) {
-	p, errs := Build(validResources(), testNode)
-	if len(errs) > 0 {
-		t.Fatalf("unexpected errors: %v", errs)
-	}
+	p := mustBuild(t, validResources())
 	if !p.HasUnderlay {
 		t.Fatal("HasUnderlay = false")
 	}
@@ -175,10 +172,7 @@ func TestNoUnderlay(t *testing.T) {
 func TestNodeSelector(t *testing.T) {
 	r := validResources()
 	r.L2VNIs[1].Spec.NodeSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"rack": "r2"}}
-	p, errs := Build(r, testNode)
-	if len(errs) != 0 {
-		t.Fatal(errs)
-	}
+	p := mustBuild(t, r)
 	for _, a := range p.Applied {
 		if a.Name == "legacy" {
 			t.Error("L2VNI/legacy selects rack r2 but was applied on a node of rack r1")

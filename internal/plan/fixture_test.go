@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"testing"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -12,6 +14,16 @@ func ptr[T any](v T) *T { return &v }
 func meta(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: "weft"} }
 
 var testNode = Node{Name: "node-a", Labels: map[string]string{"rack": "r1", "kubernetes.io/hostname": "node-a"}, Index: 3}
+
+// mustBuild builds the plan of r for testNode, which must hold no resource error.
+func mustBuild(t *testing.T, r Resources) NodePlan {
+	t.Helper()
+	p, errs := Build(r, testNode)
+	if len(errs) > 0 {
+		t.Fatalf("unexpected errors: %v", errs)
+	}
+	return p
+}
 
 // validResources is a realistic, fully valid set: an underlay with two neighbors, two L3VNIs
 // (one with a filtered dual-stack host session), three L2VNIs (one symmetric-IRB with an

@@ -203,9 +203,7 @@ func TestUsableAddressesStillWork(t *testing.T) {
 	blue(&r).HostSession.LocalCIDR.IPv4 = "169.254.10.0/24" // link-local host links are fine
 	ul(&r).Neighbors[1].Address = "169.254.0.1"             // and so are link-local BGP peers
 	ul(&r).TunnelEndpoint.CIDRs = []string{"100.65.0.0/24", "fd00:65::/64"}
-	if _, errs := Build(r, testNode); len(errs) > 0 {
-		t.Fatalf("valid resources rejected: %v", errs)
-	}
+	mustBuild(t, r)
 }
 
 // TestNodeIndexLimit: an index past what the router MAC encodes would give another node's
@@ -274,10 +272,7 @@ func TestReferencesStayInTheirNamespace(t *testing.T) {
 	r.L3VNIs[2].Namespace = "weft"
 	red2 := &r.L3VNIs[2].Spec
 	red2.VRF, red2.VNI, red2.RouteDistinguisher, red2.HostSession = "red2", 300, "", nil
-	p, errs := Build(r, testNode)
-	if len(errs) != 0 {
-		t.Fatalf("errors: %v", errs)
-	}
+	p := mustBuild(t, r)
 	for _, l := range p.Kernel.L2VNIs {
 		if l.VNI == 110 && l.VRF != "red2" {
 			t.Errorf("L2VNI web joined VRF %q; want red2, the L3VNI of its own namespace", l.VRF)

@@ -8,10 +8,7 @@ import (
 // TestKernelObjectsNameTheirResource: every entry of the kernel plan carries the resource
 // that asked for it, so a kernel failure is reported on that resource and no other.
 func TestKernelObjectsNameTheirResource(t *testing.T) {
-	p, errs := Build(validResources(), testNode)
-	if len(errs) > 0 {
-		t.Fatalf("unexpected errors: %v", errs)
-	}
+	p := mustBuild(t, validResources())
 	var got []Ref
 	got = append(got, p.Kernel.Underlay.Owner)
 	for _, v := range p.Kernel.L3VNIs {

@@ -14,7 +14,6 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/testenv"
@@ -28,27 +27,12 @@ const ns = testenv.Namespace
 
 func startAggregator(t *testing.T) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(cp.Config(t), ctrl.Options{
-		Scheme:                 testenv.Scheme(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mgr := testenv.NewManager(t, cp.Config(t), ctrl.Options{})
 	a := &Aggregator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Namespace: ns, Log: slog.New(slog.DiscardHandler)}
 	if err := a.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
+	testenv.StartManager(t, mgr)
 }
 
 // report writes a node's RouterNodeStatus the way an agent does: create, then status.

@@ -6,6 +6,8 @@
 //	func TestMain(m *testing.M) { testenv.Main(m, &cp, testenv.Options{}) }
 //	func TestX(t *testing.T) { c := cp.Client(t); ... }
 //
+// A test runs its controllers in a manager from NewManager, started with StartManager.
+//
 // Without KUBEBUILDER_ASSETS the tests that need the control plane skip, unless CI is set:
 // then the package fails, so CI can never pass by skipping.
 package testenv

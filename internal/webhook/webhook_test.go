@@ -12,7 +12,6 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/weftnet/weft/api/v1alpha1"
@@ -35,28 +34,14 @@ const ns = testenv.Namespace
 func startWebhook(t *testing.T) client.Reader {
 	t.Helper()
 	host, port, certDir := cp.WebhookServing(t)
-	mgr, err := ctrl.NewManager(cp.Config(t), ctrl.Options{
-		Scheme:                 testenv.Scheme(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		WebhookServer:          webhook.NewServer(webhook.Options{Host: host, Port: port, CertDir: certDir}),
+	mgr := testenv.NewManager(t, cp.Config(t), ctrl.Options{
+		WebhookServer: webhook.NewServer(webhook.Options{Host: host, Port: port, CertDir: certDir}),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	v := &Validator{Reader: mgr.GetCache(), Namespace: ns}
 	if err := v.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
+	ctx, _ := testenv.StartManager(t, mgr)
 	// Informers start with the first List: start them now and wait for the server.
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		t.Fatal("cache did not start")

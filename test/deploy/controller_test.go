@@ -15,7 +15,6 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/weftnet/weft/api/v1alpha1"
@@ -32,6 +31,19 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// waitIndexed waits until the controller has given node its index, failing with msg.
+func waitIndexed(t *testing.T, c client.Client, node string, timeout time.Duration, msg string) {
+	t.Helper()
+	testenv.Eventually(t, timeout, msg, func(ctx context.Context) (bool, error) {
+		n := &corev1.Node{}
+		if err := c.Get(ctx, client.ObjectKey{Name: node}, n); err != nil {
+			return false, err
+		}
+		_, ok := v1alpha1.NodeIndex(n.Annotations)
+		return ok, nil
+	})
+}
+
 // TestControllerBinary runs the weft-controller binary as built, against the real API server:
 // the wiring in main (flags, caches, leader election, certificates, webhook server, probes).
 func TestControllerBinary(t *testing.T) {
@@ -41,20 +53,8 @@ func TestControllerBinary(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "weft-controller")
 	run(t, "go", "build", "-o", bin, "./cmd/weft-controller")
 
-	none := admissionv1.SideEffectClassNone
 	cfgName := "weft-binary-test-webhooks"
-	if err := c.Create(ctx, &admissionv1.ValidatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: cfgName},
-		Webhooks: []admissionv1.ValidatingWebhook{{
-			Name:                    "vl2vni.network.weft.dev",
-			ClientConfig:            admissionv1.WebhookClientConfig{Service: &admissionv1.ServiceReference{Namespace: ns, Name: "weft-webhook", Path: ptr.To("/x")}},
-			SideEffects:             &none,
-			AdmissionReviewVersions: []string{"v1"},
-			// Matches nothing: the Service is not reachable from the test's API server.
-			Rules: []admissionv1.RuleWithOperations{{Operations: []admissionv1.OperationType{admissionv1.Create},
-				Rule: admissionv1.Rule{APIGroups: []string{"example.invalid"}, APIVersions: []string{"v1"}, Resources: []string{"nothing"}}}},
-		}},
-	}); err != nil {
+	if err := c.Create(ctx, testenv.InertWebhookConfiguration(cfgName)); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "binary-node"}}); err != nil {
@@ -96,14 +96,7 @@ func TestControllerBinary(t *testing.T) {
 		}
 		return true, nil
 	})
-	testenv.Eventually(t, 60*time.Second, "node not indexed by the binary", func(ctx context.Context) (bool, error) {
-		n := &corev1.Node{}
-		if err := c.Get(ctx, client.ObjectKey{Name: "binary-node"}, n); err != nil {
-			return false, err
-		}
-		_, ok := v1alpha1.NodeIndex(n.Annotations)
-		return ok, nil
-	})
+	waitIndexed(t, c, "binary-node", 60*time.Second, "node not indexed by the binary")
 	cfg := &admissionv1.ValidatingWebhookConfiguration{}
 	if err := c.Get(ctx, client.ObjectKey{Name: cfgName}, cfg); err != nil {
 		t.Fatal(err)

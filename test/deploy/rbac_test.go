@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -20,7 +19,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/weftnet/weft/api/v1alpha1"
 	"github.com/weftnet/weft/internal/agent"
@@ -29,6 +27,7 @@ import (
 	"github.com/weftnet/weft/internal/nodeindex"
 	"github.com/weftnet/weft/internal/status"
 	"github.com/weftnet/weft/internal/testenv"
+	"github.com/weftnet/weft/internal/testenv/background"
 	"github.com/weftnet/weft/internal/webhook"
 )
 
@@ -58,19 +57,8 @@ func TestLeastPrivilege(t *testing.T) {
 	run(t, cp.Kubectl(t), "--kubeconfig", cp.Kubeconfig(t), "apply", "-f", path)
 
 	// Objects an admin creates.
-	none := admissionv1.SideEffectClassNone
 	for _, obj := range []client.Object{
-		&admissionv1.ValidatingWebhookConfiguration{
-			ObjectMeta: metav1.ObjectMeta{Name: "weft-validating-webhook-configuration"},
-			Webhooks: []admissionv1.ValidatingWebhook{{
-				Name:                    "vl2vni.network.weft.dev",
-				ClientConfig:            admissionv1.WebhookClientConfig{Service: &admissionv1.ServiceReference{Namespace: ns, Name: "weft-webhook", Path: ptr.To("/x")}},
-				SideEffects:             &none,
-				AdmissionReviewVersions: []string{"v1"},
-				Rules: []admissionv1.RuleWithOperations{{Operations: []admissionv1.OperationType{admissionv1.Create},
-					Rule: admissionv1.Rule{APIGroups: []string{"example.invalid"}, APIVersions: []string{"v1"}, Resources: []string{"nothing"}}}},
-			}},
-		},
+		testenv.InertWebhookConfiguration("weft-validating-webhook-configuration"),
 		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "rbac-node", Labels: map[string]string{"kubernetes.io/hostname": "rbac-node"}}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tor-password", Namespace: ns}, StringData: map[string]string{"password": "rbac-Pass-123"}},
 		&v1alpha1.Underlay{ObjectMeta: metav1.ObjectMeta{Name: "fabric", Namespace: ns}, Spec: v1alpha1.UnderlaySpec{
@@ -89,15 +77,9 @@ func TestLeastPrivilege(t *testing.T) {
 
 	// The controller, as weft-controller.
 	ctrlCfg := as(t, "weft-controller")
-	mgr, err := ctrl.NewManager(ctrlCfg, ctrl.Options{
-		Scheme:                 testenv.Scheme(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
+	mgr := testenv.NewManager(t, ctrlCfg, ctrl.Options{
+		Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	quiet := slog.New(slog.DiscardHandler)
 	if err := (&nodeindex.Allocator{Client: mgr.GetClient(), Log: quiet}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
@@ -105,15 +87,8 @@ func TestLeastPrivilege(t *testing.T) {
 	if err := (&status.Aggregator{Client: mgr.GetClient(), Namespace: ns, Log: quiet}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
-	mctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("controller manager: %v", err)
-		}
-	}()
+	_, stopMgr := background.Run(t, "controller manager", mgr.Start)
+	defer stopMgr()
 
 	direct, err := client.New(ctrlCfg, client.Options{Scheme: testenv.Scheme()})
 	if err != nil {
@@ -126,14 +101,7 @@ func TestLeastPrivilege(t *testing.T) {
 		t.Errorf("certificates as weft-controller: %v", err)
 	}
 
-	testenv.Eventually(t, 30*time.Second, "node index as weft-controller", func(ctx context.Context) (bool, error) {
-		n := &corev1.Node{}
-		if err := c.Get(ctx, client.ObjectKey{Name: "rbac-node"}, n); err != nil {
-			return false, err
-		}
-		_, ok := v1alpha1.NodeIndex(n.Annotations)
-		return ok, nil
-	})
+	waitIndexed(t, c, "rbac-node", 30*time.Second, "node index as weft-controller")
 	testenv.Eventually(t, 30*time.Second, "status as weft-controller", func(ctx context.Context) (bool, error) {
 		x := &v1alpha1.L2VNI{}
 		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, x); err != nil {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -22,18 +21,12 @@ import (
 func TestDetachedWorkloadsAreNotConverged(t *testing.T) {
 	ctx := context.Background()
 	w := workload(t, "web1")
-	n, err := st.Node(w.Node)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := node(t, w.Node)
 	detached := func(want bool) func() error {
 		return func() error {
-			raw, err := lab.AgentStatus(ctx, st, n.Name)
-			if err != nil {
-				return err
-			}
 			var s agentapi.Status
-			if err := json.Unmarshal(raw, &s); err != nil {
+			raw, err := agentStatus(ctx, st, n.Name, &s)
+			if err != nil {
 				return err
 			}
 			var msg string
@@ -58,12 +51,8 @@ func TestDetachedWorkloadsAreNotConverged(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = lab.WriteConfig(st, "zz-trigger.yaml", "") })
 	poll(t, 30*time.Second, "a pass that sees "+w.Port+" on br-hs-110", func() error {
-		raw, err := lab.AgentStatus(ctx, st, n.Name)
-		if err != nil {
-			return err
-		}
 		var s agentapi.Status
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if _, err := agentStatus(ctx, st, n.Name, &s); err != nil {
 			return err
 		}
 		if !slices.Contains(s.HostPorts["br-hs-110"], w.Port) {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -166,17 +165,13 @@ func applyAndWait(b *testing.B, ctx context.Context, name, body string, done fun
 	}
 	var took, pass time.Duration
 	poll(b, 5*time.Minute, "agent applies "+name, func() error {
-		raw, err := lab.AgentStatus(ctx, st, "node1")
-		if err != nil {
-			return err
-		}
 		var s struct {
 			Time     time.Time
 			Error    string
 			Applied  []struct{ Kind, Name string }
 			Duration time.Duration `json:"durationNanoseconds"`
 		}
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if _, err := agentStatus(ctx, st, "node1", &s); err != nil {
 			return err
 		}
 		n := 0

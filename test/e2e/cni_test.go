@@ -70,10 +70,7 @@ func podNS(t *testing.T, name string) string {
 func TestCNI(t *testing.T) {
 	ctx := context.Background()
 	w2 := workload(t, "web2")
-	node1, err := st.Node("node1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	node1 := node(t, "node1")
 	var other string
 	for _, n := range st.Nodes {
 		if n.Name != node1.Name {

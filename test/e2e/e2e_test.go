@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,37 +148,6 @@ func missing() string {
 	return ""
 }
 
-// poll calls f until it succeeds, every 50 ms, and fails the test or benchmark with f's last
-// error after timeout.
-func poll(tb testing.TB, timeout time.Duration, what string, f func() error) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	tb.Fatalf("%s: still failing after %v: %v", what, timeout, err)
-}
-
-func ping(ctx context.Context, from *lab.Workload, to string) error {
-	_, err := lab.Exec(ctx, st, from.Name, []string{"ping", "-c", "1", "-W", "1", to})
-	return err
-}
-
-func addr(cidr string) string { return netip.MustParsePrefix(cidr).Addr().String() }
-
-func workload(t *testing.T, name string) *lab.Workload {
-	t.Helper()
-	w, err := st.Workload(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
-
 func TestL2VNIConnectivity(t *testing.T) {
 	ctx := context.Background()
 	w1, w2 := workload(t, "web1"), workload(t, "web2")
@@ -218,15 +186,12 @@ spec:
 	}
 	t.Cleanup(func() { _ = lab.WriteConfig(st, "l2vni-broken.yaml", "") })
 	poll(t, 15*time.Second, "status names the bad resource", func() error {
-		raw, err := lab.AgentStatus(ctx, st, "node1")
-		if err != nil {
-			return err
-		}
 		var s struct {
 			Applied []struct{ Kind, Name string }
 			Failed  []struct{ Kind, Name, Field, Reason, Message string }
 		}
-		if err := json.Unmarshal(raw, &s); err != nil {
+		raw, err := agentStatus(ctx, st, "node1", &s)
+		if err != nil {
 			return err
 		}
 		found := false
@@ -287,30 +252,6 @@ func TestRemoveAndReAddVNI(t *testing.T) {
 	})
 }
 
-// probeDuring probes target from a workload every 10 ms while action runs.
-func probeDuring(t testing.TB, from, to *lab.Workload, total time.Duration, action func() error) lab.ProbeResult {
-	t.Helper()
-	ctx := context.Background()
-	type out struct {
-		r   lab.ProbeResult
-		err error
-	}
-	ch := make(chan out, 1)
-	go func() {
-		r, err := lab.Probe(ctx, from.Netns, netip.MustParsePrefix(to.IP).Addr(), 10*time.Millisecond, total)
-		ch <- out{r, err}
-	}()
-	actionErr := action()
-	o := <-ch
-	if actionErr != nil {
-		t.Fatal(actionErr)
-	}
-	if o.err != nil {
-		t.Fatal(o.err)
-	}
-	return o.r
-}
-
 // TestAgentRestartLosesNothing restarts a node's agent under 10 ms probes; the probes cover
 // the new agent's whole first pass (a cold cache, a full FRR reload), which must change
 // nothing that forwards.
@@ -336,59 +277,6 @@ func TestAgentRestartLosesNothing(t *testing.T) {
 	}
 }
 
-// waitAgentReconciled polls node's agent until it reports a finished, successful pass.
-func waitAgentReconciled(ctx context.Context, node string) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		raw, err := lab.AgentStatus(ctx, st, node)
-		if err == nil {
-			var s struct {
-				Generation int64
-				Error      string
-			}
-			if err = json.Unmarshal(raw, &s); err == nil {
-				if s.Generation >= 1 && s.Error == "" {
-					return nil
-				}
-				err = fmt.Errorf("generation %d, error %q", s.Generation, s.Error)
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("agent of %s did not finish a successful pass: %v", node, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// kernelSnapshot is what a node's data plane consists of: the router namespace's links with
-// their attributes, its forwarding database and its routes.
-func kernelSnapshot(t *testing.T, n *lab.Node) string {
-	t.Helper()
-	var b strings.Builder
-	for _, args := range [][]string{
-		{"-n", n.RouterNetns, "-d", "-br", "link"},
-		{"-n", n.RouterNetns, "route", "show", "table", "all"},
-	} {
-		out, err := exec.Command("ip", args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("ip %v: %v: %s", args, err, out)
-		}
-		b.Write(out)
-	}
-	out, err := exec.Command("bridge", "-n", n.RouterNetns, "fdb", "show").CombinedOutput()
-	if err != nil {
-		t.Fatalf("bridge fdb: %v: %s", err, out)
-	}
-	// Entries zebra installed (remote MACs, flood lists) and static ones; dynamically learned
-	// local entries come and go with traffic.
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, "extern_learn") || strings.Contains(l, "permanent") {
-			b.WriteString(l + "\n")
-		}
-	}
-	return b.String()
-}
-
 // TestFRRCrashKeepsForwardingAndIsRestored kills a node's FRR with SIGKILL. While FRR is
 // down the node's data plane must stay exactly as it was (weft removes nothing, and the
 // kernel keeps forwarding with the FDB and routes zebra installed); when FRR comes back the
@@ -402,10 +290,7 @@ func kernelSnapshot(t *testing.T, n *lab.Node) string {
 func TestFRRCrashKeepsForwardingAndIsRestored(t *testing.T) {
 	ctx := context.Background()
 	w1, w3 := workload(t, "web1"), workload(t, "web3")
-	n, err := st.Node(w1.Node)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := node(t, w1.Node)
 	before := kernelSnapshot(t, n)
 	var during string
 	var restoredAfter time.Duration
@@ -440,15 +325,11 @@ func TestFRRCrashKeepsForwardingAndIsRestored(t *testing.T) {
 		t.Fatalf("no probe answered at all: %s", r)
 	}
 	poll(t, 30*time.Second, "agent status after FRR restart", func() error {
-		raw, err := lab.AgentStatus(ctx, st, n.Name)
-		if err != nil {
-			return err
-		}
 		var s struct {
 			Error      string
 			FRRChanged bool
 		}
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if _, err := agentStatus(ctx, st, n.Name, &s); err != nil {
 			return err
 		}
 		if s.Error != "" {
@@ -478,24 +359,6 @@ func TestMigration(t *testing.T) {
 	poll(t, 10*time.Second, "web1 reachable after migration", func() error {
 		return ping(ctx, workload(t, "web3"), addr(w1.IP))
 	})
-}
-
-// waitAgentError polls node's agent until its last reconcile reports an error.
-func waitAgentError(ctx context.Context, node string) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		raw, err := lab.AgentStatus(ctx, st, node)
-		if err == nil {
-			var s struct{ Error string }
-			if json.Unmarshal(raw, &s) == nil && s.Error != "" {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("agent of %s never reported the missing FRR (last: %v %s)", node, err, raw)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // TestL3 runs the routed scenarios in a lab with tenant VRFs: natively when this kernel has

@@ -220,10 +220,7 @@ func TestTenantSegmentCannotReachHostStack(t *testing.T) {
 func TestOpenHostBridgeIsClosedWithoutLoss(t *testing.T) {
 	ctx := context.Background()
 	w1, w3 := workload(t, "web1"), workload(t, "web3")
-	n, err := st.Node(w1.Node)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := node(t, w1.Node)
 	bridge := fmt.Sprintf("br-hs-%d", w1.VNI)
 	for _, c := range [][]string{
 		{"ip", "netns", "exec", n.Netns, "sysctl", "-q", "-w", "net.ipv6.conf." + bridge + ".disable_ipv6=0"},

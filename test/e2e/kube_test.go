@@ -203,12 +203,9 @@ func TestKubernetesMode(t *testing.T) {
 			if slices.Contains(rns.Status.AppliedVNIs, 110) {
 				return fmt.Errorf("RouterNodeStatus %s still lists VNI 110: %s", n.Name, out)
 			}
-			raw, err := lab.AgentStatus(ctx, ks, n.Name)
-			if err != nil {
-				return err
-			}
 			var report struct{ Applied []struct{ Kind, Name string } }
-			if err := json.Unmarshal(raw, &report); err != nil {
+			raw, err := agentStatus(ctx, ks, n.Name, &report)
+			if err != nil {
 				return err
 			}
 			for _, a := range report.Applied {

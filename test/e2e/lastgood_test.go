@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -52,12 +51,8 @@ func webPorts(t *testing.T, n *lab.Node) map[string]int {
 // webState polls node1's agent until L2VNI web is failed (kept) or applied.
 func webState(ctx context.Context, wantKept bool, wantText string) func() error {
 	return func() error {
-		raw, err := lab.AgentStatus(ctx, st, "node1")
-		if err != nil {
-			return err
-		}
 		var s agentapi.Report
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if _, err := agentStatus(ctx, st, "node1", &s); err != nil {
 			return err
 		}
 		applied := false

@@ -37,10 +37,7 @@ func TestMigrationMACIPFollows(t *testing.T) {
 			return nil
 		})
 	}
-	home, err := st.Node(w.Node)
-	if err != nil {
-		t.Fatal(err)
-	}
+	home := node(t, w.Node)
 	for _, n := range st.Nodes {
 		if n.Name != w.Node {
 			traced(n.Name, addr(w.IP), home.VTEP, "before the migrations")
@@ -59,10 +56,7 @@ func TestMigrationMACIPFollows(t *testing.T) {
 			t.Fatalf("migrate %s (%s): %v", w.Name, announce, err)
 		}
 		t.Logf("%s %s → %s, announcing %s: %s", w.Name, r.From, r.To, announce, r.Probe)
-		dst, err := st.Node(to)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dst := node(t, to)
 		ip := addr(w.IP)
 		for _, n := range st.Nodes {
 			if n.Name != to {
