@@ -91,6 +91,7 @@ func create(t *testing.T, c client.Client, objs ...client.Object) {
 // TestKubernetesMode runs the agent's Kubernetes source and status writer against the real
 // API server with the real plan: node facts from the Node, resources filtered by selector,
 // the password from a Secret (and never in status or logs), status updates on every change.
+// Long: one scenario against one API server, each step building on the last.
 func TestKubernetesMode(t *testing.T) {
 	c := cp.Client(t)
 	ctx := context.Background()

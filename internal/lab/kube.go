@@ -105,6 +105,7 @@ func checkKubeOptions(o Options) error {
 // startKubernetes brings up the control plane and weft-controller, installs the CRDs and the
 // lab's objects and creates the Node objects; it returns once the controller has given every
 // node its index (which the agents need to start), recorded in s.Nodes.
+// It is long because the steps run in this order and each needs the last (etcd, API server, CRDs, webhooks, controller, objects, Nodes).
 func (s *State) startKubernetes(ctx context.Context, o Options) error {
 	dir := filepath.Join(Dir(s.Name), kubeDir)
 	if err := os.MkdirAll(filepath.Join(dir, "certs"), 0o700); err != nil {

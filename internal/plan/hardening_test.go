@@ -23,6 +23,7 @@ var (
 
 // TestHardening holds the families of bad input that got through before (issue 9): each
 // case must fail on its own field, and nothing else may change.
+// Long: a table of cases.
 func TestHardening(t *testing.T) {
 	var cases []invalidCase
 	add := func(name string, mutate func(r *Resources), w ...want) {

@@ -14,6 +14,7 @@ import (
 // TestInvalid mutates one field of the valid fixture per case and checks that exactly that
 // resource is rejected, with the expected kind, name, field and reason, while every other
 // resource is still applied (unless it depends on the rejected one).
+// Long: a table of cases.
 func TestInvalid(t *testing.T) {
 	cases := []invalidCase{
 		// Underlay.

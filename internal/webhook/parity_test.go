@@ -156,6 +156,7 @@ const (
 	whyZero     = "an explicit 0 or \"\" in an omitempty field: the API server sees the value, the Go type cannot tell it from unset (the default)"
 )
 
+// parityRows are the cases the CRD schema and the plan must judge alike. Long: a table.
 func parityRows() []parityRow {
 	return []parityRow{
 		// ---- Underlay ----

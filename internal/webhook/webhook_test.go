@@ -110,6 +110,7 @@ func rack(r string) *metav1.LabelSelector {
 
 // TestAdmission drives the webhook through the real API server: the rejections users see for
 // conflicts between objects, and the objects that must pass.
+// Long: a table of cases and the objects they need.
 func TestAdmission(t *testing.T) {
 	c := cp.Client(t)
 	ctx := context.Background()

@@ -46,6 +46,7 @@ func as(t *testing.T, sa string) *rest.Config {
 // TestLeastPrivilege installs the chart's roles for real and runs the controller's and the
 // agent's code as their ServiceAccounts: the roles generated from the markers must be enough,
 // and must not be more than they need.
+// Long: one install, then each component's calls in turn.
 func TestLeastPrivilege(t *testing.T) {
 	c := cp.Client(t)
 	ctx := context.Background()

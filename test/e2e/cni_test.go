@@ -67,6 +67,7 @@ func podNS(t *testing.T, name string) string {
 // host-local IPAM, the type-2 route in the fabric before the pod sends anything, pings across
 // nodes, CHECK and STATUS; an L2VNI not applied on the node is refused by name; DEL leaves
 // nothing behind and is idempotent.
+// Long: one pod's life (ADD, CHECK, STATUS, DEL), step by step.
 func TestCNI(t *testing.T) {
 	ctx := context.Background()
 	w2 := workload(t, "web2")

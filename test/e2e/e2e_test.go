@@ -457,6 +457,7 @@ func TestL3(t *testing.T) {
 }
 
 // TestCLI drives `weft lab` as a user would: up, status -o json, exec, probe, migrate, down.
+// Long: one user session, command after command.
 func TestCLI(t *testing.T) {
 	weft := func(args ...string) string {
 		t.Helper()

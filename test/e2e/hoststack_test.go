@@ -105,6 +105,7 @@ func connect(ctx context.Context, w *lab.Workload, addr netip.Addr, port int) er
 // no ICMPv6 answer from a host bridge's link-local or to all-nodes, no TCP connection to a
 // listener on [::] of the host namespace, no ARP answer for an address of the host. The host
 // bridges have no address, and the segment's type-2 routes hold workload MACs only.
+// Long: one probe per way into the host's stack.
 func TestTenantSegmentCannotReachHostStack(t *testing.T) {
 	ctx := context.Background()
 	// w1 probes; w2 is a workload of the same segment on another node (migrations in the

@@ -21,6 +21,7 @@ import (
 // weft-controller allocating node indexes and aggregating status, agents in Kubernetes mode.
 // Then a user's loop with the real kubectl: apply the objects, read the Applied column, delete
 // the L2VNI and watch connectivity, devices and status go, apply again and get it all back.
+// Long: one cluster's life, step by step.
 func TestKubernetesMode(t *testing.T) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	kubectlBin := filepath.Join(assets, "kubectl")

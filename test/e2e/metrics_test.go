@@ -112,6 +112,7 @@ func checkLabels(families map[string]*dto.MetricFamily) error {
 // TestMetrics scrapes node1's agent: every metric is there with its labels; cutting the BGP
 // session at the leaf shows as weft_bgp_session_up 0 and then 1 again; a new L2VNI raises
 // the VNI and resource counts. The lab is left as it was.
+// Long: one scrape, then each change and the metric it moves.
 func TestMetrics(t *testing.T) {
 	ctx := context.Background()
 	n := &st.Nodes[0]
