@@ -62,6 +62,7 @@ func run() error {
 		resync       = flag.Duration("resync", time.Minute, "period of full reconciles without events")
 		logLevel     = flag.String("log-level", "info", "debug, info, warn or error")
 		segmentsFile = flag.String("segments-file", segments.DefaultPath, "where the agent lists the applied L2VNIs for weft-cni (empty: nowhere)")
+		refresh      = flag.Bool("neighbour-refresh", true, "keep idle workloads' neighbour entries confirmed, so their MAC+IP routes stay in EVPN while they are silent (off only to see what happens without it)")
 	)
 	flag.Parse()
 
@@ -155,8 +156,10 @@ func run() error {
 		AfterReconcile:  afterReconcile,
 		SegmentsFile:    *segmentsFile,
 		StatusAddr:      *statusAddr,
-		Refresher:       hostnet.NewRefresher(hostnet.Namespace{Name: *routerNetns}, log),
 		LastAppliedFile: *lastApplied,
+	}
+	if *refresh {
+		a.Refresher = hostnet.NewRefresher(hostnet.Namespace{Name: *routerNetns}, log)
 	}
 
 	frrRestarts := agent.WatchFRR(ctx, pathspace, reloader, log)

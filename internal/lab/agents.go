@@ -70,7 +70,7 @@ func SegmentsFile(s *State, node string) string {
 	return filepath.Join(Dir(s.Name), node, "segments.json")
 }
 
-func startAgent(bin string, s *State, n *Node) (int, error) {
+func startAgent(bin string, s *State, n *Node, extra ...string) (int, error) {
 	logPath := filepath.Join(Dir(s.Name), n.Name, "agent.log")
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return 0, err
@@ -84,7 +84,8 @@ func startAgent(bin string, s *State, n *Node) (int, error) {
 	if s.Kubernetes {
 		source = kubeAgentArgs(n)
 	}
-	cmd := exec.Command("ip", append(append([]string{"netns", "exec", n.Netns, bin}, source...),
+	args := append([]string{"netns", "exec", n.Netns, bin}, source...)
+	args = append(args,
 		"--router-netns", n.RouterNetns,
 		"--frr-pathspace", n.RouterNetns,
 		"--frr-config", filepath.Join(frrproc.ConfDir(n.RouterNetns), "frr.conf"),
@@ -95,7 +96,8 @@ func startAgent(bin string, s *State, n *Node) (int, error) {
 		"--segments-file", SegmentsFile(s, n.Name),
 		"--vtysh", s.frr().Vtysh,
 		"--frr-reload-script", s.frr().ReloadScript,
-	)...)
+	)
+	cmd := exec.Command("ip", append(args, extra...)...)
 	if s.Kubernetes {
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig)
 	}

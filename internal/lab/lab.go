@@ -304,7 +304,9 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	return st, nil
 }
 
-// buildFabric creates the fabric: namespaces, links and addresses from topology.go, the routers' FRR, then the nodes' namespaces, FRR and agents. It is long because it is the lab's construction order, read top to bottom; what it computes is in topology.go.
+// buildFabric creates the fabric: namespaces, links and addresses from topology.go, the
+// routers' FRR, then the nodes' namespaces, FRR and agents. It is long because it is the
+// lab's construction order, read top to bottom; what it computes is in topology.go.
 func (s *State) buildFabric(ctx context.Context, o Options) error {
 	if err := addNS(ctx, s.Spine); err != nil {
 		return err

@@ -11,8 +11,8 @@ import (
 )
 
 // RestartAgent stops a node's agent gracefully (the data plane stays as it is) and starts a
-// new one.
-func RestartAgent(ctx context.Context, s *State, node, agentBinary string) error {
+// new one, with the extra flags given (e.g. --neighbour-refresh=false).
+func RestartAgent(ctx context.Context, s *State, node, agentBinary string, extra ...string) error {
 	n, err := s.Node(node)
 	if err != nil {
 		return err
@@ -20,7 +20,7 @@ func RestartAgent(ctx context.Context, s *State, node, agentBinary string) error
 	if err := frrproc.StopMarked(n.AgentPID, n.RouterNetns); err != nil {
 		return err
 	}
-	pid, err := startAgent(agentBinary, s, n)
+	pid, err := startAgent(agentBinary, s, n, extra...)
 	if err != nil {
 		return err
 	}
