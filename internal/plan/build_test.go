@@ -16,7 +16,8 @@ import (
 	"github.com/weftnet/weft/internal/frr"
 )
 
-// TestBuildValid builds the valid fixture and checks every part of the plan. Long: one assertion per part of the plan.
+// TestBuildValid builds the valid fixture and checks every part of the plan. Long: one
+// assertion per part of the plan.
 func TestBuildValid(t *testing.T) {
 	p := mustBuild(t, validResources())
 	if !p.HasUnderlay {
