@@ -280,7 +280,7 @@ func labProbeCmd(name *string) *cobra.Command {
 }
 
 func labMigrateCmd(name *string) *cobra.Command {
-	var to, announce string
+	var to, announce, pinger string
 	var interval time.Duration
 	cmd := &cobra.Command{
 		Use:   "migrate WORKLOAD --to NODE",
@@ -293,7 +293,7 @@ func labMigrateCmd(name *string) *cobra.Command {
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			r, err := lab.MigrateWith(ctx, st, args[0], to, lab.MigrateOptions{Interval: interval, Announce: announce})
+			r, err := lab.MigrateWith(ctx, st, args[0], to, lab.MigrateOptions{Interval: interval, Announce: announce, Pinger: pinger})
 			if err != nil {
 				return err
 			}
@@ -304,6 +304,7 @@ func labMigrateCmd(name *string) *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "destination node")
 	cmd.Flags().DurationVar(&interval, "interval", 10*time.Millisecond, "probe interval")
 	cmd.Flags().StringVar(&announce, "announce", lab.AnnounceGARP, "how the workload announces itself on arrival: garp (MAC and IP), rarp (MAC only, as QEMU/KubeVirt) or none (silent)")
+	cmd.Flags().StringVar(&pinger, "pinger", "", "who probes during the move: a workload, or an external host (ext-red) for routed traffic through the L3VNI (default: a workload of the segment on a third node)")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
 }

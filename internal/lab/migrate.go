@@ -47,6 +47,9 @@ type MigrateOptions struct {
 	Interval time.Duration
 	// Announce is AnnounceGARP (the default), AnnounceRARP or AnnounceNone.
 	Announce string
+	// Pinger is who probes: a workload, or an external host for routed traffic through the
+	// L3VNI (ext-red). Default: a workload of the same segment on a third node.
+	Pinger string
 }
 
 // MigrateWith is Migrate with options.
@@ -74,12 +77,20 @@ func MigrateWith(ctx context.Context, s *State, workload, to string, o MigrateOp
 	if err != nil {
 		return MigrationResult{}, err
 	}
-	pinger := pickPinger(s, w, to)
-	if pinger == nil {
-		return MigrationResult{}, fmt.Errorf("no other workload on VNI %d can probe %s", w.VNI, workload)
+	pingerName, pingerNS := o.Pinger, ""
+	if pingerName != "" {
+		if pingerNS, err = s.Target(pingerName); err != nil {
+			return MigrationResult{}, fmt.Errorf("pinger: %w", err)
+		}
+	} else {
+		p := pickPinger(s, w, to)
+		if p == nil {
+			return MigrationResult{}, fmt.Errorf("no other workload on VNI %d can probe %s", w.VNI, workload)
+		}
+		pingerName, pingerNS = p.Name, p.Netns
 	}
 	target := netip.MustParsePrefix(w.IP).Addr()
-	res := MigrationResult{Workload: workload, From: src.Name, To: to, Pinger: pinger.Name}
+	res := MigrationResult{Workload: workload, From: src.Name, To: to, Pinger: pingerName}
 
 	// Like a live migration, the destination port exists before the switchover: the
 	// outage is the switchover and EVPN's convergence, not the lab's plumbing.
@@ -96,7 +107,7 @@ func MigrateWith(ctx context.Context, s *State, workload, to string, o MigrateOp
 	}
 	ch := make(chan probeOut, 1)
 	go func() {
-		r, err := Probe(ctx, pinger.Netns, target, interval, lead+tail)
+		r, err := Probe(ctx, pingerNS, target, interval, lead+tail)
 		ch <- probeOut{r, err}
 	}()
 	select {

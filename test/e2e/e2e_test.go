@@ -454,6 +454,8 @@ func TestL3(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("RoutedTrafficFollowsMigration", func(t *testing.T) { testRoutedMigration(t, l3, web1, db2) })
+	t.Run("IdleWorkloadStaysReachable", func(t *testing.T) { testIdleWorkloadStaysReachable(t, l3, web1) })
 }
 
 // TestCLI drives `weft lab` as a user would: up, status -o json, exec, probe, migrate, down.
