@@ -54,9 +54,7 @@ func demoInUML(ctx context.Context, o Options, out io.Writer) error {
 		Modules:  []string{"vrf", "bridge", "vxlan", "veth"},
 		MemoryMB: 2048,
 		Timeout:  12 * time.Minute, // the lab's deadlines in the guest must fire first
-		// FRR 8.4 in the guest: FRR 10 installs no route into the user-mode-linux kernel yet
-		// (see TestL3).
-		Env: append(umltest.ForwardedEnv(), "WEFT_FRR=8"),
+		Env:      umltest.ForwardedEnv(),
 	}, self, "lab", "demo", "--l3", "--nodes", "2", "--name", o.Name, "--agent-bin", o.AgentBinary)
 	if err != nil {
 		return err

@@ -55,10 +55,19 @@ func startFRR(ctx context.Context, inst frrinstall.Install, ns, config string, d
 			return err
 		}
 	}
-	return poll(ctx, 10*time.Second, func() error {
+	err := poll(ctx, 10*time.Second, func() error {
 		_, err := run(ctx, inst.Vtysh, "-N", ns, "-c", "show version")
 		return err
 	})
+	if err != nil || inst.Major < 10 || config == "" {
+		return err
+	}
+	// FRR 10's mgmtd owns the VRF and interface configuration (a VRF's "vni") and reads no
+	// -f; zebra reading the file skips those lines ("No such command"), so a fabric router
+	// would have VRF red without its L3VNI and import no type-5 route. vtysh -b loads the
+	// integrated configuration into every daemon, as frrinit.sh does at boot.
+	_, err = run(ctx, inst.Vtysh, "-N", ns, "-b")
+	return err
 }
 
 // stopFRR kills the daemons of pathspace ns and removes its directories.

@@ -364,12 +364,6 @@ func TestMigration(t *testing.T) {
 // TestL3 runs the routed scenarios in a lab with tenant VRFs: natively when this kernel has
 // VRF devices, else inside user-mode-linux.
 func TestL3(t *testing.T) {
-	if !hostnet.HasVRF() && os.Getenv("WEFT_FRR") == "" {
-		// In the user-mode-linux guest FRR 10's BGP sessions come up and receive their
-		// routes, but none reaches the guest kernel (not diagnosed yet: issue 11's note);
-		// the routed scenarios run on FRR 8.4 there until it is.
-		t.Setenv("WEFT_FRR", "8")
-	}
 	if !umltest.Need(t, hostnet.HasVRF, "vrf", "bridge", "vxlan", "veth") {
 		return
 	}
