@@ -34,7 +34,7 @@ func Demo(ctx context.Context, o Options, out io.Writer) error {
 	}
 	err := demoOnce(ctx, o, out)
 	fmt.Fprintf(out, "\nThis kernel has no VRF devices: the L3 checks (tenant VRFs, type-5 routes, host session,\n"+
-		"symmetric IRB, isolation) run in a second lab inside a user-mode-linux kernel (about a minute)...\n\n")
+		"symmetric IRB, isolation) run in a second lab inside a user-mode-linux kernel (about four minutes here)...\n\n")
 	if uerr := demoInUML(ctx, o, out); uerr != nil {
 		if err != nil {
 			return fmt.Errorf("%w; in user-mode-linux: %w", err, uerr)
