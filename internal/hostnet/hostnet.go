@@ -23,6 +23,8 @@
 package hostnet
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -104,6 +106,35 @@ func (e *ObjectError) Error() string {
 }
 
 func (e *ObjectError) Unwrap() error { return e.Err }
+
+// MarshalJSON writes the failure as /status shows it: the owner (absent for a node-level
+// failure) and the error's text.
+func (e *ObjectError) MarshalJSON() ([]byte, error) {
+	out := struct {
+		Owner *plan.Ref `json:"owner,omitempty"`
+		Error string    `json:"error"`
+	}{Error: e.Err.Error()}
+	if !e.NodeLevel() {
+		out.Owner = &e.Owner
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote (a client of /status): the error keeps its text.
+func (e *ObjectError) UnmarshalJSON(b []byte) error {
+	var in struct {
+		Owner *plan.Ref `json:"owner"`
+		Error string    `json:"error"`
+	}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*e = ObjectError{Err: errors.New(in.Error)}
+	if in.Owner != nil {
+		e.Owner = *in.Owner
+	}
+	return nil
+}
 
 // Applier converges the kernel to kernel plans. The zero value is ready to use.
 type Applier struct {
