@@ -38,6 +38,10 @@ type Refresher struct {
 	mob      mobility
 
 	probes atomic.Int64
+
+	// ready is closed once Run has subscribed and read what exists (see Ready).
+	ready     chan struct{}
+	readyOnce sync.Once
 }
 
 // NewRefresher returns a Refresher for neighbours in ns (the router namespace).
@@ -45,7 +49,7 @@ func NewRefresher(ns Namespace, log *slog.Logger) *Refresher {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Refresher{ns: ns, log: log, bridges: map[string]bool{}, segments: map[string]bool{}, names: map[int]string{}}
+	return &Refresher{ns: ns, log: log, bridges: map[string]bool{}, segments: map[string]bool{}, names: map[int]string{}, ready: make(chan struct{})}
 }
 
 // SetSegments replaces the L2VNI router bridges on which a moved workload's MAC+IP is
@@ -72,6 +76,10 @@ func setOf(names []string) map[string]bool {
 	}
 	return m
 }
+
+// Ready is closed once the Refresher watches its namespace: from then on no neighbour or
+// MAC change escapes it.
+func (r *Refresher) Ready() <-chan struct{} { return r.ready }
 
 // Probes returns how many neighbours the Refresher has asked the kernel to confirm.
 func (r *Refresher) Probes() int64 { return r.probes.Load() }
@@ -102,6 +110,7 @@ func (r *Refresher) Run(ctx context.Context) error {
 	if err := r.resync(c); err != nil {
 		return err
 	}
+	r.readyOnce.Do(func() { close(r.ready) })
 	for {
 		msgs, _, err := sub.Receive()
 		if ctx.Err() != nil {

@@ -45,6 +45,7 @@ func TestRefresherProbesStaleNeighbours(t *testing.T) {
 	ref := NewRefresher(router, nil)
 	ref.SetBridges("br-pe-60")
 	background.Run(t, "refresher", ref.Run)
+	waitReady(t, ref)
 
 	// Install both neighbours as STALE, as the kernel leaves an idle workload's entry.
 	for _, w := range loads {
@@ -67,11 +68,17 @@ func TestRefresherProbesStaleNeighbours(t *testing.T) {
 	}
 }
 
-// attachWorkload creates a workload namespace whose eth0, up with ip/24, is the peer of the
-// veth port on the bridge br in the router namespace; it returns the namespace and eth0's MAC.
+// attachWorkload creates a workload namespace whose eth0, up with ip/24 and no IPv6, is the
+// peer of the veth port on the bridge br in the router namespace; it returns the namespace
+// and eth0's MAC.
 func attachWorkload(t *testing.T, rh *netlink.Handle, br netlink.Link, port string, ip netip.Addr) (Namespace, net.HardwareAddr) {
 	t.Helper()
 	wl := testNS(t, "w", true)
+	// IPv4 only: an IPv6 stack would announce the workload (DAD, MLD) as soon as eth0 is up,
+	// and the tests decide when the bridge first sees its MAC.
+	if out, err := exec.Command("ip", "netns", "exec", wl.Name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1").CombinedOutput(); err != nil {
+		t.Fatalf("disable IPv6 in %s: %v: %s", wl.Name, err, out)
+	}
 	must(t, rh.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: port, MasterIndex: br.Attrs().Index}, PeerName: "eth0", PeerNamespace: netlink.NsFd(nsHandle(t, wl))}))
 	must(t, rh.LinkSetUp(mustLink(t, rh, port)))
 	wh := handle(t, wl)
@@ -79,6 +86,30 @@ func attachWorkload(t *testing.T, rh *netlink.Handle, br netlink.Link, port stri
 	must(t, wh.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(ip, 24))}))
 	must(t, wh.LinkSetUp(eth))
 	return wl, eth.Attrs().HardwareAddr
+}
+
+// waitReady waits until the refresher watches its namespace, as the agent's has long before
+// a workload moves.
+func waitReady(t *testing.T, ref *Refresher) {
+	t.Helper()
+	select {
+	case <-ref.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the refresher is not watching after 10 s")
+	}
+}
+
+// waitOperUp waits until the kernel reports link name operationally up: its carrier change
+// has gone through linkwatch, so no late carrier-down flushes its neighbours.
+func waitOperUp(t *testing.T, h *netlink.Handle, name string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for mustLink(t, h, name).Attrs().OperState != netlink.OperUp {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is not operationally up after 10 s", name)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // setNeighSysctl makes the kernel probe a neighbour at once after it is used, instead of
@@ -139,10 +170,16 @@ func movedWorkload(t *testing.T, rewrite bool) {
 	must(t, rh.LinkSetUp(br))
 	ip := netip.MustParseAddr("192.168.70.10")
 	wl, mac := attachWorkload(t, rh, br, "pe-70", ip)
+	// The bridge came up with no port, carrier off; the kernel tells the neighbour table
+	// so later (linkwatch, up to a second under load), and that flushes the bridge's
+	// entries, zebra's too. Wait until its carrier is on and seen, as zebra's entries come
+	// on a bridge that is up.
+	waitOperUp(t, rh, "br-pe-70")
 
 	ref := NewRefresher(router, nil)
 	ref.SetSegments("br-pe-70")
 	background.Run(t, "refresher", ref.Run)
+	waitReady(t, ref)
 
 	// zebra's remote entry for the workload, as on the node it is about to move to.
 	remote := &netlink.Neigh{LinkIndex: br.Attrs().Index, Family: unix.AF_INET, State: unix.NUD_NOARP, Flags: unix.NTF_EXT_LEARNED, IP: ip.AsSlice(), HardwareAddr: mac}
