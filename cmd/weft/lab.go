@@ -60,15 +60,17 @@ func siblingBinary(name, flagValue, flagName string) (string, error) {
 
 // labStart holds the flags that start a lab (weft lab up and weft lab demo).
 type labStart struct {
-	nodes int
-	agent string
-	l3    bool
+	nodes    int
+	clusters int
+	agent    string
+	l3       bool
 }
 
 func (s *labStart) flags(cmd *cobra.Command, l3Help string) {
 	cmd.Flags().IntVar(&s.nodes, "nodes", lab.DefaultNodes, "number of weft nodes (2..9)")
 	cmd.Flags().StringVar(&s.agent, "agent-bin", "", "weft-agent binary (default: next to weft, then PATH)")
 	cmd.Flags().BoolVar(&s.l3, "l3", false, l3Help)
+	cmd.Flags().IntVar(&s.clusters, "clusters", 1, "independent clusters on the one fabric (1..2), one per rack, each with its own control plane, node indexes and VTEP network")
 }
 
 // runE runs f with a context that a signal cancels and the lab's options from the flags
@@ -81,7 +83,7 @@ func (s *labStart) runE(name *string, f func(ctx context.Context, cmd *cobra.Com
 		if err != nil {
 			return err
 		}
-		return f(ctx, cmd, lab.Options{Name: *name, Nodes: s.nodes, AgentBinary: bin, L3: s.l3})
+		return f(ctx, cmd, lab.Options{Name: *name, Nodes: s.nodes, Clusters: s.clusters, AgentBinary: bin, L3: s.l3})
 	}
 }
 
@@ -118,8 +120,13 @@ func labUpCmd(name *string) *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "lab %s is up in %.1f s: %d nodes, %d workloads (weft lab status --name %s)\n",
 				st.Name, time.Since(t0).Seconds(), len(st.Nodes), len(st.Workloads), st.Name)
-			if st.Kubernetes {
-				fmt.Fprintf(cmd.OutOrStdout(), "kubeconfig: %s (weft lab kubectl --name %s -- get l2vni -o wide)\n", st.Kubeconfig, st.Name)
+			for _, c := range st.Clusters {
+				if len(st.Clusters) > 1 {
+					fmt.Fprintf(cmd.OutOrStdout(), "cluster %s: nodes %s, VTEPs from %s\n", c.Name, strings.Join(c.Nodes, ", "), c.VTEPCIDR)
+				}
+				if st.Kubernetes {
+					fmt.Fprintf(cmd.OutOrStdout(), "kubeconfig of %s: %s (weft lab kubectl --name %s%s -- get l2vni -o wide)\n", c.Name, c.Kubeconfig, st.Name, clusterFlag(st, c.Name))
+				}
 			}
 			return nil
 		}),
@@ -170,7 +177,7 @@ lab is not running, it lists the labs that are.`,
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "LAB\t%s (%s)\n\n", st.Name, st.FRRInstall())
-			fmt.Fprintln(tw, "NODE\tNETNS\tROUTER NETNS\tVTEP\tLEAF\tAGENT\tBGP\tCONFIG DIR")
+			fmt.Fprintln(tw, "NODE\tCLUSTER\tNETNS\tROUTER NETNS\tVTEP\tLEAF\tAGENT\tBGP\tCONFIG DIR")
 			for _, n := range st.Nodes {
 				h := lab.Health(cmd.Context(), st, n.Name)
 				agentState := h.Agent
@@ -181,7 +188,7 @@ lab is not running, it lists the labs that are.`,
 				if st.Kubernetes {
 					dir = "(API server: weft lab kubectl)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Netns, n.RouterNetns, n.VTEP, n.Leaf, oneLine(agentState), h.BGP, dir)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Cluster, n.Netns, n.RouterNetns, n.VTEP, n.Leaf, oneLine(agentState), h.BGP, dir)
 			}
 			fmt.Fprintln(tw, "\nWORKLOAD\tNETNS\tNODE\tVNI\tIP\tMAC")
 			for _, w := range st.Workloads {
@@ -193,11 +200,21 @@ lab is not running, it lists the labs that are.`,
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Name, e.Netns, e.VRF, e.IP)
 				}
 			}
-			if st.Kubernetes {
-				fmt.Fprintf(tw, "\nKUBECONFIG\t%s\n", st.Kubeconfig)
-				if st.ControlPlane != nil {
-					fmt.Fprintf(tw, "API SERVER\t%s\n", st.ControlPlane.Server)
+			fmt.Fprintln(tw, "\nCLUSTER\tVTEP NETWORK\tNODES\tAPI SERVER\tKUBECONFIG")
+			for _, c := range st.Clusters {
+				server, kc := "-", "-"
+				if c.ControlPlane != nil {
+					server, kc = c.ControlPlane.Server, c.Kubeconfig
 				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.VTEPCIDR, strings.Join(c.Nodes, ","), server, kc)
+			}
+			// Two clusters whose VTEP networks overlap blackhole each other's traffic: say so.
+			conflicts, err := lab.VTEPConflicts(cmd.Context(), st)
+			if err != nil {
+				fmt.Fprintf(tw, "\nVTEP CHECK\tfailed: %s\n", oneLine(err.Error()))
+			}
+			for _, c := range conflicts {
+				fmt.Fprintf(tw, "\nVTEP CONFLICT\t%s\n", c)
 			}
 			return tw.Flush()
 		},
@@ -324,8 +341,9 @@ func labDemoCmd(name *string) *cobra.Command {
 }
 
 func labKubectlCmd(name *string) *cobra.Command {
-	return &cobra.Command{
-		Use:   "kubectl -- ARGS...",
+	var cluster string
+	cmd := &cobra.Command{
+		Use:   "kubectl [--cluster C] -- ARGS...",
 		Short: "Run kubectl against a Kubernetes-mode lab (its kubeconfig, namespace weft-system)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -333,17 +351,28 @@ func labKubectlCmd(name *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !st.Kubernetes {
-				return fmt.Errorf("lab %s does not run in Kubernetes mode (weft lab up --kubernetes)", st.Name)
+			kc, err := st.Kubeconfig(cluster)
+			if err != nil {
+				return err
 			}
 			kubectl, err := st.Kubectl()
 			if err != nil {
 				return err
 			}
-			c := exec.Command(kubectl, append([]string{"--kubeconfig", st.Kubeconfig}, args...)...)
+			c := exec.Command(kubectl, append([]string{"--kubeconfig", kc}, args...)...)
 			return runAttached(cmd, c)
 		},
 	}
+	cmd.Flags().StringVar(&cluster, "cluster", "", "the cluster whose API server to reach (needed when the lab has more than one)")
+	return cmd
+}
+
+// clusterFlag is the --cluster flag that names cluster in a command, when the lab needs it.
+func clusterFlag(st *lab.State, cluster string) string {
+	if len(st.Clusters) < 2 {
+		return ""
+	}
+	return " --cluster " + cluster
 }
 
 // runAttached runs c on the command's terminal and exits with c's exit code.
@@ -359,14 +388,16 @@ func runAttached(cmd *cobra.Command, c *exec.Cmd) error {
 }
 
 func labApplyCmd(name *string) *cobra.Command {
-	var files, nodes []string
+	var files, nodes, clusters []string
 	cmd := &cobra.Command{
-		Use:   "apply -f FILE|DIR [-f ...] [--node NODE]...",
+		Use:   "apply -f FILE|DIR [-f ...] [--node NODE]... [--cluster C]...",
 		Short: "Put weft objects where the lab's agents read them (host mode: every node's config directory)",
 		Long: `apply puts the objects of YAML files (or of the *.yaml, *.yml, *.json files of a
 directory) where the lab's agents read them: in host mode a copy of each file in the config
-directory of every node (or of the --node ones), replacing a file of the same name; in
-Kubernetes mode kubectl apply against the lab's API server. Remove an object by removing its
+directory of every node (or of the --node ones, or of the --cluster ones' nodes), replacing a
+file of the same name; in Kubernetes mode kubectl apply against the API server of every
+cluster (or of the --cluster ones). An Underlay whose VTEP or router-ID network overlaps
+another cluster's VTEP network is refused, and then nothing is applied. Remove an object by removing its
 file from the config directories (weft lab status shows them) or with weft lab kubectl --
 delete. What each agent made of it: weft status --lab NAME --node NODE.`,
 		Args: cobra.NoArgs,
@@ -375,7 +406,7 @@ delete. What each agent made of it: weft status --lab NAME --node NODE.`,
 			if err != nil {
 				return err
 			}
-			done, err := lab.Apply(cmd.Context(), st, files, nodes)
+			done, err := lab.Apply(cmd.Context(), st, files, nodes, clusters)
 			for _, a := range done {
 				if a.Kubectl != "" {
 					fmt.Fprintln(cmd.OutOrStdout(), a.Kubectl)
@@ -388,6 +419,7 @@ delete. What each agent made of it: weft status --lab NAME --node NODE.`,
 	}
 	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "YAML file or directory (repeatable)")
 	cmd.Flags().StringArrayVar(&nodes, "node", nil, "only this node's config directory (repeatable; host mode)")
+	cmd.Flags().StringArrayVar(&clusters, "cluster", nil, "only this cluster: its nodes' config directories, or its API server (repeatable)")
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
 }

@@ -48,7 +48,7 @@ func LogTails(name string, n int) string {
 	paths, _ := filepath.Glob(filepath.Join(Dir(name), "*", "agent.log"))
 	routers, _ := filepath.Glob(filepath.Join(Dir(name), "*-frr.log"))
 	paths = append(paths, routers...)
-	kube, _ := filepath.Glob(filepath.Join(Dir(name), kubeDir, "*.log"))
+	kube, _ := filepath.Glob(filepath.Join(Dir(name), kubeDir, "*", "*.log"))
 	paths = append(paths, kube...)
 	var b strings.Builder
 	for _, p := range paths {
@@ -99,7 +99,11 @@ func startAgent(bin string, s *State, n *Node, extra ...string) (int, error) {
 	)
 	cmd := exec.Command("ip", append(args, extra...)...)
 	if s.Kubernetes {
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig)
+		c, err := s.clusterOf(n)
+		if err != nil {
+			return 0, err
+		}
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: the agent outlives `weft lab up` and a Ctrl-C in the terminal.

@@ -23,63 +23,143 @@ type Applied struct {
 
 // Apply puts the objects of the given files and directories (*.yaml, *.yml, *.json) where the
 // lab's agents read them: in host mode a copy of each file in the config directory of every
-// selected node (all when nodes is empty), under the file's own name, replacing a file of the
-// same name; in Kubernetes mode into the API server with kubectl apply, as a user would.
-func Apply(ctx context.Context, s *State, paths, nodes []string) ([]Applied, error) {
+// selected node, under the file's own name, replacing a file of the same name; in
+// Kubernetes mode into the selected clusters' API servers with kubectl apply, as a user would.
+// Nodes (host mode) or clusters select where; none selects every node of every cluster.
+// Every file is read and checked before anything is written: a file no agent could read, or
+// an Underlay whose VTEP network overlaps another cluster's (checkClusterNetworks), refuses
+// the whole apply.
+func Apply(ctx context.Context, s *State, paths, nodes, clusters []string) ([]Applied, error) {
+	if len(nodes) > 0 && len(clusters) > 0 {
+		return nil, fmt.Errorf("--node and --cluster both select where files go: give one")
+	}
+	if s.Kubernetes && len(nodes) > 0 {
+		return nil, fmt.Errorf("--node selects config directories (host mode); lab %s runs in Kubernetes mode, where nodeSelector selects nodes (--cluster selects the API server)", s.Name)
+	}
 	files, err := manifestFiles(paths)
 	if err != nil {
 		return nil, err
 	}
-	if s.Kubernetes {
-		if len(nodes) > 0 {
-			return nil, fmt.Errorf("--node selects config directories (host mode); lab %s runs in Kubernetes mode, where nodeSelector selects nodes", s.Name)
-		}
-		kubectl, err := s.Kubectl()
+	targets, err := s.applyTargets(nodes, clusters)
+	if err != nil {
+		return nil, err
+	}
+	bodies := map[string][]byte{}
+	for _, f := range files {
+		body, err := os.ReadFile(f)
 		if err != nil {
 			return nil, err
 		}
-		var out []Applied
-		for _, f := range files {
-			text, err := run(ctx, kubectl, "--kubeconfig", s.Kubeconfig, "apply", "-f", f)
-			if err != nil {
-				return out, fmt.Errorf("kubectl apply -f %s: %w", f, err)
-			}
-			out = append(out, Applied{File: f, Kubectl: strings.TrimSpace(text)})
+		// Refuse what the agents could not read at all; per-object errors are the agents' to
+		// report (weft status), as for any file a user drops there.
+		r, err := manifest.Parse(f, body)
+		if err != nil {
+			return nil, err
 		}
-		return out, nil
+		for _, c := range targets {
+			if err := s.checkClusterNetworks(c.cluster, f, r); err != nil {
+				return nil, err
+			}
+		}
+		bodies[f] = body
 	}
-	targets := s.Nodes
-	if len(nodes) > 0 {
-		targets = nil
+	var out []Applied
+	for _, f := range files {
+		a := Applied{File: f}
+		for _, c := range targets {
+			if s.Kubernetes {
+				kubectl, err := s.Kubectl()
+				if err != nil {
+					return out, err
+				}
+				text, err := run(ctx, kubectl, "--kubeconfig", c.cluster.Kubeconfig, "apply", "-f", f)
+				if err != nil {
+					return out, fmt.Errorf("cluster %s: kubectl apply -f %s: %w", c.cluster.Name, f, err)
+				}
+				if len(targets) > 1 {
+					text = prefixLines(c.cluster.Name+": ", text)
+				}
+				a.Kubectl = strings.TrimSpace(a.Kubectl + "\n" + strings.TrimSpace(text))
+				continue
+			}
+			for _, n := range c.nodes {
+				if err := writeFile(filepath.Join(n.ConfigDir, filepath.Base(f)), bodies[f]); err != nil {
+					return out, err
+				}
+				a.Nodes = append(a.Nodes, n.Name)
+			}
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// applyTarget is one cluster that Apply writes to, with the nodes whose config directories
+// get the files (host mode).
+type applyTarget struct {
+	cluster *Cluster
+	nodes   []Node
+}
+
+// applyTargets resolves Apply's selection: the named nodes, grouped by cluster; the nodes of
+// the named clusters; or every node of every cluster.
+func (s *State) applyTargets(nodes, clusters []string) ([]applyTarget, error) {
+	var targets []applyTarget
+	add := func(n Node) error {
+		c, err := s.clusterOf(&n)
+		if err != nil {
+			return err
+		}
+		for i := range targets {
+			if targets[i].cluster.Name == c.Name {
+				targets[i].nodes = append(targets[i].nodes, n)
+				return nil
+			}
+		}
+		targets = append(targets, applyTarget{cluster: c, nodes: []Node{n}})
+		return nil
+	}
+	switch {
+	case len(nodes) > 0:
 		for _, name := range nodes {
 			n, err := s.Node(name)
 			if err != nil {
 				return nil, err
 			}
-			targets = append(targets, *n)
-		}
-	}
-	var out []Applied
-	for _, f := range files {
-		body, err := os.ReadFile(f)
-		if err != nil {
-			return out, err
-		}
-		// Refuse what the agents could not read at all; per-object errors are the agents' to
-		// report (weft status), as for any file a user drops there.
-		if _, err := manifest.Parse(f, body); err != nil {
-			return out, err
-		}
-		a := Applied{File: f}
-		for _, n := range targets {
-			if err := writeFile(filepath.Join(n.ConfigDir, filepath.Base(f)), body); err != nil {
-				return out, err
+			if err := add(*n); err != nil {
+				return nil, err
 			}
-			a.Nodes = append(a.Nodes, n.Name)
 		}
-		out = append(out, a)
+	case len(clusters) > 0:
+		for _, name := range clusters {
+			c, err := s.Cluster(name)
+			if err != nil {
+				return nil, err
+			}
+			targets = append(targets, applyTarget{cluster: c})
+			for _, n := range s.Nodes {
+				if n.Cluster == c.Name {
+					targets[len(targets)-1].nodes = append(targets[len(targets)-1].nodes, n)
+				}
+			}
+		}
+	default:
+		for _, n := range s.Nodes {
+			if err := add(n); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return out, nil
+	return targets, nil
+}
+
+// prefixLines puts prefix before every line of text.
+func prefixLines(prefix, text string) string {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	for i := range lines {
+		lines[i] = prefix + lines[i]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // manifestFiles expands directories (not recursively) to the files an agent reads, and

@@ -143,10 +143,24 @@ exit
 `, hostASN, hostPrefixIP, hostRouterIP, fabricASN, hostRouterIP, hostRouterIP, hostPrefix, hostRouterIP)
 }
 
-// nodeFiles are the API resources of the lab, one file per resource as a user would keep
-// them. Every node gets all of them, as in a cluster: each Underlay selects its node by
-// hostname (each node has its own link to the top-of-rack), the VNIs select every node.
-func nodeFiles(nodes int, l3 bool) map[string]string {
+// clusterFiles are the node files of cluster c of lab s: what its nodes' agents read in host
+// mode and what its API server is given in Kubernetes mode.
+func (s *State) clusterFiles(c Cluster) map[string]string {
+	var nodes []Node
+	for _, n := range s.Nodes {
+		if n.Cluster == c.Name {
+			nodes = append(nodes, n)
+		}
+	}
+	return nodeFiles(nodes, c.VTEPCIDR, s.L3)
+}
+
+// nodeFiles are the API resources of a cluster of the lab with the given nodes and VTEP
+// network, one file per resource as a user would keep them. Every node of the cluster gets
+// all of them: each Underlay selects its node by hostname (each node has its own link to the
+// top-of-rack), the VNIs select every node. Every cluster defines the same VNIs (same VNI,
+// same automatic route targets), so its segments and tenants stretch across the clusters.
+func nodeFiles(nodes []Node, vtepCIDR string, l3 bool) map[string]string {
 	files := map[string]string{}
 	for _, s := range segments(l3) {
 		body := fmt.Sprintf(`%sapiVersion: network.weft.dev/v1alpha1
@@ -193,8 +207,8 @@ spec:
 			files["l3vni-"+t.vrf+".yaml"] = body
 		}
 	}
-	for i := 1; i <= nodes; i++ {
-		node := nodeName(i)
+	for _, n := range nodes {
+		node := n.Name
 		files["underlay-"+node+".yaml"] = fmt.Sprintf(`# %s's link to the fabric: one iBGP session to its top-of-rack leaf (a route reflector)
 # over the uplink eth1, which weft moves into the router namespace with its address.
 apiVersion: network.weft.dev/v1alpha1
@@ -223,7 +237,7 @@ spec:
   # reflector, see docs/design.md) keeps them while this node's FRR restarts.
   gracefulRestart:
     restartTimeSeconds: 120
-`, node, node, KubeNamespace, node, fabricASN, uplinkName, leafPortAddr(i), vtepCIDR)
+`, node, node, KubeNamespace, node, fabricASN, uplinkName, leafPortAddr(n.Link), vtepCIDR)
 	}
 	return files
 }
@@ -239,8 +253,9 @@ func segmentComment(s segment) string {
 // gatewayOf is the anycast gateway address of an L2VNI of the lab: 192.168.<vni>.1.
 func gatewayOf(vni int) string { return fmt.Sprintf("192.168.%d.1", vni) }
 
-func writeNodeConfig(dir string, nodes int, l3 bool) error {
-	for name, body := range nodeFiles(nodes, l3) {
+// writeFiles writes files (by name) into dir.
+func writeFiles(dir string, files map[string]string) error {
+	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			return err
 		}

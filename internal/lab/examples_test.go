@@ -18,7 +18,8 @@ var update = flag.Bool("update", false, "rewrite examples/*.yaml and testdata/go
 // production fabric) is not the lab's and is not compared.
 func TestExamplesAreTheLabsObjects(t *testing.T) {
 	dir := filepath.Join("..", "..", "examples")
-	want := nodeFiles(DefaultNodes, false)
+	s := plannedLab("lab", DefaultNodes, false)
+	want := s.clusterFiles(s.Clusters[0])
 	if *update {
 		for name, body := range want {
 			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {

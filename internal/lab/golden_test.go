@@ -16,23 +16,37 @@ import (
 
 // goldenCases are the labs whose generated files testdata/golden/<case>/ holds.
 var goldenCases = []struct {
-	nodes int
-	l3    bool
-}{{2, false}, {2, true}, {3, false}, {3, true}}
+	nodes    int
+	l3       bool
+	clusters int
+}{{2, false, 1}, {2, true, 1}, {3, false, 1}, {3, true, 1}, {3, true, 2}}
 
 // goldenDir is the golden directory of a lab of the given size.
-func goldenDir(nodes int, l3 bool) string {
+func goldenDir(nodes int, l3 bool, clusters int) string {
 	name := fmt.Sprintf("nodes%d", nodes)
 	if l3 {
 		name += "-l3"
 	}
+	if clusters > 1 {
+		name += fmt.Sprintf("-clusters%d", clusters)
+	}
 	return filepath.Join("testdata", "golden", name)
+}
+
+// configDir is where labFiles puts cluster c's node files: config/, or config/<cluster>/ in
+// a lab of several clusters.
+func configDir(s *State, c Cluster) string {
+	if len(s.Clusters) == 1 {
+		return "config"
+	}
+	return "config/" + c.Name
 }
 
 // topology is the part of a lab's state that its size alone decides.
 type topology struct {
 	Spine     string     `json:"spine"`
 	Leaves    []Leaf     `json:"leaves"`
+	Clusters  []Cluster  `json:"clusters"`
 	Nodes     []Node     `json:"nodes"`
 	Workloads []Workload `json:"workloads"`
 }
@@ -68,10 +82,12 @@ func labFiles(t *testing.T, s *State) map[string]string {
 		}
 	}
 	files["links.ip"] = ipCmds.String()
-	for name, body := range nodeFiles(len(s.Nodes), s.L3) {
-		files["config/"+name] = body
+	for _, c := range s.Clusters {
+		for name, body := range s.clusterFiles(c) {
+			files[configDir(s, c)+"/"+name] = body
+		}
 	}
-	js, err := json.MarshalIndent(topology{Spine: s.Spine, Leaves: s.Leaves, Nodes: s.Nodes, Workloads: s.Workloads}, "", "  ")
+	js, err := json.MarshalIndent(topology{Spine: s.Spine, Leaves: s.Leaves, Clusters: s.Clusters, Nodes: s.Nodes, Workloads: s.Workloads}, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,9 +123,9 @@ func readTree(t *testing.T, dir string) map[string]string {
 // no golden file holds an object weft would reject.
 func TestGoldenLabFiles(t *testing.T) {
 	for _, c := range goldenCases {
-		dir := goldenDir(c.nodes, c.l3)
+		dir := goldenDir(c.nodes, c.l3, c.clusters)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			s := plannedLab("lab", c.nodes, c.l3)
+			s := plannedLabClusters("lab", c.nodes, c.l3, c.clusters)
 			want := labFiles(t, s)
 			if again := labFiles(t, s); !maps.Equal(again, want) {
 				t.Fatal("the lab's files are not deterministic")
@@ -143,7 +159,9 @@ func TestGoldenLabFiles(t *testing.T) {
 					t.Errorf("%s/%s is not a file the lab generates", dir, name)
 				}
 			}
-			dirPlans(t, filepath.Join(dir, "config"), s)
+			for _, cl := range s.Clusters {
+				dirPlans(t, filepath.Join(dir, filepath.FromSlash(configDir(s, cl))), s.clusterNodes(cl.Name))
+			}
 		})
 	}
 }
@@ -154,8 +172,8 @@ func TestGoldenLabFiles(t *testing.T) {
 // with the spine's end of its uplink, and only the L3 lab's spine is a border VTEP.
 func TestGoldenFabricConfigs(t *testing.T) {
 	for _, c := range goldenCases {
-		dir := goldenDir(c.nodes, c.l3)
-		s := plannedLab("lab", c.nodes, c.l3)
+		dir := goldenDir(c.nodes, c.l3, c.clusters)
+		s := plannedLabClusters("lab", c.nodes, c.l3, c.clusters)
 		files := readTree(t, dir)
 		check := func(router, routerID string, clients []string, upstream string, border bool) {
 			t.Helper()

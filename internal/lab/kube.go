@@ -75,15 +75,35 @@ type ControlPlane struct {
 	ControllerPID int    `json:"controllerPID"`
 }
 
-// Kubectl is the path of the lab's kubectl: the one built with its API server, else PATH's.
+// Kubectl is the path of the lab's kubectl: the one built with its API servers, else PATH's.
 func (s *State) Kubectl() (string, error) {
-	if s.ControlPlane != nil {
-		p := filepath.Join(s.ControlPlane.Assets, "kubectl")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
+	for _, c := range s.Clusters {
+		if c.ControlPlane != nil {
+			p := filepath.Join(c.ControlPlane.Assets, "kubectl")
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
 		}
 	}
 	return exec.LookPath("kubectl")
+}
+
+// Kubeconfig is the admin kubeconfig of cluster (the lab's only cluster when empty).
+func (s *State) Kubeconfig(cluster string) (string, error) {
+	if !s.Kubernetes {
+		return "", fmt.Errorf("lab %s does not run in Kubernetes mode (weft lab up --kubernetes)", s.Name)
+	}
+	if cluster == "" {
+		if len(s.Clusters) != 1 {
+			return "", fmt.Errorf("lab %s has %d clusters: say which (--cluster)", s.Name, len(s.Clusters))
+		}
+		cluster = s.Clusters[0].Name
+	}
+	c, err := s.Cluster(cluster)
+	if err != nil {
+		return "", err
+	}
+	return c.Kubeconfig, nil
 }
 
 // checkKubeOptions finds the binaries of Kubernetes mode before anything is built.
@@ -102,17 +122,11 @@ func checkKubeOptions(o Options) error {
 	return nil
 }
 
-// startKubernetes brings up the control plane and weft-controller, installs the CRDs and the
-// lab's objects and creates the Node objects; it returns once the controller has given every
-// node its index (which the agents need to start), recorded in s.Nodes.
-// It is long because the steps run in this order and each needs the last (etcd, API server, CRDs, webhooks, controller, objects, Nodes).
+// startKubernetes builds the management network and brings up every cluster's control
+// plane (startControlPlane), each with its own API server and controller on the one API
+// address, on ports of their own.
 func (s *State) startKubernetes(ctx context.Context, o Options) error {
-	dir := filepath.Join(Dir(s.Name), kubeDir)
-	if err := os.MkdirAll(filepath.Join(dir, "certs"), 0o700); err != nil {
-		return err
-	}
 	s.Kubernetes = true
-	s.ControlPlane = &ControlPlane{Assets: o.KubeAssets, Manifests: filepath.Join(dir, "manifests")}
 	for i := range s.Nodes {
 		// The desired state lives in the API server: no files to fall back on.
 		s.Nodes[i].ConfigDir = ""
@@ -121,11 +135,30 @@ func (s *State) startKubernetes(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	for i := range s.Clusters {
+		if err := s.startControlPlane(ctx, o, &s.Clusters[i], apiIP); err != nil {
+			return fmt.Errorf("cluster %s: %w", s.Clusters[i].Name, err)
+		}
+	}
+	return nil
+}
+
+// startControlPlane brings up cluster c's control plane and weft-controller on apiIP,
+// installs the CRDs and the cluster's objects and creates its Node objects; it returns once
+// the controller has given each of its nodes an index (which the agents need to start),
+// recorded in s.Nodes.
+// It is long because the steps run in this order and each needs the last (etcd, API server, CRDs, webhooks, controller, objects, Nodes).
+func (s *State) startControlPlane(ctx context.Context, o Options, c *Cluster, apiIP string) error {
+	dir := filepath.Join(Dir(s.Name), kubeDir, c.Name)
+	if err := os.MkdirAll(filepath.Join(dir, "certs"), 0o700); err != nil {
+		return err
+	}
+	c.ControlPlane = &ControlPlane{Assets: o.KubeAssets, Manifests: filepath.Join(dir, "manifests")}
 	token, err := writeAuth(dir)
 	if err != nil {
 		return err
 	}
-	if err := s.startEtcd(dir); err != nil {
+	if c.ControlPlane.EtcdPID, err = startEtcd(o.KubeAssets, s.Name+"-"+c.Name, dir); err != nil {
 		return err
 	}
 	if err := s.save(); err != nil {
@@ -135,7 +168,7 @@ func (s *State) startKubernetes(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	s.ControlPlane.Server = "https://" + net.JoinHostPort(apiIP, strconv.Itoa(port))
+	c.ControlPlane.Server = "https://" + net.JoinHostPort(apiIP, strconv.Itoa(port))
 	pid, err := startDaemon(dir, "kube-apiserver", nil, filepath.Join(o.KubeAssets, "kube-apiserver"),
 		"--etcd-servers="+etcdURL(dir),
 		"--bind-address="+apiIP, "--advertise-address="+apiIP, "--secure-port="+strconv.Itoa(port),
@@ -150,32 +183,32 @@ func (s *State) startKubernetes(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	s.ControlPlane.APIServerPID = pid
+	c.ControlPlane.APIServerPID = pid
 	if err := s.save(); err != nil {
 		return err
 	}
-	if err := waitReady(ctx, s.ControlPlane.Server, token, pid); err != nil {
+	if err := waitReady(ctx, c.ControlPlane.Server, token, pid); err != nil {
 		return err
 	}
-	s.Kubeconfig = filepath.Join(Dir(s.Name), "kubeconfig")
-	if err := writeKubeconfig(s.Kubeconfig, s.ControlPlane.Server, filepath.Join(dir, "certs", "apiserver.crt"), token); err != nil {
+	c.Kubeconfig = filepath.Join(dir, "kubeconfig")
+	if err := writeKubeconfig(c.Kubeconfig, c.ControlPlane.Server, filepath.Join(dir, "certs", "apiserver.crt"), token); err != nil {
 		return err
 	}
 	if err := s.save(); err != nil {
 		return err
 	}
-	c, err := s.client()
+	kc, err := kubeClient(c.Kubeconfig)
 	if err != nil {
 		return err
 	}
-	if err := installCRDs(ctx, c); err != nil {
+	if err := installCRDs(ctx, kc); err != nil {
 		return err
 	}
 	// A new client: the first one's REST mapper was filled before the CRDs existed.
-	if c, err = s.client(); err != nil {
+	if kc, err = kubeClient(c.Kubeconfig); err != nil {
 		return err
 	}
-	if err := s.writeObjects(ctx, c, o.L3); err != nil {
+	if err := s.writeObjects(ctx, kc, c); err != nil {
 		return err
 	}
 	// The webhooks as in a cluster, reached by URL on the management network.
@@ -183,10 +216,10 @@ func (s *State) startKubernetes(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := installWebhooks(ctx, c, apiIP, whPort); err != nil {
+	if err := installWebhooks(ctx, kc, apiIP, whPort); err != nil {
 		return err
 	}
-	pid, err = startDaemon(dir, "weft-controller", []string{"KUBECONFIG=" + s.Kubeconfig}, o.ControllerBinary,
+	pid, err = startDaemon(dir, "weft-controller", []string{"KUBECONFIG=" + c.Kubeconfig}, o.ControllerBinary,
 		"--namespace", KubeNamespace,
 		"--webhook-ip", apiIP,
 		"--webhook-port", strconv.Itoa(whPort),
@@ -198,17 +231,17 @@ func (s *State) startKubernetes(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	s.ControlPlane.ControllerPID = pid
+	c.ControlPlane.ControllerPID = pid
 	if err := s.save(); err != nil {
 		return err
 	}
-	if err := s.kubectlApply(ctx, s.ControlPlane.Manifests); err != nil {
+	if err := s.kubectlApply(ctx, c, c.ControlPlane.Manifests); err != nil {
 		return fmt.Errorf("apply the lab's objects: %w", err)
 	}
-	if err := s.createNodes(ctx, c); err != nil {
+	if err := s.createNodes(ctx, kc, c); err != nil {
 		return err
 	}
-	return s.waitNodeIndexes(ctx, c)
+	return s.waitNodeIndexes(ctx, kc, c)
 }
 
 // buildMgmtNet creates the API server's address on the host and a veth from the host to
@@ -311,35 +344,31 @@ func etcdURL(dir string) string {
 	return strings.TrimSpace(string(data))
 }
 
-// startEtcd runs etcd on a free loopback port; only the API server talks to it.
-func (s *State) startEtcd(dir string) error {
+// startEtcd runs etcd (from assets) called name on a free loopback port, with its data in
+// dir, and returns its PID; only the API server talks to it.
+func startEtcd(assets, name, dir string) (int, error) {
 	port, err := freePort("127.0.0.1")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	if err := os.WriteFile(filepath.Join(dir, "etcd.url"), []byte(url+"\n"), 0o644); err != nil {
-		return err
+		return 0, err
 	}
-	bin := filepath.Join(s.ControlPlane.Assets, "etcd")
+	bin := filepath.Join(assets, "etcd")
 	args := []string{
-		"--name", s.Name, "--data-dir", filepath.Join(dir, "etcd"),
+		"--name", name, "--data-dir", filepath.Join(dir, "etcd"),
 		"--listen-client-urls", url, "--advertise-client-urls", url,
 		// A one-member cluster: the peer port is never dialled (envtest does the same).
 		"--listen-peer-urls", "http://localhost:0",
 		"--initial-advertise-peer-urls", "http://localhost:0",
-		"--initial-cluster", s.Name + "=http://localhost:0",
+		"--initial-cluster", name + "=http://localhost:0",
 	}
 	// The lab's data dies with the lab: fsync buys nothing (older etcds lack the flag).
 	if help, _ := exec.Command(bin, "--help").CombinedOutput(); strings.Contains(string(help), "--unsafe-no-fsync") {
 		args = append(args, "--unsafe-no-fsync")
 	}
-	pid, err := startDaemon(dir, "etcd", nil, bin, args...)
-	if err != nil {
-		return err
-	}
-	s.ControlPlane.EtcdPID = pid
-	return nil
+	return startDaemon(dir, "etcd", nil, bin, args...)
 }
 
 // freePort returns a TCP port free on addr right now.
@@ -413,8 +442,8 @@ func writeKubeconfig(path, server, caFile, token string) error {
 }
 
 // client is an admin client of the lab's API server, from its kubeconfig.
-func (s *State) client() (client.Client, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+func kubeClient(kubeconfig string) (client.Client, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return nil, err
 	}
@@ -425,33 +454,37 @@ func (s *State) client() (client.Client, error) {
 	return client.New(cfg, client.Options{Scheme: scheme})
 }
 
-// writeObjects creates weft's namespace and writes the lab's weft objects (the files host
-// mode would read) to ControlPlane.Manifests, which kubectlApply applies.
-func (s *State) writeObjects(ctx context.Context, c client.Client, l3 bool) error {
+// writeObjects creates weft's namespace and writes cluster cl's weft objects (the files host
+// mode would read) to its ControlPlane.Manifests, which kubectlApply applies.
+func (s *State) writeObjects(ctx context.Context, c client.Client, cl *Cluster) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: KubeNamespace}}
 	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create namespace %s: %w", KubeNamespace, err)
 	}
-	if err := os.MkdirAll(s.ControlPlane.Manifests, 0o755); err != nil {
+	if err := os.MkdirAll(cl.ControlPlane.Manifests, 0o755); err != nil {
 		return err
 	}
-	files := nodeFiles(len(s.Nodes), l3)
+	files := s.clusterFiles(*cl)
 	names := make([]string, 0, len(files))
 	for name := range files {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if err := os.WriteFile(filepath.Join(s.ControlPlane.Manifests, name), []byte(files[name]), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(cl.ControlPlane.Manifests, name), []byte(files[name]), 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// createNodes creates one Node per lab node, labelled with its hostname as a kubelet would.
-func (s *State) createNodes(ctx context.Context, c client.Client) error {
+// createNodes creates one Node per node of cluster cl, labelled with its hostname as a
+// kubelet would.
+func (s *State) createNodes(ctx context.Context, c client.Client, cl *Cluster) error {
 	for _, n := range s.Nodes {
+		if n.Cluster != cl.Name {
+			continue
+		}
 		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{
 			Name:   n.Name,
 			Labels: map[string]string{"kubernetes.io/hostname": n.Name},
@@ -463,13 +496,19 @@ func (s *State) createNodes(ctx context.Context, c client.Client) error {
 	return nil
 }
 
-// waitNodeIndexes waits until weft-controller has annotated every Node with its index, and
-// records the indexes and the VTEP addresses they give.
-func (s *State) waitNodeIndexes(ctx context.Context, c client.Client) error {
-	cidr := netip.MustParsePrefix(vtepCIDR)
+// waitNodeIndexes waits until cluster cl's weft-controller has annotated each of its Nodes
+// with its index, and records the indexes and the VTEP addresses they give.
+func (s *State) waitNodeIndexes(ctx context.Context, c client.Client, cl *Cluster) error {
+	cidr, err := netip.ParsePrefix(cl.VTEPCIDR)
+	if err != nil {
+		return err
+	}
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
-		if err := pollWhileRunning(ctx, 60*time.Second, "weft-controller", s.ControlPlane.ControllerPID, func() error {
+		if n.Cluster != cl.Name {
+			continue
+		}
+		if err := pollWhileRunning(ctx, 60*time.Second, "weft-controller", cl.ControlPlane.ControllerPID, func() error {
 			node := &corev1.Node{}
 			if err := c.Get(ctx, client.ObjectKey{Name: n.Name}, node); err != nil {
 				return err
@@ -501,11 +540,16 @@ func kubeAgentArgs(n *Node) []string {
 // node ends of the management veths go with the node namespaces.
 func downKubernetes(ctx context.Context, name string, st *State) error {
 	var errs []error
-	if st != nil && st.ControlPlane != nil {
-		for _, pid := range []int{st.ControlPlane.ControllerPID, st.ControlPlane.APIServerPID, st.ControlPlane.EtcdPID} {
-			if pid > 0 {
-				if err := frrproc.StopMarked(pid, Dir(name)+"/"); err != nil {
-					errs = append(errs, err)
+	if st != nil {
+		for _, c := range st.Clusters {
+			if c.ControlPlane == nil {
+				continue
+			}
+			for _, pid := range []int{c.ControlPlane.ControllerPID, c.ControlPlane.APIServerPID, c.ControlPlane.EtcdPID} {
+				if pid > 0 {
+					if err := frrproc.StopMarked(pid, Dir(name)+"/"); err != nil {
+						errs = append(errs, err)
+					}
 				}
 			}
 		}

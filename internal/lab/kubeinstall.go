@@ -57,14 +57,14 @@ func installWebhooks(ctx context.Context, c client.Client, ip string, port int) 
 // objects again (examples/) prints "unchanged". It retries while the webhooks are not
 // serving yet (the controller is starting) and fails on anything else, the webhooks'
 // rejections included.
-func (s *State) kubectlApply(ctx context.Context, path string) error {
+func (s *State) kubectlApply(ctx context.Context, c *Cluster, path string) error {
 	kubectl, err := s.Kubectl()
 	if err != nil {
 		return err
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		_, err := run(ctx, kubectl, "--kubeconfig", s.Kubeconfig, "apply", "-f", path)
+		_, err := run(ctx, kubectl, "--kubeconfig", c.Kubeconfig, "apply", "-f", path)
 		if err == nil || !strings.Contains(err.Error(), "failed calling webhook") || time.Now().After(deadline) {
 			return err
 		}

@@ -26,12 +26,11 @@ const StateRoot = "/run/weft-lab"
 
 // Fabric addressing: the spine's loopback and ASN, the point-to-point links from the leaves
 // to the nodes (10.0.<i>.0/31 on node i's leaf, .1 on node i), from the spine to the leaves
-// (10.1.<j>.0/31 on the spine, .1 on leaf j; leafLo is a leaf's loopback) and the VTEP
-// network the agents take their addresses from (node index i-1 → 10.255.1.<i>).
+// (10.1.<j>.0/31 on the spine, .1 on leaf j; leafLo is a leaf's loopback). The VTEP networks
+// the agents take their addresses from are one per cluster (clusterVTEPCIDR).
 const (
 	fabricASN  = 65000
 	spineLo    = "10.255.0.1"
-	vtepCIDR   = "10.255.1.0/24"
 	agentPort  = 9489
 	spineName  = "spine"
 	uplinkName = "eth1"
@@ -60,6 +59,11 @@ type Options struct {
 	Kubernetes       bool
 	ControllerBinary string
 	KubeAssets       string
+	// Clusters splits the nodes into independent clusters on the one fabric, one per rack
+	// (0 means 1): each has its own control plane (host mode: its nodes' config directories;
+	// Kubernetes mode: its own API server and controller), numbers its nodes from index 0
+	// and takes its VTEPs from a network of its own.
+	Clusters int
 }
 
 // State is what `weft lab status -o json` prints and what `down` reads.
@@ -74,13 +78,29 @@ type State struct {
 	Leaves []Leaf `json:"leaves"`
 	// L3 says whether the lab has the routed parts (Options.L3).
 	L3 bool `json:"l3"`
-	// Kubernetes says whether the lab runs in Kubernetes mode (Options.Kubernetes), with the
-	// admin kubeconfig of its API server at Kubeconfig.
-	Kubernetes   bool          `json:"kubernetes"`
-	Kubeconfig   string        `json:"kubeconfig,omitempty"`
-	ControlPlane *ControlPlane `json:"controlPlane,omitempty"`
+	// Kubernetes says whether the lab runs in Kubernetes mode (Options.Kubernetes); each
+	// cluster has its control plane then.
+	Kubernetes bool `json:"kubernetes"`
+	// Clusters are the lab's independent sets of nodes (Options.Clusters), c1 first.
+	Clusters []Cluster `json:"clusters"`
 	// FRR is the FRR installation the lab runs (frrinstall.Select at weft lab up).
 	FRR frrinstall.Install `json:"frr"`
+}
+
+// Cluster is one set of the lab's nodes under one control plane.
+type Cluster struct {
+	Name string `json:"name"`
+	// VTEPCIDR is the network its nodes' VTEP addresses (and router IDs) come from, by node
+	// index (Underlay.spec.tunnelEndpoint). Every cluster numbers its nodes from 0, so two
+	// clusters on one fabric need networks that do not overlap (CheckVTEPs).
+	VTEPCIDR string `json:"vtepCIDR"`
+	// Nodes are its nodes' names; Workloads those of the workloads on them now (save keeps
+	// it in step with migrations).
+	Nodes     []string `json:"nodes"`
+	Workloads []string `json:"workloads"`
+	// Kubeconfig is the admin kubeconfig of its API server, in Kubernetes mode.
+	Kubeconfig   string        `json:"kubeconfig,omitempty"`
+	ControlPlane *ControlPlane `json:"controlPlane,omitempty"`
 }
 
 // Leaf is a top-of-rack router: an FRR route reflector for the nodes of its rack and a client
@@ -105,6 +125,8 @@ type Node struct {
 	// node index, which in Kubernetes mode the controller allocates and may order otherwise.
 	Leaf string `json:"leaf"`
 	Link int    `json:"link"`
+	// Cluster names the node's cluster: its index and VTEP are that cluster's.
+	Cluster string `json:"cluster"`
 }
 
 // Workload is a namespace standing in for a pod or VM, attached to a node's host bridge.
@@ -179,6 +201,7 @@ func Running() []string {
 }
 
 func (s *State) save() error {
+	s.listClusterWorkloads()
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
@@ -200,6 +223,38 @@ func (s *State) Node(name string) (*Node, error) {
 		}
 	}
 	return nil, fmt.Errorf("lab %s has no node %q", s.Name, name)
+}
+
+// Cluster returns the cluster called name.
+func (s *State) Cluster(name string) (*Cluster, error) {
+	for i := range s.Clusters {
+		if s.Clusters[i].Name == name {
+			return &s.Clusters[i], nil
+		}
+	}
+	names := make([]string, 0, len(s.Clusters))
+	for _, c := range s.Clusters {
+		names = append(names, c.Name)
+	}
+	return nil, fmt.Errorf("lab %s has no cluster %q (its clusters: %s)", s.Name, name, strings.Join(names, ", "))
+}
+
+// clusterOf returns node n's cluster.
+func (s *State) clusterOf(n *Node) (*Cluster, error) {
+	return s.Cluster(n.Cluster)
+}
+
+// listClusterWorkloads fills each cluster's Workloads from where the workloads are now.
+func (s *State) listClusterWorkloads() {
+	for i := range s.Clusters {
+		c := &s.Clusters[i]
+		c.Workloads = []string{}
+		for _, w := range s.Workloads {
+			if n, err := s.Node(w.Node); err == nil && n.Cluster == c.Name {
+				c.Workloads = append(c.Workloads, w.Name)
+			}
+		}
+	}
 }
 
 // Workload returns the workload called name.
@@ -261,6 +316,12 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	}
 	if o.Nodes < minNodes || o.Nodes > maxNodes {
 		return nil, fmt.Errorf("--nodes %d: must be %d..%d", o.Nodes, minNodes, maxNodes)
+	}
+	if o.Clusters == 0 {
+		o.Clusters = 1
+	}
+	if o.Clusters < 1 || o.Clusters > maxClusters {
+		return nil, fmt.Errorf("--clusters %d: must be 1..%d (one cluster per rack)", o.Clusters, maxClusters)
 	}
 	if _, err := os.Stat(statePath(o.Name)); err == nil {
 		return nil, fmt.Errorf("lab %q is already running (weft lab down --name %s first)", o.Name, o.Name)
@@ -335,7 +396,8 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	for _, n := range s.plannedNodes(o.Nodes) {
+	s.Clusters = plannedClusters(o.Nodes, o.Clusters)
+	for _, n := range s.plannedNodes(o.Nodes, o.Clusters) {
 		leaf := s.leaf(n.Leaf)
 		if leaf == nil {
 			return fmt.Errorf("node %s: lab %s has no leaf %q", n.Name, s.Name, n.Leaf)
@@ -360,6 +422,10 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 			return err
 		}
 	}
+	files := map[string]map[string]string{}
+	for _, c := range s.Clusters {
+		files[c.Name] = s.clusterFiles(c)
+	}
 	if s.L3 {
 		if err := s.buildBorder(ctx); err != nil {
 			return err
@@ -379,7 +445,7 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 			if err := os.MkdirAll(n.ConfigDir, 0o755); err != nil {
 				return err
 			}
-			if err := writeNodeConfig(n.ConfigDir, len(s.Nodes), s.L3); err != nil {
+			if err := writeFiles(n.ConfigDir, files[n.Cluster]); err != nil {
 				return err
 			}
 		}
@@ -446,6 +512,9 @@ func (s *State) waitConverged(ctx context.Context) error {
 		if err := s.waitHostSession(ctx, &s.Nodes[0], 60*time.Second); err != nil {
 			return err
 		}
+	}
+	if err := s.waitVTEPs(ctx, 60*time.Second); err != nil {
+		return err
 	}
 	first := s.Workloads[0]
 	for _, w := range s.Workloads[1:] {

@@ -16,6 +16,8 @@ import (
 const (
 	minNodes = 2
 	maxNodes = 9
+	// maxClusters: one cluster per rack.
+	maxClusters = leafCount
 )
 
 // rackOf is the rack (0-based, the index of its leaf) of node i (1-based) of n: the first
@@ -51,9 +53,40 @@ func leafPortAddr(link int) string { return fmt.Sprintf("10.0.%d.0", link) }
 // nodeUplinkAddr is the node's end of uplink link: a client of the node's leaf.
 func nodeUplinkAddr(link int) string { return fmt.Sprintf("10.0.%d.1", link) }
 
-// nodeVTEP is the VTEP address of node i in host mode, where its index is i-1: what the
-// agent takes from vtepCIDR (ipam.NodeAddress).
-func nodeVTEP(i int) string { return fmt.Sprintf("10.255.1.%d", i) }
+// clusterName is the name of cluster k (1-based).
+func clusterName(k int) string { return fmt.Sprintf("c%d", k) }
+
+// clusterVTEPCIDR is the VTEP network of cluster k (1-based): 10.255.<k>.0/24, beside the
+// fabric routers' loopbacks in 10.255.0.0/24.
+func clusterVTEPCIDR(k int) string { return fmt.Sprintf("10.255.%d.0/24", k) }
+
+// clusterOfNode is the cluster (1-based) of node i (1-based) of n in a lab of clusters
+// clusters: with two, each rack is a cluster.
+func clusterOfNode(i, n, clusters int) int {
+	if clusters == 1 {
+		return 1
+	}
+	return rackOf(i, n) + 1
+}
+
+// nodeVTEP is the VTEP address of the node of index idx in cluster k in host mode: what the
+// agent takes from clusterVTEPCIDR(k) (ipam.NodeAddress).
+func nodeVTEP(k, idx int) string { return fmt.Sprintf("10.255.%d.%d", k, idx+1) }
+
+// plannedClusters are the clusters of a lab of n nodes, c1 first, with their nodes.
+func plannedClusters(n, clusters int) []Cluster {
+	var cs []Cluster
+	for k := 1; k <= clusters; k++ {
+		c := Cluster{Name: clusterName(k), VTEPCIDR: clusterVTEPCIDR(k), Workloads: []string{}}
+		for i := 1; i <= n; i++ {
+			if clusterOfNode(i, n, clusters) == k {
+				c.Nodes = append(c.Nodes, nodeName(i))
+			}
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
 
 // newState is the state of lab o before anything of it exists: buildFabric adds the leaves
 // and nodes as it creates them.
@@ -71,19 +104,25 @@ func (s *State) plannedLeaves() []Leaf {
 }
 
 // plannedNodes are the lab's n nodes in order, node1 first, each in its rack (rackOf) and
-// with its host-mode index; AgentPID is left for startAgent.
-func (s *State) plannedNodes(n int) []Node {
+// cluster, with its host-mode index: its position in its cluster. AgentPID is left for
+// startAgent.
+func (s *State) plannedNodes(n, clusters int) []Node {
 	var ns []Node
+	next := map[int]int{}
 	for i := 1; i <= n; i++ {
+		k := clusterOfNode(i, n, clusters)
+		idx := next[k]
+		next[k]++
 		ns = append(ns, Node{
 			Name:        nodeName(i),
 			Netns:       s.ns(nodeName(i)),
 			RouterNetns: s.ns(nodeName(i) + "-rt"),
-			Index:       i - 1,
-			VTEP:        nodeVTEP(i),
+			Index:       idx,
+			VTEP:        nodeVTEP(k, idx),
 			ConfigDir:   filepath.Join(Dir(s.Name), nodeName(i), "config"),
 			Leaf:        leafName(rackOf(i, n) + 1),
 			Link:        i,
+			Cluster:     clusterName(k),
 		})
 	}
 	return ns

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -18,10 +19,17 @@ import (
 // fabric and attached its workloads, short of what only a running lab has (agent PIDs, ports)
 // and of the L3 lab's external hosts (see plannedExternals).
 func plannedLab(name string, nodes int, l3 bool) *State {
-	s := newState(Options{Name: name, Nodes: nodes, L3: l3}, frrinstall.Install{})
+	return plannedLabClusters(name, nodes, l3, 1)
+}
+
+// plannedLabClusters is plannedLab with the given number of clusters.
+func plannedLabClusters(name string, nodes int, l3 bool, clusters int) *State {
+	s := newState(Options{Name: name, Nodes: nodes, L3: l3, Clusters: clusters}, frrinstall.Install{})
 	s.Leaves = s.plannedLeaves()
-	s.Nodes = s.plannedNodes(nodes)
+	s.Clusters = plannedClusters(nodes, clusters)
+	s.Nodes = s.plannedNodes(nodes, clusters)
 	s.Workloads = s.plannedWorkloads()
+	s.listClusterWorkloads()
 	return s
 }
 
@@ -77,24 +85,35 @@ func TestPlannedTopology(t *testing.T) {
 		return Node{
 			Name: fmt.Sprintf("node%d", i), Netns: fmt.Sprintf("lab-node%d", i), RouterNetns: fmt.Sprintf("lab-node%d-rt", i),
 			VTEP: fmt.Sprintf("10.255.1.%d", i), Index: i - 1, ConfigDir: fmt.Sprintf("/run/weft-lab/lab/node%d/config", i),
-			Leaf: leaf, Link: i,
+			Leaf: leaf, Link: i, Cluster: "c1",
 		}
 	}
+	// inC2 puts node n into cluster c2 as its node of index idx: its VTEP is c2's.
+	inC2 := func(n Node, idx int) Node {
+		n.Cluster, n.Index, n.VTEP = "c2", idx, fmt.Sprintf("10.255.2.%d", idx+1)
+		return n
+	}
 	tests := []struct {
-		nodes int
-		want  []Node
+		nodes    int
+		clusters int
+		want     []Node
 		// clients are the reflector clients of the spine, leaf1 and leaf2.
 		clients [][]string
 	}{
-		{2, []Node{node(1, "leaf1"), node(2, "leaf2")},
+		{2, 1, []Node{node(1, "leaf1"), node(2, "leaf2")},
 			[][]string{{"10.1.1.1", "10.1.2.1"}, {"10.0.1.1"}, {"10.0.2.1"}}},
-		{3, []Node{node(1, "leaf1"), node(2, "leaf2"), node(3, "leaf2")},
+		{3, 1, []Node{node(1, "leaf1"), node(2, "leaf2"), node(3, "leaf2")},
 			[][]string{{"10.1.1.1", "10.1.2.1"}, {"10.0.1.1"}, {"10.0.2.1", "10.0.3.1"}}},
-		{4, []Node{node(1, "leaf1"), node(2, "leaf1"), node(3, "leaf2"), node(4, "leaf2")},
+		{4, 1, []Node{node(1, "leaf1"), node(2, "leaf1"), node(3, "leaf2"), node(4, "leaf2")},
+			[][]string{{"10.1.1.1", "10.1.2.1"}, {"10.0.1.1", "10.0.2.1"}, {"10.0.3.1", "10.0.4.1"}}},
+		// Two clusters, one per rack: each numbers its nodes from 0, in its own VTEP network.
+		{2, 2, []Node{node(1, "leaf1"), inC2(node(2, "leaf2"), 0)},
+			[][]string{{"10.1.1.1", "10.1.2.1"}, {"10.0.1.1"}, {"10.0.2.1"}}},
+		{4, 2, []Node{node(1, "leaf1"), node(2, "leaf1"), inC2(node(3, "leaf2"), 0), inC2(node(4, "leaf2"), 1)},
 			[][]string{{"10.1.1.1", "10.1.2.1"}, {"10.0.1.1", "10.0.2.1"}, {"10.0.3.1", "10.0.4.1"}}},
 	}
 	for _, tt := range tests {
-		s := plannedLab("lab", tt.nodes, false)
+		s := plannedLabClusters("lab", tt.nodes, false, tt.clusters)
 		if s.Spine != "lab-spine" {
 			t.Errorf("spine namespace %q, want lab-spine", s.Spine)
 		}
@@ -127,8 +146,12 @@ func TestAddresses(t *testing.T) {
 		{"leafUplinkAddr(2)", leafUplinkAddr(2), "10.1.2.1"},
 		{"leafPortAddr(3)", leafPortAddr(3), "10.0.3.0"},
 		{"nodeUplinkAddr(3)", nodeUplinkAddr(3), "10.0.3.1"},
-		{"nodeVTEP(1)", nodeVTEP(1), "10.255.1.1"},
-		{"nodeVTEP(9)", nodeVTEP(9), "10.255.1.9"},
+		{"nodeVTEP(1, 0)", nodeVTEP(1, 0), "10.255.1.1"},
+		{"nodeVTEP(1, 8)", nodeVTEP(1, 8), "10.255.1.9"},
+		{"nodeVTEP(2, 0)", nodeVTEP(2, 0), "10.255.2.1"},
+		{"clusterVTEPCIDR(1)", clusterVTEPCIDR(1), "10.255.1.0/24"},
+		{"clusterVTEPCIDR(2)", clusterVTEPCIDR(2), "10.255.2.0/24"},
+		{"clusterName(2)", clusterName(2), "c2"},
 		{"leafName(2)", leafName(2), "leaf2"},
 		{"nodeName(7)", nodeName(7), "node7"},
 	}
@@ -222,21 +245,36 @@ func checkDistinct(t *testing.T, what string, values []string) {
 	}
 }
 
-// labPlans reads the lab's node files as a host-mode agent does (written by writeNodeConfig,
-// read by manifest.Load) and builds the plan of each of s's nodes (see dirPlans).
+// labPlans reads each cluster's node files as a host-mode agent does (written by
+// writeFiles, read by manifest.Load) and builds the plan of each of its nodes (see dirPlans).
 func labPlans(t *testing.T, s *State) map[string]plan.NodePlan {
 	t.Helper()
-	dir := t.TempDir()
-	if err := writeNodeConfig(dir, len(s.Nodes), s.L3); err != nil {
-		t.Fatal(err)
+	plans := map[string]plan.NodePlan{}
+	for _, c := range s.Clusters {
+		dir := t.TempDir()
+		if err := writeFiles(dir, s.clusterFiles(c)); err != nil {
+			t.Fatal(err)
+		}
+		maps.Copy(plans, dirPlans(t, dir, s.clusterNodes(c.Name)))
 	}
-	return dirPlans(t, dir, s)
+	return plans
 }
 
-// dirPlans loads the resource files in dir (manifest.Load) and builds the plan of each of s's
+// clusterNodes are the nodes of cluster name.
+func (s *State) clusterNodes(name string) []Node {
+	var ns []Node
+	for _, n := range s.Nodes {
+		if n.Cluster == name {
+			ns = append(ns, n)
+		}
+	}
+	return ns
+}
+
+// dirPlans loads the resource files in dir (manifest.Load) and builds the plan of each of
 // nodes. A document that is not read, a resource plan.Build rejects or a node left without
 // its Underlay fails the test.
-func dirPlans(t *testing.T, dir string, s *State) map[string]plan.NodePlan {
+func dirPlans(t *testing.T, dir string, nodes []Node) map[string]plan.NodePlan {
 	t.Helper()
 	res, err := manifest.Load(dir)
 	if err != nil {
@@ -250,7 +288,7 @@ func dirPlans(t *testing.T, dir string, s *State) map[string]plan.NodePlan {
 		t.Errorf("%d objects in %d node files, want one each", len(res.Objects), len(files))
 	}
 	plans := map[string]plan.NodePlan{}
-	for _, n := range s.Nodes {
+	for _, n := range nodes {
 		p, errs := plan.Build(res.Resources, plan.Node{Name: n.Name, Labels: map[string]string{"kubernetes.io/hostname": n.Name}, Index: n.Index})
 		for _, e := range errs {
 			t.Errorf("%s: %v", n.Name, e)
@@ -259,7 +297,7 @@ func dirPlans(t *testing.T, dir string, s *State) map[string]plan.NodePlan {
 			t.Errorf("%s: no Underlay selects the node", n.Name)
 		}
 		// Every object applies on every node, but for the other nodes' Underlays.
-		if want := len(res.Objects) - len(s.Nodes) + 1; len(p.Applied) != want {
+		if want := len(res.Objects) - len(nodes) + 1; len(p.Applied) != want {
 			t.Errorf("%s: %d resources applied, want %d: %v", n.Name, len(p.Applied), want, p.Applied)
 		}
 		if !slices.Contains(p.Applied, plan.Ref{Kind: "Underlay", Namespace: KubeNamespace, Name: n.Name}) {
@@ -278,49 +316,113 @@ func dirPlans(t *testing.T, dir string, s *State) map[string]plan.NodePlan {
 // the ones the workloads use and the host speaker's neighbor is the router end of VRF red's
 // veth.
 func TestUnderlaysMatchTheFabric(t *testing.T) {
-	vteps := netip.MustParsePrefix(vtepCIDR)
 	for _, n := range []int{minNodes, 3, 5, maxNodes} {
 		for _, l3 := range []bool{false, true} {
-			s := plannedLab("lab", n, l3)
-			plans := labPlans(t, s)
-			reflectorIDs := []string{spineLo}
-			for j := range s.Leaves {
-				reflectorIDs = append(reflectorIDs, leafLo(j+1))
-			}
-			for _, nd := range s.Nodes {
-				p := plans[nd.Name]
-				at := fmt.Sprintf("%d nodes, l3 %v, %s", n, l3, nd.Name)
-				if got := p.Kernel.Underlay.Interfaces; !slices.Equal(got, []string{uplinkName}) {
-					t.Errorf("%s: moves %v, want the lab's uplink %s", at, got, uplinkName)
+			for clusters := 1; clusters <= maxClusters; clusters++ {
+				s := plannedLabClusters("lab", n, l3, clusters)
+				plans := labPlans(t, s)
+				reflectorIDs := []string{spineLo}
+				for j := range s.Leaves {
+					reflectorIDs = append(reflectorIDs, leafLo(j+1))
 				}
-				want, err := ipam.NodeAddress(vteps, nd.Index)
-				if err != nil || want.Addr().String() != nd.VTEP {
-					t.Errorf("%s: VTEP %s, but index %d in %s gives %v (%v)", at, nd.VTEP, nd.Index, vtepCIDR, want, err)
+				for _, nd := range s.Nodes {
+					p := plans[nd.Name]
+					at := fmt.Sprintf("%d nodes, l3 %v, %d clusters, %s", n, l3, clusters, nd.Name)
+					c, err := s.clusterOf(&nd)
+					if err != nil {
+						t.Fatal(err)
+					}
+					vteps := netip.MustParsePrefix(c.VTEPCIDR)
+					if got := p.Kernel.Underlay.Interfaces; !slices.Equal(got, []string{uplinkName}) {
+						t.Errorf("%s: moves %v, want the lab's uplink %s", at, got, uplinkName)
+					}
+					want, err := ipam.NodeAddress(vteps, nd.Index)
+					if err != nil || want.Addr().String() != nd.VTEP {
+						t.Errorf("%s: VTEP %s, but index %d in %s gives %v (%v)", at, nd.VTEP, nd.Index, c.VTEPCIDR, want, err)
+					}
+					if got := p.Kernel.Underlay.VTEPs; len(got) != 1 || got[0].Addr().String() != nd.VTEP {
+						t.Errorf("%s: plan's VTEPs %v, lab's %s", at, got, nd.VTEP)
+					}
+					id := p.FRR.Router.RouterID.String()
+					if id != nd.VTEP || slices.Contains(reflectorIDs, id) {
+						t.Errorf("%s: router ID %s, want the VTEP %s, none of the reflectors' %v", at, id, nd.VTEP, reflectorIDs)
+					}
+					if p.FRR.Router.ASN != fabricASN {
+						t.Errorf("%s: AS %d, want the fabric's %d (iBGP to a reflector)", at, p.FRR.Router.ASN, fabricASN)
+					}
+					var peers []string
+					for _, nb := range p.FRR.Router.Neighbors {
+						peers = append(peers, nb.Address.String())
+					}
+					if !slices.Equal(peers, []string{leafPortAddr(nd.Link)}) {
+						t.Errorf("%s: neighbors %v, want its leaf's end %s", at, peers, leafPortAddr(nd.Link))
+					}
+					if !slices.Contains(s.rackAddrs(nd.Leaf), nodeUplinkAddr(nd.Link)) {
+						t.Errorf("%s: %s's clients %v lack the node's end %s", at, nd.Leaf, s.rackAddrs(nd.Leaf), nodeUplinkAddr(nd.Link))
+					}
+					checkRouted(t, at, s, p)
 				}
-				if got := p.Kernel.Underlay.VTEPs; len(got) != 1 || got[0].Addr().String() != nd.VTEP {
-					t.Errorf("%s: plan's VTEPs %v, lab's %s", at, got, nd.VTEP)
-				}
-				id := p.FRR.Router.RouterID.String()
-				if id != nd.VTEP || slices.Contains(reflectorIDs, id) {
-					t.Errorf("%s: router ID %s, want the VTEP %s, none of the reflectors' %v", at, id, nd.VTEP, reflectorIDs)
-				}
-				if p.FRR.Router.ASN != fabricASN {
-					t.Errorf("%s: AS %d, want the fabric's %d (iBGP to a reflector)", at, p.FRR.Router.ASN, fabricASN)
-				}
-				var peers []string
-				for _, nb := range p.FRR.Router.Neighbors {
-					peers = append(peers, nb.Address.String())
-				}
-				if !slices.Equal(peers, []string{leafPortAddr(nd.Link)}) {
-					t.Errorf("%s: neighbors %v, want its leaf's end %s", at, peers, leafPortAddr(nd.Link))
-				}
-				if !slices.Contains(s.rackAddrs(nd.Leaf), nodeUplinkAddr(nd.Link)) {
-					t.Errorf("%s: %s's clients %v lack the node's end %s", at, nd.Leaf, s.rackAddrs(nd.Leaf), nodeUplinkAddr(nd.Link))
-				}
-				checkRouted(t, at, s, p)
+				checkClusters(t, s, plans)
 			}
 		}
 	}
+}
+
+// checkClusters: every node is in exactly one cluster, numbered from 0 within it; the
+// clusters' VTEP networks do not overlap one another nor the reflectors' loopbacks, so no
+// two nodes of the lab have one VTEP although their indexes repeat.
+func checkClusters(t *testing.T, s *State, plans map[string]plan.NodePlan) {
+	t.Helper()
+	at := fmt.Sprintf("%d nodes, %d clusters", len(s.Nodes), len(s.Clusters))
+	seen := map[string]string{}
+	for _, c := range s.Clusters {
+		var idx []int
+		for _, name := range c.Nodes {
+			if other, ok := seen[name]; ok {
+				t.Errorf("%s: %s is in clusters %s and %s", at, name, other, c.Name)
+			}
+			seen[name] = c.Name
+			n, err := s.Node(name)
+			if err != nil || n.Cluster != c.Name {
+				t.Errorf("%s: cluster %s lists %s, whose cluster is %v (%v)", at, c.Name, name, n, err)
+				continue
+			}
+			idx = append(idx, n.Index)
+		}
+		if len(c.Nodes) == 0 || !slices.Equal(idx, intRange(len(c.Nodes))) {
+			t.Errorf("%s: cluster %s numbers its nodes %v, want 0..%d", at, c.Name, idx, len(c.Nodes)-1)
+		}
+		p := netip.MustParsePrefix(c.VTEPCIDR)
+		if p.Contains(netip.MustParseAddr(spineLo)) || p.Contains(netip.MustParseAddr(leafLo(1))) {
+			t.Errorf("%s: cluster %s's VTEP network %s holds a reflector's loopback", at, c.Name, p)
+		}
+		for _, o := range s.Clusters {
+			if o.Name != c.Name && p.Overlaps(netip.MustParsePrefix(o.VTEPCIDR)) {
+				t.Errorf("%s: VTEP networks of %s and %s overlap", at, c.Name, o.Name)
+			}
+		}
+	}
+	if len(seen) != len(s.Nodes) {
+		t.Errorf("%s: clusters hold %d nodes of %d", at, len(seen), len(s.Nodes))
+	}
+	vteps := map[string]string{}
+	for name, p := range plans {
+		for _, v := range p.Kernel.Underlay.VTEPs {
+			if other, ok := vteps[v.Addr().String()]; ok {
+				t.Errorf("%s: %s and %s both have VTEP %s", at, other, name, v.Addr())
+			}
+			vteps[v.Addr().String()] = name
+		}
+	}
+}
+
+// intRange is 0..n-1.
+func intRange(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // checkRouted checks the routed parts of node plan p against the lab: each L2VNI's gateway is

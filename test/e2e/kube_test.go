@@ -23,15 +23,8 @@ import (
 // the L2VNI and watch connectivity, devices and status go, apply again and get it all back.
 // Long: one cluster's life, step by step.
 func TestKubernetesMode(t *testing.T) {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	assets := kubeAssets(t)
 	kubectlBin := filepath.Join(assets, "kubectl")
-	if _, err := os.Stat(kubectlBin); assets == "" || err != nil {
-		reason := fmt.Sprintf("KUBEBUILDER_ASSETS=%q has no kube-apiserver, etcd and kubectl (make test sets it; hack/envtest-assets.sh prints it)", assets)
-		if os.Getenv("CI") != "" {
-			t.Fatal(reason)
-		}
-		t.Skip(reason)
-	}
 	ctx := context.Background()
 	var ks *lab.State
 	t.Cleanup(func() {
@@ -41,7 +34,7 @@ func TestKubernetesMode(t *testing.T) {
 		if err := lab.Down(context.Background(), kubeLabName); err != nil {
 			t.Errorf("lab down: %v", err)
 		}
-		if left := kubeLeftovers(ks); left != "" {
+		if left := kubeLeftovers(kubeLabName, ks); left != "" {
 			t.Errorf("left behind by lab down: %s", left)
 		}
 	})
@@ -53,10 +46,11 @@ func TestKubernetesMode(t *testing.T) {
 	if err != nil {
 		t.Fatalf("lab up --kubernetes: %v", err)
 	}
-	t.Logf("lab up --kubernetes in %.1f s (API server %s)", time.Since(t0).Seconds(), ks.ControlPlane.Server)
+	t.Logf("lab up --kubernetes in %.1f s (API server %s)", time.Since(t0).Seconds(), ks.Clusters[0].ControlPlane.Server)
+	kubeconfig := ks.Clusters[0].Kubeconfig
 
 	kubectl := func(args ...string) (string, error) {
-		out, err := exec.CommandContext(ctx, kubectlBin, append([]string{"--kubeconfig", ks.Kubeconfig}, args...)...).CombinedOutput()
+		out, err := exec.CommandContext(ctx, kubectlBin, append([]string{"--kubeconfig", kubeconfig}, args...)...).CombinedOutput()
 		if err != nil {
 			return string(out), fmt.Errorf("kubectl %s: %w\n%s", strings.Join(args, " "), err, out)
 		}
@@ -162,8 +156,8 @@ func TestKubernetesMode(t *testing.T) {
 		t.Errorf("Applied condition of web: reason, observedGeneration, generation = %q", cond)
 	}
 	// The CLI's view of the same lab.
-	if out, err := exec.Command(weftBin, "lab", "status", "--name", kubeLabName).CombinedOutput(); err != nil || !strings.Contains(string(out), ks.Kubeconfig) {
-		t.Errorf("weft lab status does not show the kubeconfig %s (err %v):\n%s", ks.Kubeconfig, err, out)
+	if out, err := exec.Command(weftBin, "lab", "status", "--name", kubeLabName).CombinedOutput(); err != nil || !strings.Contains(string(out), kubeconfig) {
+		t.Errorf("weft lab status does not show the kubeconfig %s (err %v):\n%s", kubeconfig, err, out)
 	}
 	if out, err := exec.Command(weftBin, "lab", "kubectl", "--name", kubeLabName, "--", "get", "routernodestatus").CombinedOutput(); err != nil ||
 		!regexp.MustCompile(`(?m)^node1\s+True\s+False`).Match(out) || !regexp.MustCompile(`(?m)^node2\s+True\s+False`).Match(out) {
@@ -242,29 +236,49 @@ func workload2(t *testing.T, s *lab.State, name string) *lab.Workload {
 	return w
 }
 
-// kubeLeftovers lists what of the Kubernetes-mode lab outlived lab.Down: namespaces, host
-// links, its directory and the control plane's processes.
-func kubeLeftovers(s *lab.State) string {
+// kubeAssets is the directory of kube-apiserver, etcd and kubectl ($KUBEBUILDER_ASSETS); the
+// test is skipped without them, and fails in CI.
+func kubeAssets(t *testing.T) string {
+	t.Helper()
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if _, err := os.Stat(filepath.Join(assets, "kubectl")); assets == "" || err != nil {
+		reason := fmt.Sprintf("KUBEBUILDER_ASSETS=%q has no kube-apiserver, etcd and kubectl (make test sets it; hack/envtest-assets.sh prints it)", assets)
+		if os.Getenv("CI") != "" {
+			t.Fatal(reason)
+		}
+		t.Skip(reason)
+	}
+	return assets
+}
+
+// kubeLeftovers lists what of the Kubernetes-mode lab name outlived lab.Down: namespaces,
+// host links, its directory and every cluster's control plane processes.
+func kubeLeftovers(name string, s *lab.State) string {
 	var left []string
 	out, _ := exec.Command("ip", "netns", "list").Output()
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, kubeLabName+"-") {
+		if strings.HasPrefix(l, name+"-") {
 			left = append(left, "netns "+strings.Fields(l)[0])
 		}
 	}
 	out, _ = exec.Command("ip", "-br", "link").Output()
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, kubeLabName+"-") {
+		if strings.HasPrefix(l, name+"-") {
 			left = append(left, "link "+strings.Fields(l)[0])
 		}
 	}
-	if _, err := os.Stat(lab.Dir(kubeLabName)); !os.IsNotExist(err) {
-		left = append(left, "directory "+lab.Dir(kubeLabName))
+	if _, err := os.Stat(lab.Dir(name)); !os.IsNotExist(err) {
+		left = append(left, "directory "+lab.Dir(name))
 	}
-	if s != nil && s.ControlPlane != nil {
-		for name, pid := range map[string]int{"etcd": s.ControlPlane.EtcdPID, "kube-apiserver": s.ControlPlane.APIServerPID, "weft-controller": s.ControlPlane.ControllerPID} {
-			if pid > 0 && frrproc.Alive(pid) {
-				left = append(left, fmt.Sprintf("%s (pid %d)", name, pid))
+	if s != nil {
+		for _, c := range s.Clusters {
+			if c.ControlPlane == nil {
+				continue
+			}
+			for daemon, pid := range map[string]int{"etcd": c.ControlPlane.EtcdPID, "kube-apiserver": c.ControlPlane.APIServerPID, "weft-controller": c.ControlPlane.ControllerPID} {
+				if pid > 0 && frrproc.Alive(pid) {
+					left = append(left, fmt.Sprintf("%s of cluster %s (pid %d)", daemon, c.Name, pid))
+				}
 			}
 		}
 		for _, n := range s.Nodes {

@@ -29,14 +29,7 @@ func testRoutedMigration(t *testing.T, l3 *lab.State, w, other *lab.Workload) {
 		}
 	}
 	ip := addr(w.IP)
-	runs := 1
-	if v := os.Getenv("WEFT_MIGRATION_RUNS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("WEFT_MIGRATION_RUNS=%q: want a positive number", v)
-		}
-		runs = n
-	}
+	runs := migrationRuns(t)
 	cases := []struct{ to, pinger, announce, what string }{
 		{away, "ext-red", lab.AnnounceGARP, "routed from the external host through the L3VNI"},
 		{home, other.Name, lab.AnnounceNone, "routed from another segment (symmetric IRB), silent VM"},
@@ -73,4 +66,19 @@ func testRoutedMigration(t *testing.T, l3 *lab.State, w, other *lab.Workload) {
 	for i, c := range cases {
 		t.Logf("migration outage, %s: %s", c.what, spread(outages[i]))
 	}
+}
+
+// migrationRuns is how often the migration tests repeat their moves: $WEFT_MIGRATION_RUNS
+// (make bench-lab sets it to print outage figures), once otherwise.
+func migrationRuns(t *testing.T) int {
+	t.Helper()
+	v := os.Getenv("WEFT_MIGRATION_RUNS")
+	if v == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("WEFT_MIGRATION_RUNS=%q: want a positive number", v)
+	}
+	return n
 }
