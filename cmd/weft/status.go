@@ -140,6 +140,9 @@ func printStatus(w io.Writer, st agentapi.Status, live bool, now time.Time) {
 	fmt.Fprintf(w, "\nsteps: load %v, plan %v, frr %v, kernel %v, zebra %v, sessions %v (alongside); frr reloaded: %t; kernel writes: %d\n",
 		p.Load.Round(time.Microsecond), p.Plan.Round(time.Microsecond), p.FRR.Round(time.Microsecond), p.Kernel.Round(time.Microsecond),
 		p.Zebra.Round(time.Microsecond), p.Sessions.Round(time.Microsecond), st.FRRChanged, st.Kernel.Writes)
+	if st.FRRVersion != "" {
+		fmt.Fprintf(w, "FRR %s\n", st.FRRVersion)
+	}
 }
 
 // oneLine keeps a table row on one line.

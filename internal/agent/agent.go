@@ -50,6 +50,13 @@ type ZebraAddrs interface {
 	InterfaceAddrs(ctx context.Context) (map[string][]netip.Prefix, error)
 }
 
+// FRRVersion is implemented by an FRR that can say which release it runs: the agent reports
+// it and checks zebra's addresses only where the release needs it
+// (frr.Version.ZebraMissesAddresses).
+type FRRVersion interface {
+	Version(ctx context.Context) (frr.Version, error)
+}
+
 // Kernel converges the kernel to a kernel plan.
 type Kernel interface {
 	Apply(ctx context.Context, kp plan.KernelPlan, router, host hostnet.Namespace) (hostnet.Result, error)
@@ -95,6 +102,10 @@ type Agent struct {
 	zebraChecked bool
 	// zebraWait replaces defaultZebraWait when set (tests).
 	zebraWait time.Duration
+	// frrVersion is the FRR release the last read found (unknown until one succeeds). It is
+	// read again in every pass that reloaded FRR, alongside the kernel step, so a restarted
+	// or upgraded FRR is seen from the next pass on.
+	frrVersion frr.Version
 	// slowPassEvery replaces slowPassInterval when set (tests).
 	slowPassEvery time.Duration
 	// warned are the kernel layer's warnings already logged: each is logged once, when it
@@ -271,12 +282,21 @@ func (a *Agent) reconcile(ctx context.Context) agentapi.Report {
 		s   []frr.Session
 		err error
 		d   time.Duration
+		// version is FRR's release, read after the sessions when this pass reloaded FRR or
+		// none is known yet.
+		version    frr.Version
+		versionErr error
 	}
 	sessCh := make(chan sessions, 1)
+	knownVersion := a.frrVersion
 	go func() {
 		t0 := time.Now()
 		s, err := a.FRR.Sessions(ctx)
-		sessCh <- sessions{s, err, time.Since(t0)}
+		sr := sessions{s: s, err: err, d: time.Since(t0)}
+		if fv, ok := a.FRR.(FRRVersion); ok && (changed || !knownVersion.Known()) {
+			sr.version, sr.versionErr = fv.Version(ctx)
+		}
+		sessCh <- sr
 	}()
 	res, err := a.Kernel.Apply(ctx, p.Kernel, a.Router, a.Host)
 	lap(&r.Phases.Kernel, "zebra")
@@ -303,7 +323,7 @@ func (a *Agent) reconcile(ctx context.Context) agentapi.Report {
 			}
 		}
 	}
-	if z, ok := a.FRR.(ZebraAddrs); ok && ctx.Err() == nil && p.HasUnderlay && (len(added) > 0 || len(a.zebraPending) > 0) {
+	if z, ok := a.FRR.(ZebraAddrs); ok && knownVersion.ZebraMissesAddresses() && ctx.Err() == nil && p.HasUnderlay && (len(added) > 0 || len(a.zebraPending) > 0) {
 		if serr := a.syncZebra(ctx, z, added, p.Kernel); serr != nil {
 			r.Error = strings.TrimPrefix(r.Error+"; "+serr.Error(), "; ")
 		} else {
@@ -347,6 +367,14 @@ func (a *Agent) reconcile(ctx context.Context) agentapi.Report {
 		a.log().Warn("read BGP sessions", "error", sr.err)
 	}
 	r.Phases.Sessions = sr.d
+	switch {
+	case sr.versionErr != nil:
+		a.log().Warn("read FRR's version (zebra's addresses stay checked)", "error", sr.versionErr)
+	case sr.version.Known() && sr.version != a.frrVersion:
+		a.log().Info("FRR version", "version", sr.version.Text, "zebraAddressCheck", sr.version.ZebraMissesAddresses())
+		a.frrVersion = sr.version
+	}
+	r.FRRVersion = a.frrVersion.Text
 	return r
 }
 

@@ -23,11 +23,14 @@ type fakeZebra struct {
 	reanns []map[string][]netip.Prefix
 	// gone are devices the kernel no longer has: Reannounce reports their addresses absent.
 	gone map[string]bool
+	// reads counts InterfaceAddrs calls.
+	reads int
 }
 
 func (z *fakeZebra) InterfaceAddrs(context.Context) (map[string][]netip.Prefix, error) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
+	z.reads++
 	out := map[string][]netip.Prefix{}
 	for k, v := range z.have {
 		out[k] = slices.Clone(v)
@@ -185,5 +188,46 @@ func TestFirstPassChecksTheMovedUplink(t *testing.T) {
 	}
 	if len(z.reanns) != 1 || !slices.Equal(z.reanns[0]["eth1"], []netip.Prefix{netip.MustParsePrefix("10.0.1.1/31")}) {
 		t.Fatalf("re-announced %v, want eth1's 10.0.1.1/31", z.reanns)
+	}
+}
+
+// versionedFRR is a zebraFRR that says which FRR release it is.
+type versionedFRR struct {
+	zebraFRR
+	version string
+}
+
+func (f versionedFRR) Version(context.Context) (frr.Version, error) {
+	return frr.ParseVersion("FRRouting " + f.version + " (test) on Linux(6.1).")
+}
+
+// TestZebraCheckFollowsFRRVersion: the agent reads FRR's release in its first pass and from
+// then on checks zebra's addresses only on a release that may miss them (FRR 8.4 does, 10.3
+// was never seen to): on 10.3 a pass that adds addresses reads zebra no more, on 8.4 it does.
+// The first pass checks whatever the release, which is not known before it.
+func TestZebraCheckFollowsFRRVersion(t *testing.T) {
+	for _, tt := range []struct {
+		version   string
+		wantCheck bool
+	}{{"8.4.4", true}, {"10.3", false}} {
+		z := &fakeZebra{have: map[string][]netip.Prefix{"lo": {netip.MustParsePrefix("10.255.1.1/32")}, "eth1": {netip.MustParsePrefix("10.0.1.1/31")}}}
+		a := &Agent{Node: plan.Node{Name: "node1", Index: 0}, Source: manifestSource(t, uplinkUnderlay), FRR: versionedFRR{zebraFRR{z}, tt.version},
+			Kernel: movingKernel{zebraKernel{z: z}}, zebraWait: 100 * time.Millisecond}
+		r := a.Reconcile(context.Background())
+		if r.Error != "" || r.FRRVersion != tt.version {
+			t.Fatalf("FRR %s: first pass: error %q, version %q", tt.version, r.Error, r.FRRVersion)
+		}
+		if z.reads == 0 {
+			t.Fatalf("FRR %s: the first pass did not check zebra's addresses", tt.version)
+		}
+		before := z.reads
+		// The kernel step reports the uplink's address added again: a pass with something to check.
+		r = a.Reconcile(context.Background())
+		if r.Error != "" {
+			t.Fatalf("FRR %s: second pass: %s", tt.version, r.Error)
+		}
+		if checked := z.reads > before; checked != tt.wantCheck {
+			t.Errorf("FRR %s: second pass read zebra's addresses: %v, want %v", tt.version, checked, tt.wantCheck)
+		}
 	}
 }

@@ -42,6 +42,8 @@ type Report struct {
 	HostPorts map[string][]string `json:"hostPorts,omitempty"`
 	// FRRChanged says whether FRR's configuration was reloaded in this pass.
 	FRRChanged bool `json:"frrChanged"`
+	// FRRVersion is the release of the node's FRR, as last read (empty until then).
+	FRRVersion string `json:"frrVersion,omitempty"`
 	// Kernel is what the kernel layer did.
 	Kernel   hostnet.Result `json:"kernel"`
 	Sessions []frr.Session  `json:"sessions"`

@@ -2,6 +2,7 @@ package frr
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -275,6 +276,48 @@ func TestReloaderInterfaceAddrs(t *testing.T) {
 			t.Fatalf("zebra never listed %s on lo: %v", p, got)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestReloaderVersion asks a real FRR for its release: the one frrtest started.
+func TestReloaderVersion(t *testing.T) {
+	f := frrtest.Start(t, frrtest.Options{})
+	r := &Reloader{Pathspace: f.Pathspace(), Vtysh: f.Install().Vtysh, ReloadScript: f.Install().ReloadScript, ConfigPath: filepath.Join(f.ConfDir(), "frr.conf")}
+	v, err := r.Version(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Major != f.Install().Major || !strings.HasPrefix(v.Text, fmt.Sprintf("%d.%d", v.Major, v.Minor)) {
+		t.Errorf("FRR says release %+v; frrtest started FRR %d", v, f.Install().Major)
+	}
+	t.Logf("FRR %s: zebra address check %v", v, v.ZebraMissesAddresses())
+}
+
+func TestParseVersion(t *testing.T) {
+	for _, tt := range []struct {
+		in           string
+		major, minor int
+		text         string
+		missesAddrs  bool
+	}{
+		{"FRRouting 10.3 (lab-node1-rt) on Linux(6.1.0-28-amd64).\nCopyright 1996-2005 Kunihiro Ishiguro, et al.\n", 10, 3, "10.3", false},
+		{"FRRouting 8.4.4 (node) on Linux(6.1.0).\n", 8, 4, "8.4.4", true},
+		{"FRRouting 9.1.2 (x) on Linux(6.1).\n", 9, 1, "9.1.2", true},
+		{"FRRouting 10.5-dev-my-build (x) on Linux(6.1).\n", 10, 5, "10.5-dev-my-build", false},
+		{"FRRouting 11.0 (x) on Linux(6.12).\n", 11, 0, "11.0", false},
+	} {
+		v, err := ParseVersion(tt.in)
+		if err != nil || v.Major != tt.major || v.Minor != tt.minor || v.Text != tt.text || v.ZebraMissesAddresses() != tt.missesAddrs {
+			t.Errorf("ParseVersion(%q) = %+v, %v (misses addresses %v); want %d.%d %q, misses %v", tt.in, v, err, v.ZebraMissesAddresses(), tt.major, tt.minor, tt.text, tt.missesAddrs)
+		}
+	}
+	for _, bad := range []string{"", "% Unknown command", "Quagga 1.2 (x)", "FRRouting x.y"} {
+		if v, err := ParseVersion(bad); err == nil {
+			t.Errorf("ParseVersion(%q) = %+v, want an error", bad, v)
+		}
+	}
+	if !(Version{}).ZebraMissesAddresses() {
+		t.Error("an unknown release must keep zebra's address check")
 	}
 }
 

@@ -171,6 +171,28 @@ func TestL2VNIConnectivity(t *testing.T) {
 	})
 }
 
+// TestAgentsKnowTheirFRR: every agent reports the release of the FRR the lab runs (read with
+// show version in its router namespace), the release its zebra address check depends on.
+func TestAgentsKnowTheirFRR(t *testing.T) {
+	ctx := context.Background()
+	want := fmt.Sprintf("%d.", st.FRRInstall().Major)
+	for _, n := range st.Nodes {
+		poll(t, 30*time.Second, "FRR version in the status of "+n.Name, func() error {
+			var r struct {
+				FRRVersion string `json:"frrVersion"`
+			}
+			raw, err := agentStatus(ctx, st, n.Name, &r)
+			if err != nil {
+				return err
+			}
+			if !strings.HasPrefix(r.FRRVersion, want) {
+				return fmt.Errorf("agent of %s reports FRR %q, want %sx: %s", n.Name, r.FRRVersion, want, raw)
+			}
+			return nil
+		})
+	}
+}
+
 func TestBadResourceIsReportedOthersApply(t *testing.T) {
 	ctx := context.Background()
 	bad := `apiVersion: network.weft.dev/v1alpha1
