@@ -82,13 +82,14 @@ bench:
 	go test -run '^$$' -bench . -benchmem ./internal/plan ./internal/frr ./internal/hostnet
 
 ## bench-lab: figures measured in the lab: migration outages (bridged, per announcement,
-## migrating back, routed from the external host and across segments), agent restart and
+## migrating back, routed from the external host and across segments, across clusters), agent restart and
 ## FRR kill -9 loss, the agent programming 1000 L2VNIs on one node and +1 on top.
 bench-lab: deps
 	CI=$${CI:-} go test -count=1 -timeout 30m -run '^$$' -bench . -benchtime 1x ./test/e2e
 	# Routed migrations need VRF (user-mode-linux here): TestL3 moves a workload 5 times each
-	# way and prints the outages ("migration outage, …").
-	WEFT_MIGRATION_RUNS=5 CI=$${CI:-} go test -count=1 -timeout 40m -v -run '^TestL3$$' ./test/e2e
+	# way, TestClusters 5 times each way across two clusters, and they print the outages
+	# ("migration outage, …").
+	WEFT_MIGRATION_RUNS=5 CI=$${CI:-} go test -count=1 -timeout 60m -v -run '^(TestL3|TestClusters)$$' ./test/e2e
 
 ## demo: the README's main command: a real EVPN fabric in network namespaces, scripted checks,
 ## a results table, and everything removed again.

@@ -143,7 +143,7 @@ func underlay() plan.Underlay {
 	return plan.Underlay{
 		VTEPs:     []netip.Prefix{netip.MustParsePrefix("10.255.0.1/32"), netip.MustParsePrefix("fd00:255::1/128")},
 		LocalIP:   netip.MustParseAddr("10.255.0.1"),
-		RouterMAC: plan.RouterMAC(1),
+		RouterMAC: plan.RouterMAC(netip.MustParseAddr("10.255.0.1")),
 	}
 }
 

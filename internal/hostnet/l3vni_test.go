@@ -44,7 +44,7 @@ func TestL3VNICreateConvergeDelete(t *testing.T) {
 	if tables["blue"] != 5 || tables["red"] == 1000 || tables["red"] == 5 {
 		t.Errorf("tables %v: blue must keep 5, red must avoid 1000", tables)
 	}
-	rmac, _ := net.ParseMAC(plan.RouterMAC(1))
+	rmac, _ := net.ParseMAC(underlay().RouterMAC)
 	for _, v := range kp.L3VNIs {
 		br := mustLink(t, e.rh, v.Bridge)
 		masterIs(t, e.rh, v.Bridge, v.VRF)

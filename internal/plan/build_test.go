@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -37,7 +38,8 @@ func TestBuildValid(t *testing.T) {
 	if got := p.Kernel.Underlay.VTEPs; len(got) != 1 || got[0].String() != "100.65.0.4/32" {
 		t.Errorf("VTEPs = %v", got)
 	}
-	if p.Kernel.Underlay.RouterMAC != "02:77:72:00:00:03" {
+	// The router MAC spells the VTEP out.
+	if p.Kernel.Underlay.RouterMAC != "06:64:41:00:04:00" {
 		t.Errorf("router MAC = %s", p.Kernel.Underlay.RouterMAC)
 	}
 	if got := p.Kernel.Underlay.Interfaces; !slices.Equal(got, []string{"eth1"}) {
@@ -259,5 +261,65 @@ func TestDuplicateAddressDetection(t *testing.T) {
 	}
 	if !strings.Contains(conf, "\n  dup-addr-detection max-moves 10 time 60\n") {
 		t.Errorf("frr.conf lacks dup-addr-detection max-moves 10 time 60:\n%s", conf)
+	}
+}
+
+// TestRouterMACIsUniqueInTheFabric: the router MAC follows the VTEP, not the node index. Two
+// clusters on one fabric number their nodes from 0 alike; with index-derived router MACs node
+// 0 of each advertised one MAC from two VTEPs and routed traffic to one of them was lost (the
+// lab's TestClusters found it). Distinct VTEPs give distinct router MACs, IPv4 and IPv6, all
+// locally administered unicast and none in the anycast gateway MACs' range.
+func TestRouterMACIsUniqueInTheFabric(t *testing.T) {
+	node := func(cidr string, index int) string {
+		t.Helper()
+		res := Resources{Underlays: []v1alpha1.Underlay{{
+			ObjectMeta: metav1.ObjectMeta{Name: "u", Namespace: "ns"},
+			Spec: v1alpha1.UnderlaySpec{
+				ASN:            65000,
+				Neighbors:      []v1alpha1.Neighbor{{Address: "10.0.0.1", Type: v1alpha1.PeerInternal}},
+				TunnelEndpoint: v1alpha1.TunnelEndpoint{CIDRs: []string{cidr}},
+				RouterIDCIDR:   "10.254.0.0/16",
+			},
+		}}}
+		p, errs := Build(res, Node{Name: "n", Index: index})
+		if len(errs) > 0 || !p.HasUnderlay {
+			t.Fatalf("%s index %d: %v", cidr, index, errs)
+		}
+		return p.Kernel.Underlay.RouterMAC
+	}
+	if a, b := node("10.255.1.0/24", 0), node("10.255.2.0/24", 0); a == b {
+		t.Errorf("node 0 of two clusters (VTEPs 10.255.1.1 and 10.255.2.1) share router MAC %s", a)
+	}
+	seen := map[string]string{}
+	add := func(vtep netip.Addr) {
+		mac := RouterMAC(vtep)
+		hw, err := net.ParseMAC(mac)
+		if err != nil || len(hw) != 6 {
+			t.Fatalf("RouterMAC(%s) = %q: %v", vtep, mac, err)
+		}
+		if hw[0]&0x01 != 0 || hw[0]&0x02 == 0 {
+			t.Errorf("RouterMAC(%s) = %s: not a locally administered unicast MAC", vtep, mac)
+		}
+		if strings.HasPrefix(mac, "02:77:67:") {
+			t.Errorf("RouterMAC(%s) = %s: in the gateway MACs' range", vtep, mac)
+		}
+		if other, ok := seen[mac]; ok {
+			t.Errorf("VTEPs %s and %s share router MAC %s", other, vtep, mac)
+		}
+		seen[mac] = vtep.String()
+	}
+	for _, base := range []string{"10.255.1.0", "10.254.1.0", "11.255.1.0", "192.168.1.0"} {
+		a := netip.MustParseAddr(base)
+		for range 300 {
+			add(a)
+			a = a.Next()
+		}
+	}
+	for _, base := range []string{"fd00::", "fd00:1::", "2001:db8::"} {
+		a := netip.MustParseAddr(base)
+		for range 300 {
+			add(a)
+			a = a.Next()
+		}
 	}
 }

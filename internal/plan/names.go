@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -108,10 +110,21 @@ func namesOf(vni uint32) vniNames {
 // them, so a user's VRF can never collide with a generated device.
 var reservedPrefixes = []string{bridgePrefix, hostBridgePrefix, vxlanPrefix, routerVethPrefix, hostVethPrefix}
 
-// RouterMAC is the node's EVPN router MAC, derived from its index: locally administered,
-// stable across restarts, distinct per node.
-func RouterMAC(index int) string {
-	return fmt.Sprintf("02:77:72:%02x:%02x:%02x", byte(index>>16), byte(index>>8), byte(index))
+// RouterMAC is the node's EVPN router MAC, derived from its VTEP address, the one thing that
+// is unique across the whole fabric: locally administered (06: and 0a:, apart from the
+// anycast gateway MACs' 02:77:67:), stable across restarts. An IPv4 VTEP is spelt out in it
+// (06:<a>:<b>:<c>:<d>:00), so no two IPv4 VTEPs share a router MAC; an IPv6 one gives 40 bits
+// of its SHA-256 (0a:…). It is not derived from the node index: two clusters on one fabric
+// number their nodes from 0 alike, and two VTEPs advertising one router MAC make every other
+// VTEP's entry for that MAC flap between them, which blackholes routed traffic (symmetric IRB)
+// to one of the two.
+func RouterMAC(vtep netip.Addr) string {
+	if vtep.Is4() {
+		a := vtep.As4()
+		return fmt.Sprintf("06:%02x:%02x:%02x:%02x:00", a[0], a[1], a[2], a[3])
+	}
+	h := sha256.Sum256(vtep.AsSlice())
+	return fmt.Sprintf("0a:%02x:%02x:%02x:%02x:%02x", h[0], h[1], h[2], h[3], h[4])
 }
 
 // GatewayMAC is the anycast gateway MAC of an L2VNI: the same on every node, so a VM keeps

@@ -108,7 +108,6 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 
 	out.router.ASN = out.asn
 	out.router.RouterID = routerID
-	out.kernel.RouterMAC = RouterMAC(b.node.Index)
 	if vtep4.IsValid() {
 		out.router.IPv4Networks = []netip.Prefix{vtep4}
 		out.kernel.VTEPs = append(out.kernel.VTEPs, vtep4)
@@ -121,6 +120,7 @@ func (b *builder) checkUnderlay(u *v1alpha1.Underlay) (*underlay, *ResourceError
 			out.kernel.LocalIP = vtep6.Addr()
 		}
 	}
+	out.kernel.RouterMAC = RouterMAC(out.kernel.LocalIP)
 	return out, nil
 }
 
