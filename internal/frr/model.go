@@ -104,6 +104,10 @@ type Neighbor struct {
 	// RouteMapIn and RouteMapOut apply to every unicast family the session is activated in.
 	RouteMapIn  string `json:"routeMapIn,omitempty"`
 	RouteMapOut string `json:"routeMapOut,omitempty"`
+	// NextHopSelf makes bgpd send its own address as the next hop of every route it sends
+	// this (iBGP) neighbor in the unicast families: a route learned from a host session keeps
+	// the host's address otherwise, which the fabric cannot reach.
+	NextHopSelf bool `json:"nextHopSelf,omitempty"`
 
 	// Description is printed as it is (plan checked it: one line of safe words).
 	Description string `json:"description,omitempty"`

@@ -120,6 +120,7 @@ type (
 	}
 	afNeighborView struct {
 		ID, RouteMapIn, RouteMapOut string
+		NextHopSelf                 bool
 	}
 	evpnView struct {
 		Neighbors       []string

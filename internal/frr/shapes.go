@@ -83,6 +83,7 @@ var lineShapes = []shape{
 
 	{unicastBlock, `  network (?:` + shPfx4 + `|` + shPfx6 + `)`, unicastBlock},
 	{unicastBlock, `  neighbor ` + shPeer + ` activate`, unicastBlock},
+	{unicastBlock, `  neighbor ` + shPeer + ` next-hop-self`, unicastBlock},
 	{unicastBlock, `  neighbor ` + shPeer + ` route-map ` + shName + ` (?:in|out)`, unicastBlock},
 	{unicastBlock, ` exit-address-family`, routerBlock},
 

@@ -102,6 +102,7 @@ router bgp 4294967295
  address-family ipv4 unicast
   network 0.0.0.0/0
   neighbor 10.0.0.1 activate
+  neighbor 10.0.0.1 next-hop-self
   neighbor 10.0.0.1 route-map host_red_in in
  exit-address-family
  !

@@ -435,7 +435,7 @@ func unicast(nbs []neighborView, nets []netip.Prefix, family int) (*unicastView,
 	}
 	for _, n := range nbs {
 		if (family == 4 && n.ipv4) || (family == 6 && n.ipv6) {
-			u.Neighbors = append(u.Neighbors, afNeighborView{ID: n.ID, RouteMapIn: n.routeMapIn, RouteMapOut: n.routeMapOut})
+			u.Neighbors = append(u.Neighbors, afNeighborView{ID: n.ID, RouteMapIn: n.routeMapIn, RouteMapOut: n.routeMapOut, NextHopSelf: n.Model.NextHopSelf})
 		}
 	}
 	if len(u.Networks) == 0 && len(u.Neighbors) == 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -424,6 +425,16 @@ func (b *builder) assemble(ul *underlay, accepted, l2s []*candidate) {
 	}
 	for _, c := range accepted {
 		if pt := c.pt; pt != nil {
+			// The host's routes go on to the fabric with the host's address as next hop,
+			// which only this node reaches: over iBGP (where bgpd keeps a next hop) the
+			// underlay sessions send this node's own address instead. eBGP sessions do so
+			// anyway.
+			asn := strconv.FormatUint(uint64(ul.asn), 10)
+			for i := range cfg.Router.Neighbors {
+				if nb := &cfg.Router.Neighbors[i]; nb.RemoteAS == frr.RemoteASInternal || nb.RemoteAS == asn {
+					nb.NextHopSelf = true
+				}
+			}
 			cfg.Router.Neighbors = append(cfg.Router.Neighbors, pt.neighbors...)
 			cfg.PrefixLists = append(cfg.PrefixLists, pt.prefixLists...)
 			cfg.RouteMaps = append(cfg.RouteMaps, pt.routeMaps...)

@@ -323,3 +323,39 @@ func TestRouterMACIsUniqueInTheFabric(t *testing.T) {
 		}
 	}
 }
+
+// TestPassthroughMakesIBGPUnderlayNextHopSelf: with an L3Passthrough, the host's routes go on
+// to the fabric; over iBGP bgpd would keep the host's address as their next hop, which the
+// fabric cannot reach (the lab's TestPassthroughCarriesHostRoutes found the spine without the
+// host's prefix). So iBGP underlay sessions send next-hop-self, and only then: eBGP sessions
+// change the next hop anyway, and without a passthrough nothing but the node's own routes
+// goes out.
+func TestPassthroughMakesIBGPUnderlayNextHopSelf(t *testing.T) {
+	res := validResources()
+	res.Underlays[0].Spec.Neighbors = append(res.Underlays[0].Spec.Neighbors, v1alpha1.Neighbor{Address: "192.168.12.1", Type: v1alpha1.PeerInternal})
+	nextHopSelf := func(p NodePlan) map[string]bool {
+		out := map[string]bool{}
+		for _, nb := range p.FRR.Router.Neighbors {
+			out[nb.Address.String()] = nb.NextHopSelf
+		}
+		return out
+	}
+	got := nextHopSelf(mustBuild(t, res))
+	want := map[string]bool{"192.168.11.1": false, "192.168.11.2": false, "192.168.12.1": true}
+	for addr, w := range want {
+		if got[addr] != w {
+			t.Errorf("with a passthrough: neighbor %s next-hop-self %v, want %v (all: %v)", addr, got[addr], w, got)
+		}
+	}
+	for addr, nhs := range got {
+		if _, underlay := want[addr]; !underlay && nhs {
+			t.Errorf("host session %s has next-hop-self", addr)
+		}
+	}
+	res.L3Passthroughs = nil
+	for addr, nhs := range nextHopSelf(mustBuild(t, res)) {
+		if nhs {
+			t.Errorf("without a passthrough: neighbor %s has next-hop-self", addr)
+		}
+	}
+}
