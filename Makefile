@@ -82,10 +82,11 @@ bench:
 	go test -run '^$$' -bench . -benchmem ./internal/plan ./internal/frr ./internal/hostnet
 
 ## bench-lab: figures measured in the lab: migration outages (bridged, per announcement,
-## migrating back, routed from the external host and across segments, across clusters), agent restart and
+## migrating back, routed from the external host and across segments, across clusters), dual-tor
+## failover with BFD and with the hold timer, agent restart and
 ## FRR kill -9 loss, the agent programming 1000 L2VNIs on one node and +1 on top.
 bench-lab: deps
-	CI=$${CI:-} go test -count=1 -timeout 30m -run '^$$' -bench . -benchtime 1x ./test/e2e
+	CI=$${CI:-} go test -count=1 -timeout 45m -run '^$$' -bench . -benchtime 1x ./test/e2e
 	# Routed migrations need VRF (user-mode-linux here): TestL3 moves a workload 5 times each
 	# way, TestClusters 5 times each way across two clusters, and they print the outages
 	# ("migration outage, …").

@@ -64,12 +64,14 @@ type labStart struct {
 	clusters int
 	agent    string
 	l3       bool
+	fabric   string
 }
 
 func (s *labStart) flags(cmd *cobra.Command, l3Help string) {
 	cmd.Flags().IntVar(&s.nodes, "nodes", lab.DefaultNodes, "number of weft nodes (2..9)")
 	cmd.Flags().StringVar(&s.agent, "agent-bin", "", "weft-agent binary (default: next to weft, then PATH)")
 	cmd.Flags().BoolVar(&s.l3, "l3", false, l3Help)
+	cmd.Flags().StringVar(&s.fabric, "fabric", lab.FabricIBGPRR, "the fabric's shape: "+strings.Join(lab.Fabrics, ", ")+" (see docs/lab.md)")
 	cmd.Flags().IntVar(&s.clusters, "clusters", 1, "independent clusters on the one fabric (1..2), one per rack, each with its own control plane, node indexes and VTEP network")
 }
 
@@ -83,7 +85,7 @@ func (s *labStart) runE(name *string, f func(ctx context.Context, cmd *cobra.Com
 		if err != nil {
 			return err
 		}
-		return f(ctx, cmd, lab.Options{Name: *name, Nodes: s.nodes, Clusters: s.clusters, AgentBinary: bin, L3: s.l3})
+		return f(ctx, cmd, lab.Options{Name: *name, Nodes: s.nodes, Clusters: s.clusters, Fabric: s.fabric, AgentBinary: bin, L3: s.l3})
 	}
 }
 
@@ -172,14 +174,22 @@ lab is not running, it lists the labs that are.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
+			health := map[string]lab.NodeHealth{}
+			for _, n := range st.Nodes {
+				health[n.Name] = lab.Health(cmd.Context(), st, n.Name)
+			}
 			if output == "json" {
-				return writeJSON(out, st)
+				// The lab's state, and each node's agent, BGP and BFD sessions as they are now.
+				return writeJSON(out, struct {
+					*lab.State
+					Health map[string]lab.NodeHealth `json:"health"`
+				}{st, health})
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "LAB\t%s (%s)\n\n", st.Name, st.FRRInstall())
-			fmt.Fprintln(tw, "NODE\tCLUSTER\tNETNS\tROUTER NETNS\tVTEP\tLEAF\tAGENT\tBGP\tCONFIG DIR")
+			fmt.Fprintf(tw, "LAB\t%s (%s, fabric %s)\n\n", st.Name, st.FRRInstall(), st.Fabric)
+			fmt.Fprintln(tw, "NODE\tCLUSTER\tNETNS\tROUTER NETNS\tVTEP\tLEAF\tAGENT\tBGP\tBFD\tCONFIG DIR")
 			for _, n := range st.Nodes {
-				h := lab.Health(cmd.Context(), st, n.Name)
+				h := health[n.Name]
 				agentState := h.Agent
 				if h.Failed > 0 {
 					agentState += fmt.Sprintf(", %d failed (weft status --lab %s --node %s)", h.Failed, st.Name, n.Name)
@@ -188,7 +198,11 @@ lab is not running, it lists the labs that are.`,
 				if st.Kubernetes {
 					dir = "(API server: weft lab kubectl)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Cluster, n.Netns, n.RouterNetns, n.VTEP, n.Leaf, oneLine(agentState), h.BGP, dir)
+				leaf := n.Leaf
+				if n.Leaf2 != "" {
+					leaf += "," + n.Leaf2
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Cluster, n.Netns, n.RouterNetns, n.VTEP, leaf, oneLine(agentState), h.BGP, bfdSummary(h.BFDPeers), dir)
 			}
 			fmt.Fprintln(tw, "\nWORKLOAD\tNETNS\tNODE\tVNI\tIP\tMAC")
 			for _, w := range st.Workloads {
@@ -422,4 +436,25 @@ delete. What each agent made of it: weft status --lab NAME --node NODE.`,
 	cmd.Flags().StringArrayVar(&clusters, "cluster", nil, "only this cluster: its nodes' config directories, or its API server (repeatable)")
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
+}
+
+// bfdSummary is "<up>/<peers> up" and the other peers' states, or "-" without BFD.
+func bfdSummary(peers []lab.BFDPeer) string {
+	if len(peers) == 0 {
+		return "-"
+	}
+	up := 0
+	var other []string
+	for _, p := range peers {
+		if p.Status == "up" {
+			up++
+		} else {
+			other = append(other, p.Peer+" "+p.Status)
+		}
+	}
+	s := fmt.Sprintf("%d/%d up", up, len(peers))
+	if len(other) > 0 {
+		s += " (" + strings.Join(other, ", ") + ")"
+	}
+	return s
 }

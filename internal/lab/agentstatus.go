@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weftnet/weft/internal/agentapi"
+	"github.com/weftnet/weft/internal/frr"
 	"github.com/weftnet/weft/internal/netnamespace"
 )
 
@@ -54,20 +55,23 @@ type NodeHealth struct {
 	Failed int `json:"failed"`
 	// BGP is "<established>/<sessions> Established", and the other sessions' states.
 	BGP string `json:"bgp"`
+	// Sessions and BFDPeers are the router's BGP and BFD sessions, read from its FRR now.
+	Sessions []frr.Session `json:"sessions"`
+	BFDPeers []BFDPeer     `json:"bfdPeers,omitempty"`
 }
 
-// Health asks a node's agent for its last pass and BGP sessions.
+// Health asks a node's agent for its last pass, and the node's FRR for its BGP and BFD
+// sessions now.
 func Health(ctx context.Context, s *State, node string) NodeHealth {
+	var h NodeHealth
 	raw, err := AgentStatus(ctx, s, node)
-	if err != nil {
-		return NodeHealth{Agent: "unreachable: " + err.Error(), BGP: "?"}
-	}
 	var st agentapi.Status
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return NodeHealth{Agent: "unreadable status: " + err.Error(), BGP: "?"}
+	if err == nil {
+		err = json.Unmarshal(raw, &st)
 	}
-	h := NodeHealth{Failed: len(st.Failed)}
 	switch {
+	case err != nil:
+		h.Agent = "unreachable: " + err.Error()
 	case st.Generation == 0:
 		h.Agent = "no pass yet"
 	case st.Error != "":
@@ -75,18 +79,27 @@ func Health(ctx context.Context, s *State, node string) NodeHealth {
 	default:
 		h.Agent = "converged"
 	}
-	est := 0
-	var other []string
-	for _, x := range st.Sessions {
-		if x.State == "Established" {
-			est++
-		} else {
-			other = append(other, x.Neighbor+" "+x.State)
+	h.Failed = len(st.Failed)
+	h.Sessions, err = Sessions(ctx, s, node)
+	if err != nil {
+		h.BGP = "? (" + err.Error() + ")"
+	} else {
+		est := 0
+		var other []string
+		for _, x := range h.Sessions {
+			if x.State == "Established" {
+				est++
+			} else {
+				other = append(other, x.Neighbor+" "+x.State)
+			}
+		}
+		h.BGP = fmt.Sprintf("%d/%d Established", est, len(h.Sessions))
+		if len(other) > 0 {
+			h.BGP += " (" + strings.Join(other, ", ") + ")"
 		}
 	}
-	h.BGP = fmt.Sprintf("%d/%d Established", est, len(st.Sessions))
-	if len(other) > 0 {
-		h.BGP += " (" + strings.Join(other, ", ") + ")"
+	if peers, err := BFDPeers(ctx, s, node); err == nil {
+		h.BFDPeers = peers
 	}
 	return h
 }

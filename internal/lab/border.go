@@ -42,6 +42,9 @@ func (s *State) buildBorder(ctx context.Context) error {
 			[]string{"-n", e.Netns, "link", "set", "eth0", "up"},
 			[]string{"-n", e.Netns, "route", "add", "default", "via", t.extNet + ".1"},
 		)
+		if t.filteredNet != "" {
+			steps = append(steps, []string{"-n", sp, "addr", "add", t.filteredNet + ".1/24", "dev", t.spinePort})
+		}
 	}
 	for _, args := range steps {
 		if err := ip(ctx, args...); err != nil {
@@ -54,8 +57,10 @@ func (s *State) buildBorder(ctx context.Context) error {
 // startHostSpeaker runs a BGP speaker on node n's host (FRR with pathspace = the node's
 // namespace) once weft has given the host its end of VRF red's veth.
 func (s *State) startHostSpeaker(ctx context.Context, n *Node) error {
-	if err := ip(ctx, "-n", n.Netns, "addr", "add", hostPrefixIP+"/24", "dev", "lo"); err != nil {
-		return err
+	for _, a := range []string{hostPrefixIP, hostFilteredPrefixIP} {
+		if err := ip(ctx, "-n", n.Netns, "addr", "add", a+"/24", "dev", "lo"); err != nil {
+			return err
+		}
 	}
 	if err := poll(ctx, 30*time.Second, func() error {
 		out, err := run(ctx, "ip", "-n", n.Netns, "-br", "addr", "show", "dev", "host-100")
@@ -66,5 +71,5 @@ func (s *State) startHostSpeaker(ctx context.Context, n *Node) error {
 	}); err != nil {
 		return fmt.Errorf("host side of VRF red's veth on %s: %w", n.Name, err)
 	}
-	return startFRR(ctx, s.frr(), n.Netns, hostFRRConfig(), routerDaemons(s.frr()))
+	return startFRR(ctx, s.frr(), n.Netns, hostFRRConfig(), speakerDaemons(s.frr()))
 }

@@ -85,7 +85,7 @@ func (s *State) waitSpineSessions(ctx context.Context, timeout time.Duration) er
 	}
 	var alive []string
 	for _, l := range s.Leaves {
-		for _, d := range routerDaemons(s.frr()) {
+		for _, d := range s.routerDaemons() {
 			alive = append(alive, l.Name+"/"+d+"="+daemonState(l.Netns, d))
 		}
 	}
@@ -158,7 +158,7 @@ func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 	}
 	vty := func(ns, cmd string) (string, error) { return inNS(ctx, ns, s.frr().Vtysh, "-N", ns, "-c", cmd) }
 	var alive []string
-	for _, d := range routerDaemons(s.frr()) {
+	for _, d := range s.routerDaemons() {
 		alive = append(alive, d+"="+daemonState(leaf.Netns, d))
 	}
 	section(leaf.Name+" daemons", strings.Join(alive, " ")+"\n", nil)
@@ -240,7 +240,9 @@ func CheckType2Routes(ctx context.Context, s *State, node string, vni int) error
 }
 
 // CheckHostSessionLearns checks that the BGP speaker on node's host learned the external
-// subnet of VRF red from weft and installed it towards the router namespace.
+// subnet of VRF red from weft and installed it towards the router namespace, and that the
+// border's other subnet, which the node's VRF red has but the session's toAdvertise leaves
+// out, never reached the host.
 func CheckHostSessionLearns(ctx context.Context, s *State, node string) error {
 	n, err := s.Node(node)
 	if err != nil {
@@ -257,33 +259,71 @@ func CheckHostSessionLearns(ctx context.Context, s *State, node string) error {
 		}
 		return nil
 	})
-	if err != nil && ctx.Err() == nil {
-		err = fmt.Errorf("%w\n%s", err, s.hostSessionDiagnosis(ctx, n))
+	if err != nil {
+		if ctx.Err() == nil {
+			err = fmt.Errorf("%w\n%s", err, s.hostSessionDiagnosis(ctx, n))
+		}
+		return err
 	}
-	return err
+	// The node has the filtered subnet (the fabric sent it), so its absence on the host is
+	// the filter's doing.
+	filtered := tenants[0].filteredNet + ".0/24"
+	if err := s.waitBestPath(ctx, n.RouterNetns, "red", filtered); err != nil {
+		return fmt.Errorf("the positive control of toAdvertise: %w", err)
+	}
+	out, err := inNS(ctx, n.Netns, s.frr().Vtysh, "-N", n.Netns, "-c", "show bgp ipv4 unicast "+filtered)
+	if err == nil && !strings.Contains(out, "not in table") {
+		return fmt.Errorf("host of %s learned %s, which toAdvertise leaves out:\n%s", node, filtered, out)
+	}
+	if out, _ := run(ctx, "ip", "-n", n.Netns, "route", "show", filtered); strings.TrimSpace(out) != "" {
+		return fmt.Errorf("host of %s has a route to %s, which toAdvertise leaves out: %s", node, filtered, out)
+	}
+	return nil
 }
 
-// CheckHostPrefixInFabric checks that the prefix the host speaker announces reached the
-// border's VRF red, and that the external host reaches an address in it.
-func CheckHostPrefixInFabric(ctx context.Context, s *State) error {
-	err := poll(ctx, convergeTimeout, func() error {
-		out, err := inNS(ctx, s.Spine, s.frr().Vtysh, "-N", s.Spine, "-c", "show bgp vrf red ipv4 unicast "+hostPrefix)
+// waitBestPath waits until the FRR of namespace ns (pathspace ns) has a best path to prefix in
+// vrf.
+func (s *State) waitBestPath(ctx context.Context, ns, vrf, prefix string) error {
+	return poll(ctx, convergeTimeout, func() error {
+		out, err := inNS(ctx, ns, s.frr().Vtysh, "-N", ns, "-c", "show bgp vrf "+vrf+" ipv4 unicast "+prefix)
 		if err != nil {
 			return err
 		}
 		if !strings.Contains(out, "best") {
-			return fmt.Errorf("border has no best path to %s in vrf red:\n%s", hostPrefix, out)
+			return fmt.Errorf("%s has no best path to %s in vrf %s:\n%s", ns, prefix, vrf, out)
 		}
 		return nil
 	})
-	if err != nil {
+}
+
+// CheckHostPrefixInFabric checks that the prefix the host speaker announces reached the
+// border's VRF red, and that the external host reaches an address in it; and that the other
+// prefix it announces, which the session's toReceive leaves out, reached neither the node's
+// VRF red nor the border.
+func CheckHostPrefixInFabric(ctx context.Context, s *State) error {
+	if err := s.waitBestPath(ctx, s.Spine, "red", hostPrefix); err != nil {
 		return err
 	}
-	return CheckPing(ctx, s, "ext-red", hostPrefixIP)
+	if err := CheckPing(ctx, s, "ext-red", hostPrefixIP); err != nil {
+		return err
+	}
+	n := &s.Nodes[0]
+	// The host speaker does announce it: it is in its own table, as best.
+	out, err := inNS(ctx, n.Netns, s.frr().Vtysh, "-N", n.Netns, "-c", "show bgp ipv4 unicast "+hostFilteredPrefix)
+	if err != nil || !strings.Contains(out, "best") {
+		return fmt.Errorf("the positive control of toReceive: the host speaker of %s does not announce %s (%v):\n%s", n.Name, hostFilteredPrefix, err, out)
+	}
+	for _, ns := range []string{n.RouterNetns, s.Spine} {
+		out, err := inNS(ctx, ns, s.frr().Vtysh, "-N", ns, "-c", "show bgp vrf red ipv4 unicast "+hostFilteredPrefix)
+		if err == nil && !strings.Contains(out, "not in table") {
+			return fmt.Errorf("%s has %s in vrf red, which toReceive leaves out:\n%s", ns, hostFilteredPrefix, out)
+		}
+	}
+	return nil
 }
 
 // tenantPrefixes are the first octets of every tenant address of the lab.
-var tenantPrefixes = []string{"192.168.", "172.16.", "10.10."}
+var tenantPrefixes = []string{"192.168.", "172.16.", "172.31.", "10.10.", "10.99."}
 
 // CheckMainTableClean checks that no tenant route leaked into the main routing table of any
 // router namespace, nor of the host of a node without a host speaker.

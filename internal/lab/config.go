@@ -15,10 +15,13 @@ type tenant struct {
 	table     int
 	extNet    string // the external host's subnet behind the spine, as a.b.c
 	spinePort string
+	// filteredNet, if set, is a second subnet of the border in the VRF (a.b.c) that the host
+	// session's toAdvertise leaves out: the fabric sends it to the nodes, never to the host.
+	filteredNet string
 }
 
 var tenants = []tenant{
-	{vrf: "red", vni: 100, table: 100, extNet: "172.16.100", spinePort: "x-red"},
+	{vrf: "red", vni: 100, table: 100, extNet: "172.16.100", spinePort: "x-red", filteredNet: "172.31.100"},
 	{vrf: "blue", vni: 200, table: 200, extNet: "172.16.200", spinePort: "x-blue"},
 }
 
@@ -39,28 +42,47 @@ func segments(l3 bool) []segment {
 }
 
 // Host session of VRF red: the node's host runs a BGP speaker (AS hostASN) that announces
-// hostPrefix to the fabric and learns the tenant's routes.
+// hostPrefix to the fabric and learns the tenant's routes. It also announces
+// hostFilteredPrefix, which the session's toReceive leaves out: it never reaches the fabric.
 const (
-	hostASN       = 64600
-	hostLocalCIDR = "192.169.10.0/24"
-	hostRouterIP  = "192.169.10.1"
-	hostPrefix    = "10.10.1.0/24"
-	hostPrefixIP  = "10.10.1.1"
+	hostASN              = 64600
+	hostLocalCIDR        = "192.169.10.0/24"
+	hostRouterIP         = "192.169.10.1"
+	hostPrefix           = "10.10.1.0/24"
+	hostPrefixIP         = "10.10.1.1"
+	hostFilteredPrefix   = "10.99.1.0/24"
+	hostFilteredPrefixIP = "10.99.1.1"
 )
 
-// reflectorConfig is the FRR configuration of a fabric router of the lab: an iBGP route
-// reflector (AS fabricASN) for the clients' addresses in IPv4 unicast (with next-hop-self, so
-// the VTEP loopbacks are reachable hop by hop) and L2VPN EVPN (next hops kept: they are the
-// VTEPs). A leaf also peers with its spine (upstream); the spine has no upstream and, in the
-// L3 lab (border), is the border VTEP of the tenant VRFs. The lab's routers are its own, not
-// weft's: they log into the lab directory, whose tails join a failure's report.
-func reflectorConfig(name, routerID string, clients []string, upstream string, border bool, logFile string) string {
+// reflector is a fabric router of the lab: an iBGP route reflector (AS fabricASN) for the
+// clients' addresses in IPv4 unicast (with next-hop-self, so the VTEP loopbacks are reachable
+// hop by hop) and L2VPN EVPN (next hops kept: they are the VTEPs). A leaf also peers with its
+// spine (upstream); the spine has no upstream and, in the L3 lab (border), is the border VTEP
+// of the tenant VRFs. In the dual-tor fabric a leaf runs BFD with its clients (bfd) and has a
+// password on the sessions of passwordClients. The lab's routers are its own, not weft's:
+// they log into the lab directory, whose tails join a failure's report.
+type reflector struct {
+	name, routerID  string
+	clients         []string
+	upstream        string
+	border          bool
+	logFile         string
+	bfd             bool
+	passwordClients []string
+}
+
+// config is the reflector's FRR configuration.
+func (r reflector) config() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "hostname %s\nlog file %s informational\n!\n", name, logFile)
-	if border {
+	fmt.Fprintf(&b, "hostname %s\nlog file %s informational\n!\n", r.name, r.logFile)
+	if r.border {
 		for _, t := range tenants {
 			fmt.Fprintf(&b, "vrf %s\n vni %d\nexit-vrf\n!\n", t.vrf, t.vni)
 		}
+	}
+	if r.bfd {
+		fmt.Fprintf(&b, "bfd\n profile %s\n  transmit-interval %d\n  receive-interval %d\n  detect-multiplier %d\n exit\n!\nexit\n!\n",
+			bfdProfileName, bfdIntervalMs, bfdIntervalMs, bfdMultiplier)
 	}
 	fmt.Fprintf(&b, `frr defaults datacenter
 !
@@ -73,12 +95,18 @@ router bgp %d
  neighbor CLIENTS remote-as %d
  neighbor CLIENTS timers 3 9
  neighbor CLIENTS timers connect 2
-`, fabricASN, routerID, routerID, fabricASN)
-	for _, c := range clients {
+`, fabricASN, r.routerID, r.routerID, fabricASN)
+	if r.bfd {
+		fmt.Fprintf(&b, " neighbor CLIENTS bfd profile %s\n", bfdProfileName)
+	}
+	for _, c := range r.clients {
 		fmt.Fprintf(&b, " neighbor %s peer-group CLIENTS\n", c)
 	}
-	if upstream != "" {
-		fmt.Fprintf(&b, " neighbor %s remote-as %d\n neighbor %s timers 3 9\n neighbor %s timers connect 2\n", upstream, fabricASN, upstream, upstream)
+	for _, c := range r.passwordClients {
+		fmt.Fprintf(&b, " neighbor %s password %s\n", c, leafPassword)
+	}
+	if r.upstream != "" {
+		fmt.Fprintf(&b, " neighbor %s remote-as %d\n neighbor %s timers 3 9\n neighbor %s timers connect 2\n", r.upstream, fabricASN, r.upstream, r.upstream)
 	}
 	fmt.Fprintf(&b, ` !
  address-family ipv4 unicast
@@ -86,9 +114,9 @@ router bgp %d
   neighbor CLIENTS activate
   neighbor CLIENTS route-reflector-client
   neighbor CLIENTS next-hop-self force
-`, routerID)
-	if upstream != "" {
-		fmt.Fprintf(&b, "  neighbor %s activate\n  neighbor %s next-hop-self force\n", upstream, upstream)
+`, r.routerID)
+	if r.upstream != "" {
+		fmt.Fprintf(&b, "  neighbor %s activate\n  neighbor %s next-hop-self force\n", r.upstream, r.upstream)
 	}
 	b.WriteString(` exit-address-family
  !
@@ -96,14 +124,14 @@ router bgp %d
   neighbor CLIENTS activate
   neighbor CLIENTS route-reflector-client
 `)
-	if upstream != "" {
-		fmt.Fprintf(&b, "  neighbor %s activate\n", upstream)
+	if r.upstream != "" {
+		fmt.Fprintf(&b, "  neighbor %s activate\n", r.upstream)
 	}
-	if border {
+	if r.border {
 		b.WriteString("  advertise-all-vni\n")
 	}
 	b.WriteString(" exit-address-family\nexit\n!\n")
-	if border {
+	if r.border {
 		for _, t := range tenants {
 			fmt.Fprintf(&b, `router bgp %d vrf %s
  bgp router-id %s
@@ -115,14 +143,15 @@ router bgp %d
  exit-address-family
 exit
 !
-`, fabricASN, t.vrf, routerID)
+`, fabricASN, t.vrf, r.routerID)
 		}
 	}
 	return b.String()
 }
 
 // hostFRRConfig is the configuration of the BGP speaker on a node's host: it peers with the
-// router side of the VRF red veth (the same address on every node) and announces hostPrefix.
+// router side of the VRF red veth (the same address on every node) and announces hostPrefix
+// and hostFilteredPrefix.
 func hostFRRConfig() string {
 	return fmt.Sprintf(`frr defaults datacenter
 !
@@ -136,11 +165,12 @@ router bgp %d
  !
  address-family ipv4 unicast
   network %s
+  network %s
   neighbor %s activate
  exit-address-family
 exit
 !
-`, hostASN, hostPrefixIP, hostRouterIP, fabricASN, hostRouterIP, hostRouterIP, hostPrefix, hostRouterIP)
+`, hostASN, hostPrefixIP, hostRouterIP, fabricASN, hostRouterIP, hostRouterIP, hostPrefix, hostFilteredPrefix, hostRouterIP)
 }
 
 // clusterFiles are the node files of cluster c of lab s: what its nodes' agents read in host
@@ -152,7 +182,7 @@ func (s *State) clusterFiles(c Cluster) map[string]string {
 			nodes = append(nodes, n)
 		}
 	}
-	return nodeFiles(nodes, c.VTEPCIDR, s.L3)
+	return nodeFiles(nodes, c.VTEPCIDR, s.L3, !s.WithoutBFD)
 }
 
 // nodeFiles are the API resources of a cluster of the lab with the given nodes and VTEP
@@ -160,7 +190,8 @@ func (s *State) clusterFiles(c Cluster) map[string]string {
 // all of them: each Underlay selects its node by hostname (each node has its own link to the
 // top-of-rack), the VNIs select every node. Every cluster defines the same VNIs (same VNI,
 // same automatic route targets), so its segments and tenants stretch across the clusters.
-func nodeFiles(nodes []Node, vtepCIDR string, l3 bool) map[string]string {
+// A dual-homed node's sessions run BFD unless bfd is false.
+func nodeFiles(nodes []Node, vtepCIDR string, l3, bfd bool) map[string]string {
 	files := map[string]string{}
 	for _, s := range segments(l3) {
 		body := fmt.Sprintf(`%sapiVersion: network.weft.dev/v1alpha1
@@ -197,19 +228,49 @@ spec:
     hostASN: %d
     localCIDR:
       ipv4: %s
+    # What the router accepts from the host: its 10.10/16 prefixes, so 10.99.1.0/24, which
+    # the lab's host speaker also announces, never reaches the fabric.
     toReceive:
       mode: Filtered
       prefixes:
         - prefix: 10.10.0.0/16
           le: 24
+    # What the router sends the host: the external and workload networks, not the border's
+    # 172.31.100.0/24.
+    toAdvertise:
+      mode: Filtered
+      prefixes:
+        - prefix: 172.16.0.0/16
+          le: 24
+        - prefix: 192.168.0.0/16
+          le: 32
 `, hostASN, hostLocalCIDR)
 			}
 			files["l3vni-"+t.vrf+".yaml"] = body
 		}
 	}
 	for _, n := range nodes {
-		node := n.Name
-		files["underlay-"+node+".yaml"] = fmt.Sprintf(`# %s's link to the fabric: one iBGP session to its top-of-rack leaf (a route reflector)
+		if n.Leaf2 == "" {
+			files["underlay-"+n.Name+".yaml"] = singleUplinkUnderlay(n, vtepCIDR)
+			continue
+		}
+		files["underlay-"+n.Name+".yaml"] = dualUplinkUnderlay(n, vtepCIDR, bfd)
+		files["secret-"+leafPasswordSecret+".yaml"] = fmt.Sprintf(`# The MD5 password of the sessions to the second leaf (dual-tor); the leaves have it too.
+apiVersion: v1
+kind: Secret
+metadata:
+  name: %s
+  namespace: %s
+stringData:
+  password: %s
+`, leafPasswordSecret, KubeNamespace, leafPassword)
+	}
+	return files
+}
+
+// singleUplinkUnderlay is the Underlay of node n with one uplink (ibgp-rr).
+func singleUplinkUnderlay(n Node, vtepCIDR string) string {
+	return fmt.Sprintf(`# %s's link to the fabric: one iBGP session to its top-of-rack leaf (a route reflector)
 # over the uplink eth1, which weft moves into the router namespace with its address.
 apiVersion: network.weft.dev/v1alpha1
 kind: Underlay
@@ -237,9 +298,59 @@ spec:
   # reflector, see docs/design.md) keeps them while this node's FRR restarts.
   gracefulRestart:
     restartTimeSeconds: 120
-`, node, node, KubeNamespace, node, fabricASN, uplinkName, leafPortAddr(n.Link), vtepCIDR)
+`, n.Name, n.Name, KubeNamespace, n.Name, fabricASN, uplinkName, leafPortAddr(n.Link), vtepCIDR)
+}
+
+// dualUplinkUnderlay is the Underlay of node n with two uplinks (dual-tor): an iBGP session
+// to each leaf, both with BFD (unless bfd is false: the contrast of the failover benchmark),
+// the second with an MD5 password from a Secret.
+func dualUplinkUnderlay(n Node, vtepCIDR string, bfd bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `# %s's links to the fabric: an iBGP session to each of two leaves (route reflectors), over
+# eth1 (to %s) and eth2 (to %s), which weft moves into the router namespace with their
+# addresses; the underlay has a path over each leaf to every other VTEP. The second session
+# has an MD5 password.
+`, n.Name, n.Leaf, n.Leaf2)
+	if bfd {
+		b.WriteString("# BFD (100 ms, multiplier 3) takes a dead link's session down in 300 ms.\n")
+	} else {
+		b.WriteString("# No BFD: the hold timer (9 s) takes a dead link's session down.\n")
 	}
-	return files
+	fmt.Fprintf(&b, `apiVersion: network.weft.dev/v1alpha1
+kind: Underlay
+metadata:
+  name: %s
+  namespace: %s
+spec:
+  nodeSelector:
+    matchLabels:
+      kubernetes.io/hostname: %s
+  asn: %d
+  interfaces:
+    - type: NetworkDevice
+      networkDevice:
+        name: %s
+    - type: NetworkDevice
+      networkDevice:
+        name: %s
+  neighbors:
+`, n.Name, KubeNamespace, n.Name, fabricASN, uplinkName, uplink2Name)
+	for i, nb := range []struct{ addr, leaf string }{{leafPortAddr(n.Link), n.Leaf}, {leafPort2Addr(n.Link), n.Leaf2}} {
+		fmt.Fprintf(&b, "    - address: %s\n      type: Internal\n      description: %s\n", nb.addr, nb.leaf)
+		if bfd {
+			fmt.Fprintf(&b, "      bfdProfile: %s\n", bfdProfileName)
+		}
+		if i == 1 {
+			fmt.Fprintf(&b, "      passwordSecret:\n        name: %s\n", leafPasswordSecret)
+		}
+		b.WriteString("      holdTimeSeconds: 9\n      keepaliveTimeSeconds: 3\n      connectTimeSeconds: 2\n")
+	}
+	if bfd {
+		fmt.Fprintf(&b, "  bfdProfiles:\n    - name: %s\n      receiveIntervalMs: %d\n      transmitIntervalMs: %d\n      detectMultiplier: %d\n",
+			bfdProfileName, bfdIntervalMs, bfdIntervalMs, bfdMultiplier)
+	}
+	fmt.Fprintf(&b, "  tunnelEndpoint:\n    cidrs: [%s]\n  gracefulRestart:\n    restartTimeSeconds: 120\n", vtepCIDR)
+	return b.String()
 }
 
 // segmentComment introduces an L2VNI's file.

@@ -2,9 +2,11 @@ package lab
 
 import (
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/weftnet/weft/internal/manifest"
@@ -50,6 +52,51 @@ func TestExamplesAreTheLabsObjects(t *testing.T) {
 	for name := range want {
 		if !slices.Contains(got, name) {
 			t.Errorf("examples/ lacks the lab's %s (go test ./internal/lab -run %s -update)", name, t.Name())
+		}
+	}
+}
+
+// TestFabricExamplesAreTheLabsObjects: examples/fabric/<shape>/ holds, for each fabric shape
+// but the default (whose objects are examples/ itself), what a node of a lab of that shape
+// is given: node1's Underlay and the Secrets it refers to, exactly as the lab writes them, so
+// a user can copy the Underlay of a shape that the e2e suite runs.
+func TestFabricExamplesAreTheLabsObjects(t *testing.T) {
+	for _, fabric := range Fabrics {
+		if fabric == FabricIBGPRR {
+			continue
+		}
+		dir := filepath.Join("..", "..", "examples", "fabric", fabric)
+		s := plannedFrom(Options{Name: "lab", Nodes: DefaultNodes, Clusters: 1, Fabric: fabric})
+		want := map[string]string{}
+		for name, body := range s.clusterFiles(s.Clusters[0]) {
+			if name == "underlay-node1.yaml" || strings.HasPrefix(name, "secret-") {
+				want[name] = body
+			}
+		}
+		if *update {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for name, body := range want {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		got := map[string]string{}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatalf("%v (go test ./internal/lab -run %s -update writes it)", err, t.Name())
+		}
+		for _, e := range entries {
+			data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[e.Name()] = string(data)
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("examples/fabric/%s differs from the lab's objects (go test ./internal/lab -run %s -update): files %v, want %v", fabric, t.Name(), slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 		}
 	}
 }

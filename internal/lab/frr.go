@@ -13,9 +13,18 @@ import (
 // nodeDaemons are the routing daemons of every weft node's FRR instance.
 func nodeDaemons(inst frrinstall.Install) []string { return inst.Daemons("bgpd", "bfdd") }
 
-// routerDaemons are the daemons of the fabric's routers, which run no BFD: a bfdd there
-// would only log every non-BFD line of the integrated configuration as an unknown command.
-func routerDaemons(inst frrinstall.Install) []string { return inst.Daemons("bgpd") }
+// speakerDaemons are the daemons of a BGP speaker without BFD (the host speakers): a bfdd
+// there would only log every non-BFD line of the integrated configuration as an unknown
+// command.
+func speakerDaemons(inst frrinstall.Install) []string { return inst.Daemons("bgpd") }
+
+// routerDaemons are the daemons of the fabric's routers: bfdd too where the fabric runs BFD.
+func (s *State) routerDaemons() []string {
+	if s.Fabric == FabricDualToR && !s.WithoutBFD {
+		return s.frr().Daemons("bgpd", "bfdd")
+	}
+	return speakerDaemons(s.frr())
+}
 
 // FRRInstall is the FRR installation the lab runs.
 func (s *State) FRRInstall() frrinstall.Install { return s.frr() }

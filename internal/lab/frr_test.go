@@ -31,7 +31,7 @@ func TestFabricRouterGetsItsVRFConfig(t *testing.T) {
 			})
 			ctx := context.Background()
 			conf := "frr defaults traditional\n!\nvrf red\n vni 100\nexit-vrf\n!\nrouter bgp 65000\n bgp router-id 10.0.0.1\nexit\n!\n"
-			if err := startFRR(ctx, inst, ns, conf, routerDaemons(inst)); err != nil {
+			if err := startFRR(ctx, inst, ns, conf, speakerDaemons(inst)); err != nil {
 				t.Fatal(err)
 			}
 			out, err := run(ctx, inst.Vtysh, "-N", ns, "-c", "show running-config")

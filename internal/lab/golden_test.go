@@ -19,16 +19,23 @@ var goldenCases = []struct {
 	nodes    int
 	l3       bool
 	clusters int
-}{{2, false, 1}, {2, true, 1}, {3, false, 1}, {3, true, 1}, {3, true, 2}}
+	fabric   string
+}{
+	{2, false, 1, FabricIBGPRR}, {2, true, 1, FabricIBGPRR}, {3, false, 1, FabricIBGPRR}, {3, true, 1, FabricIBGPRR},
+	{3, true, 2, FabricIBGPRR}, {3, false, 1, FabricDualToR},
+}
 
-// goldenDir is the golden directory of a lab of the given size.
-func goldenDir(nodes int, l3 bool, clusters int) string {
+// goldenDir is the golden directory of a lab of the given size and shape.
+func goldenDir(nodes int, l3 bool, clusters int, fabric string) string {
 	name := fmt.Sprintf("nodes%d", nodes)
 	if l3 {
 		name += "-l3"
 	}
 	if clusters > 1 {
 		name += fmt.Sprintf("-clusters%d", clusters)
+	}
+	if fabric != FabricIBGPRR {
+		name += "-" + fabric
 	}
 	return filepath.Join("testdata", "golden", name)
 }
@@ -123,9 +130,9 @@ func readTree(t *testing.T, dir string) map[string]string {
 // no golden file holds an object weft would reject.
 func TestGoldenLabFiles(t *testing.T) {
 	for _, c := range goldenCases {
-		dir := goldenDir(c.nodes, c.l3, c.clusters)
+		dir := goldenDir(c.nodes, c.l3, c.clusters, c.fabric)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			s := plannedLabClusters("lab", c.nodes, c.l3, c.clusters)
+			s := plannedFrom(Options{Name: "lab", Nodes: c.nodes, L3: c.l3, Clusters: c.clusters, Fabric: c.fabric})
 			want := labFiles(t, s)
 			if again := labFiles(t, s); !maps.Equal(again, want) {
 				t.Fatal("the lab's files are not deterministic")
@@ -172,8 +179,8 @@ func TestGoldenLabFiles(t *testing.T) {
 // with the spine's end of its uplink, and only the L3 lab's spine is a border VTEP.
 func TestGoldenFabricConfigs(t *testing.T) {
 	for _, c := range goldenCases {
-		dir := goldenDir(c.nodes, c.l3, c.clusters)
-		s := plannedLabClusters("lab", c.nodes, c.l3, c.clusters)
+		dir := goldenDir(c.nodes, c.l3, c.clusters, c.fabric)
+		s := plannedFrom(Options{Name: "lab", Nodes: c.nodes, L3: c.l3, Clusters: c.clusters, Fabric: c.fabric})
 		files := readTree(t, dir)
 		check := func(router, routerID string, clients []string, upstream string, border bool) {
 			t.Helper()
@@ -200,14 +207,31 @@ func TestGoldenFabricConfigs(t *testing.T) {
 			}
 		}
 		check(spineName, spineLo, s.leafAddrs(), "", c.l3)
+		dual := c.fabric == FabricDualToR
 		for j, l := range s.Leaves {
-			var clients []string
+			// A leaf's clients: its rack's nodes, then (dual-tor) every other node's second
+			// uplink, whose session has the password.
+			var clients, second []string
 			for _, n := range s.Nodes {
 				if rackOf(n.Link, c.nodes) == j {
 					clients = append(clients, nodeUplinkAddr(n.Link))
 				}
 			}
-			check(l.Name, leafLo(j+1), clients, spineLinkAddr(j+1), false)
+			for _, n := range s.Nodes {
+				if dual && rackOf(n.Link, c.nodes) != j {
+					second = append(second, nodeUplink2Addr(n.Link))
+				}
+			}
+			check(l.Name, leafLo(j+1), append(clients, second...), spineLinkAddr(j+1), false)
+			conf := files[l.Name+".conf"]
+			if got := linesWith(conf, " neighbor ", " password "+leafPassword); !slices.Equal(got, second) {
+				t.Errorf("%s/%s.conf: password on %v, want on the second uplinks %v", dir, l.Name, got, second)
+			}
+			for _, line := range []string{" neighbor CLIENTS bfd profile " + bfdProfileName, " profile " + bfdProfileName, fmt.Sprintf("  receive-interval %d", bfdIntervalMs), fmt.Sprintf("  transmit-interval %d", bfdIntervalMs), fmt.Sprintf("  detect-multiplier %d", bfdMultiplier)} {
+				if hasLine(conf, line) != dual {
+					t.Errorf("%s/%s.conf: has %q: %v, want %v (BFD in dual-tor only)", dir, l.Name, line, !dual, dual)
+				}
+			}
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,6 +60,11 @@ type Options struct {
 	Kubernetes       bool
 	ControllerBinary string
 	KubeAssets       string
+	// Fabric is the fabric's shape (Fabrics; empty means FabricIBGPRR).
+	Fabric string
+	// WithoutBFD leaves BFD out of the dual-tor fabric, leaves and nodes alike: the hold
+	// timer's failover, the contrast of BenchmarkDualToRFailover.
+	WithoutBFD bool
 	// Clusters splits the nodes into independent clusters on the one fabric, one per rack
 	// (0 means 1): each has its own control plane (host mode: its nodes' config directories;
 	// Kubernetes mode: its own API server and controller), numbers its nodes from index 0
@@ -85,6 +91,9 @@ type State struct {
 	Clusters []Cluster `json:"clusters"`
 	// FRR is the FRR installation the lab runs (frrinstall.Select at weft lab up).
 	FRR frrinstall.Install `json:"frr"`
+	// Fabric is the fabric's shape (Options.Fabric); WithoutBFD is Options.WithoutBFD.
+	Fabric     string `json:"fabric"`
+	WithoutBFD bool   `json:"withoutBFD,omitempty"`
 }
 
 // Cluster is one set of the lab's nodes under one control plane.
@@ -125,6 +134,8 @@ type Node struct {
 	// node index, which in Kubernetes mode the controller allocates and may order otherwise.
 	Leaf string `json:"leaf"`
 	Link int    `json:"link"`
+	// Leaf2 names the leaf of the node's second uplink (eth2, 10.2.<Link>.1/31), dual-tor only.
+	Leaf2 string `json:"leaf2,omitempty"`
 	// Cluster names the node's cluster: its index and VTEP are that cluster's.
 	Cluster string `json:"cluster"`
 }
@@ -320,6 +331,12 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	if o.Clusters == 0 {
 		o.Clusters = 1
 	}
+	if o.Fabric == "" {
+		o.Fabric = FabricIBGPRR
+	}
+	if !slices.Contains(Fabrics, o.Fabric) {
+		return nil, fmt.Errorf("--fabric %q: must be one of %s", o.Fabric, strings.Join(Fabrics, ", "))
+	}
 	if o.Clusters < 1 || o.Clusters > maxClusters {
 		return nil, fmt.Errorf("--clusters %d: must be 1..%d (one cluster per rack)", o.Clusters, maxClusters)
 	}
@@ -412,6 +429,17 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 				return err
 			}
 		}
+		if n.Leaf2 != "" {
+			leaf2 := s.leaf(n.Leaf2)
+			if leaf2 == nil {
+				return fmt.Errorf("node %s: lab %s has no leaf %q", n.Name, s.Name, n.Leaf2)
+			}
+			for _, args := range nodeLink2Args(n, leaf2.Netns) {
+				if err := ip(ctx, args...); err != nil {
+					return err
+				}
+			}
+		}
 		s.Nodes = append(s.Nodes, n)
 	}
 	if err := s.save(); err != nil {
@@ -494,7 +522,7 @@ func (s *State) startRouter(ctx context.Context, name, ns, config string) error 
 	if err := frrproc.Chown(logFile); err != nil {
 		return err
 	}
-	return startFRR(ctx, s.frr(), ns, config, routerDaemons(s.frr()))
+	return startFRR(ctx, s.frr(), ns, config, s.routerDaemons())
 }
 
 // waitConverged waits until every node has established its session to its leaf and every

@@ -20,6 +20,38 @@ const (
 	maxClusters = leafCount
 )
 
+// Fabric shapes (Options.Fabric): how the nodes connect to the leaves.
+const (
+	// FabricIBGPRR: one uplink per node, to its rack's leaf; every router an iBGP route
+	// reflector (the default).
+	FabricIBGPRR = "ibgp-rr"
+	// FabricDualToR: every node has a second uplink, to the other rack's leaf, with BFD
+	// (100 ms, multiplier 3) on both sessions and an MD5 password on the second: the
+	// underlay has two equal paths to every VTEP and survives losing either leaf.
+	FabricDualToR = "dual-tor"
+)
+
+// Fabrics are the shapes Up builds.
+var Fabrics = []string{FabricIBGPRR, FabricDualToR}
+
+// The dual-tor fabric's second uplink (eth2 on the node, m<link> on the other leaf, on
+// 10.2.<link>.0/31), its BFD profile and the MD5 password of its session, which the node's
+// Underlay takes from a Secret.
+const (
+	uplink2Name        = "eth2"
+	bfdProfileName     = "fast"
+	bfdIntervalMs      = 100
+	bfdMultiplier      = 3
+	leafPasswordSecret = "leaf-password"
+	leafPassword       = "weft-lab-md5"
+)
+
+// leafPort2Addr is the other leaf's end of a node's second uplink: its second BGP neighbor.
+func leafPort2Addr(link int) string { return fmt.Sprintf("10.2.%d.0", link) }
+
+// nodeUplink2Addr is the node's end of its second uplink.
+func nodeUplink2Addr(link int) string { return fmt.Sprintf("10.2.%d.1", link) }
+
 // rackOf is the rack (0-based, the index of its leaf) of node i (1-based) of n: the first
 // n/2 nodes are in the first rack, the others in the second. With three nodes, node2 and
 // node3 share a leaf, so of a migration probed from node3 the new route stays in the rack
@@ -91,7 +123,7 @@ func plannedClusters(n, clusters int) []Cluster {
 // newState is the state of lab o before anything of it exists: buildFabric adds the leaves
 // and nodes as it creates them.
 func newState(o Options, inst frrinstall.Install) *State {
-	return &State{Name: o.Name, Spine: o.Name + "-" + spineName, L3: o.L3, FRR: inst}
+	return &State{Name: o.Name, Spine: o.Name + "-" + spineName, L3: o.L3, FRR: inst, Fabric: o.Fabric, WithoutBFD: o.WithoutBFD}
 }
 
 // plannedLeaves are the lab's leaves in order, leaf1 first.
@@ -124,6 +156,9 @@ func (s *State) plannedNodes(n, clusters int) []Node {
 			Link:        i,
 			Cluster:     clusterName(k),
 		})
+		if s.Fabric == FabricDualToR {
+			ns[len(ns)-1].Leaf2 = leafName(2 - rackOf(i, n))
+		}
 	}
 	return ns
 }
@@ -156,6 +191,19 @@ func nodeLinkArgs(n Node, leafNetns string) [][]string {
 	}
 }
 
+// nodeLink2Args are the ip commands of node n's second uplink (dual-tor): a veth from eth2 to
+// port m<Link> in the other leaf's namespace leafNetns.
+func nodeLink2Args(n Node, leafNetns string) [][]string {
+	port := fmt.Sprintf("m%d", n.Link)
+	return [][]string{
+		{"link", "add", port, "netns", leafNetns, "mtu", "9000", "type", "veth", "peer", "name", uplink2Name, "netns", n.Netns, "mtu", "9000"},
+		{"-n", leafNetns, "addr", "add", leafPort2Addr(n.Link) + "/31", "dev", port},
+		{"-n", leafNetns, "link", "set", port, "up"},
+		{"-n", n.Netns, "addr", "add", nodeUplink2Addr(n.Link) + "/31", "dev", uplink2Name},
+		{"-n", n.Netns, "link", "set", uplink2Name, "up"},
+	}
+}
+
 // leafAddrs are the leaves' addresses on their uplinks to the spine.
 func (s *State) leafAddrs() []string {
 	var a []string
@@ -165,12 +213,30 @@ func (s *State) leafAddrs() []string {
 	return a
 }
 
-// rackAddrs are the uplink addresses of the nodes whose top-of-rack router is leaf.
+// rackAddrs are the uplink addresses of the nodes whose top-of-rack router is leaf, then
+// (dual-tor) those of the nodes whose second uplink goes to it.
 func (s *State) rackAddrs(leaf string) []string {
 	var a []string
 	for _, n := range s.Nodes {
 		if n.Leaf == leaf {
 			a = append(a, nodeUplinkAddr(n.Link))
+		}
+	}
+	for _, n := range s.Nodes {
+		if n.Leaf2 == leaf {
+			a = append(a, nodeUplink2Addr(n.Link))
+		}
+	}
+	return a
+}
+
+// secondUplinks are the node ends of the second uplinks that go to leaf: the clients whose
+// sessions have a password.
+func (s *State) secondUplinks(leaf string) []string {
+	var a []string
+	for _, n := range s.Nodes {
+		if n.Leaf2 == leaf {
+			a = append(a, nodeUplink2Addr(n.Link))
 		}
 	}
 	return a
@@ -185,9 +251,13 @@ type fabricRouter struct {
 // buildFabric starts them: the spine reflects for the leaves (and is the border VTEP of the
 // L3 lab), each leaf reflects for the nodes of its rack and peers with the spine.
 func (s *State) fabricRouters() []fabricRouter {
-	rs := []fabricRouter{{spineName, s.Spine, reflectorConfig(spineName, spineLo, s.leafAddrs(), "", s.L3, frrLog(s.Name, spineName))}}
+	rs := []fabricRouter{{spineName, s.Spine, reflector{name: spineName, routerID: spineLo, clients: s.leafAddrs(), border: s.L3, logFile: frrLog(s.Name, spineName)}.config()}}
 	for j, l := range s.Leaves {
-		rs = append(rs, fabricRouter{l.Name, l.Netns, reflectorConfig(l.Name, leafLo(j+1), s.rackAddrs(l.Name), spineLinkAddr(j+1), false, frrLog(s.Name, l.Name))})
+		r := reflector{name: l.Name, routerID: leafLo(j + 1), clients: s.rackAddrs(l.Name), upstream: spineLinkAddr(j + 1), logFile: frrLog(s.Name, l.Name)}
+		if s.Fabric == FabricDualToR {
+			r.bfd, r.passwordClients = !s.WithoutBFD, s.secondUplinks(l.Name)
+		}
+		rs = append(rs, fabricRouter{l.Name, l.Netns, r.config()})
 	}
 	return rs
 }

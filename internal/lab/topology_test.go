@@ -24,10 +24,15 @@ func plannedLab(name string, nodes int, l3 bool) *State {
 
 // plannedLabClusters is plannedLab with the given number of clusters.
 func plannedLabClusters(name string, nodes int, l3 bool, clusters int) *State {
-	s := newState(Options{Name: name, Nodes: nodes, L3: l3, Clusters: clusters}, frrinstall.Install{})
+	return plannedFrom(Options{Name: name, Nodes: nodes, L3: l3, Clusters: clusters, Fabric: FabricIBGPRR})
+}
+
+// plannedFrom is the planned state of a lab of options o (Nodes, L3, Clusters and Fabric set).
+func plannedFrom(o Options) *State {
+	s := newState(o, frrinstall.Install{})
 	s.Leaves = s.plannedLeaves()
-	s.Clusters = plannedClusters(nodes, clusters)
-	s.Nodes = s.plannedNodes(nodes, clusters)
+	s.Clusters = plannedClusters(o.Nodes, o.Clusters)
+	s.Nodes = s.plannedNodes(o.Nodes, o.Clusters)
 	s.Workloads = s.plannedWorkloads()
 	s.listClusterWorkloads()
 	return s
@@ -297,7 +302,8 @@ func dirPlans(t *testing.T, dir string, nodes []Node) map[string]plan.NodePlan {
 			t.Errorf("%s: no Underlay selects the node", n.Name)
 		}
 		// Every object applies on every node, but for the other nodes' Underlays.
-		if want := len(res.Objects) - len(nodes) + 1; len(p.Applied) != want {
+		// Secrets are read, not applied.
+		if want := len(res.Objects) - len(res.Resources.Secrets) - len(nodes) + 1; len(p.Applied) != want {
 			t.Errorf("%s: %d resources applied, want %d: %v", n.Name, len(p.Applied), want, p.Applied)
 		}
 		if !slices.Contains(p.Applied, plan.Ref{Kind: "Underlay", Namespace: KubeNamespace, Name: n.Name}) {
@@ -319,52 +325,95 @@ func TestUnderlaysMatchTheFabric(t *testing.T) {
 	for _, n := range []int{minNodes, 3, 5, maxNodes} {
 		for _, l3 := range []bool{false, true} {
 			for clusters := 1; clusters <= maxClusters; clusters++ {
-				s := plannedLabClusters("lab", n, l3, clusters)
-				plans := labPlans(t, s)
-				reflectorIDs := []string{spineLo}
-				for j := range s.Leaves {
-					reflectorIDs = append(reflectorIDs, leafLo(j+1))
+				for _, fabric := range Fabrics {
+					s := plannedFrom(Options{Name: "lab", Nodes: n, L3: l3, Clusters: clusters, Fabric: fabric})
+					plans := labPlans(t, s)
+					reflectorIDs := []string{spineLo}
+					for j := range s.Leaves {
+						reflectorIDs = append(reflectorIDs, leafLo(j+1))
+					}
+					for _, nd := range s.Nodes {
+						p := plans[nd.Name]
+						at := fmt.Sprintf("%d nodes, l3 %v, %d clusters, %s, %s", n, l3, clusters, fabric, nd.Name)
+						uplinks, leafEnds, nodeEnds := []string{uplinkName}, []string{leafPortAddr(nd.Link)}, map[string]string{nd.Leaf: nodeUplinkAddr(nd.Link)}
+						if fabric == FabricDualToR {
+							if nd.Leaf2 == "" || nd.Leaf2 == nd.Leaf {
+								t.Fatalf("%s: second leaf %q", at, nd.Leaf2)
+							}
+							uplinks, leafEnds = append(uplinks, uplink2Name), append(leafEnds, leafPort2Addr(nd.Link))
+							nodeEnds[nd.Leaf2] = nodeUplink2Addr(nd.Link)
+						}
+						c, err := s.clusterOf(&nd)
+						if err != nil {
+							t.Fatal(err)
+						}
+						vteps := netip.MustParsePrefix(c.VTEPCIDR)
+						if got := p.Kernel.Underlay.Interfaces; !slices.Equal(got, uplinks) {
+							t.Errorf("%s: moves %v, want the lab's uplinks %v", at, got, uplinks)
+						}
+						want, err := ipam.NodeAddress(vteps, nd.Index)
+						if err != nil || want.Addr().String() != nd.VTEP {
+							t.Errorf("%s: VTEP %s, but index %d in %s gives %v (%v)", at, nd.VTEP, nd.Index, c.VTEPCIDR, want, err)
+						}
+						if got := p.Kernel.Underlay.VTEPs; len(got) != 1 || got[0].Addr().String() != nd.VTEP {
+							t.Errorf("%s: plan's VTEPs %v, lab's %s", at, got, nd.VTEP)
+						}
+						id := p.FRR.Router.RouterID.String()
+						if id != nd.VTEP || slices.Contains(reflectorIDs, id) {
+							t.Errorf("%s: router ID %s, want the VTEP %s, none of the reflectors' %v", at, id, nd.VTEP, reflectorIDs)
+						}
+						if p.FRR.Router.ASN != fabricASN {
+							t.Errorf("%s: AS %d, want the fabric's %d (iBGP to a reflector)", at, p.FRR.Router.ASN, fabricASN)
+						}
+						var peers []string
+						for _, nb := range p.FRR.Router.Neighbors {
+							peers = append(peers, nb.Address.String())
+						}
+						if !slices.Equal(peers, leafEnds) {
+							t.Errorf("%s: neighbors %v, want its leaves' ends %v", at, peers, leafEnds)
+						}
+						for leaf, end := range nodeEnds {
+							if !slices.Contains(s.rackAddrs(leaf), end) {
+								t.Errorf("%s: %s's clients %v lack the node's end %s", at, leaf, s.rackAddrs(leaf), end)
+							}
+						}
+						checkDualToR(t, at, s, nd, p)
+						checkRouted(t, at, s, p)
+					}
+					checkClusters(t, s, plans)
 				}
-				for _, nd := range s.Nodes {
-					p := plans[nd.Name]
-					at := fmt.Sprintf("%d nodes, l3 %v, %d clusters, %s", n, l3, clusters, nd.Name)
-					c, err := s.clusterOf(&nd)
-					if err != nil {
-						t.Fatal(err)
-					}
-					vteps := netip.MustParsePrefix(c.VTEPCIDR)
-					if got := p.Kernel.Underlay.Interfaces; !slices.Equal(got, []string{uplinkName}) {
-						t.Errorf("%s: moves %v, want the lab's uplink %s", at, got, uplinkName)
-					}
-					want, err := ipam.NodeAddress(vteps, nd.Index)
-					if err != nil || want.Addr().String() != nd.VTEP {
-						t.Errorf("%s: VTEP %s, but index %d in %s gives %v (%v)", at, nd.VTEP, nd.Index, c.VTEPCIDR, want, err)
-					}
-					if got := p.Kernel.Underlay.VTEPs; len(got) != 1 || got[0].Addr().String() != nd.VTEP {
-						t.Errorf("%s: plan's VTEPs %v, lab's %s", at, got, nd.VTEP)
-					}
-					id := p.FRR.Router.RouterID.String()
-					if id != nd.VTEP || slices.Contains(reflectorIDs, id) {
-						t.Errorf("%s: router ID %s, want the VTEP %s, none of the reflectors' %v", at, id, nd.VTEP, reflectorIDs)
-					}
-					if p.FRR.Router.ASN != fabricASN {
-						t.Errorf("%s: AS %d, want the fabric's %d (iBGP to a reflector)", at, p.FRR.Router.ASN, fabricASN)
-					}
-					var peers []string
-					for _, nb := range p.FRR.Router.Neighbors {
-						peers = append(peers, nb.Address.String())
-					}
-					if !slices.Equal(peers, []string{leafPortAddr(nd.Link)}) {
-						t.Errorf("%s: neighbors %v, want its leaf's end %s", at, peers, leafPortAddr(nd.Link))
-					}
-					if !slices.Contains(s.rackAddrs(nd.Leaf), nodeUplinkAddr(nd.Link)) {
-						t.Errorf("%s: %s's clients %v lack the node's end %s", at, nd.Leaf, s.rackAddrs(nd.Leaf), nodeUplinkAddr(nd.Link))
-					}
-					checkRouted(t, at, s, p)
-				}
-				checkClusters(t, s, plans)
 			}
 		}
+	}
+}
+
+// checkDualToR checks node nd's plan p against the dual-tor fabric: both sessions run BFD
+// with the lab's profile (the leaves' intervals), the second takes its password from the
+// leaves' Secret and the first has none; in the other fabrics no session runs BFD or has a
+// password.
+func checkDualToR(t *testing.T, at string, s *State, nd Node, p plan.NodePlan) {
+	t.Helper()
+	for i, nb := range p.FRR.Router.Neighbors {
+		wantBFD, wantPassword := s.Fabric == FabricDualToR && !s.WithoutBFD, s.Fabric == FabricDualToR && i == 1
+		if got := nb.BFDProfile == bfdProfileName; got != wantBFD {
+			t.Errorf("%s: neighbor %s BFD profile %q, want BFD %v", at, nb.Address, nb.BFDProfile, wantBFD)
+		}
+		if got := nb.Password != nil && nb.Password.Name == leafPasswordSecret; got != wantPassword || (nb.Password != nil) != wantPassword {
+			t.Errorf("%s: neighbor %s password %+v, want from Secret %s: %v", at, nb.Address, nb.Password, leafPasswordSecret, wantPassword)
+		}
+	}
+	if s.Fabric != FabricDualToR || s.WithoutBFD {
+		return
+	}
+	u32 := func(v *uint32) uint32 {
+		if v == nil {
+			return 0
+		}
+		return *v
+	}
+	bp := p.FRR.BFDProfiles
+	if len(bp) != 1 || bp[0].Name != bfdProfileName || u32(bp[0].ReceiveIntervalMs) != bfdIntervalMs || u32(bp[0].TransmitIntervalMs) != bfdIntervalMs || u32(bp[0].DetectMultiplier) != bfdMultiplier {
+		t.Errorf("%s: BFD profiles %+v, want the leaves' %s %d/%d ms ×%d", at, bp, bfdProfileName, bfdIntervalMs, bfdIntervalMs, bfdMultiplier)
 	}
 }
 

@@ -25,9 +25,9 @@ const (
 	kubeClustersLabName = "e2ekc"
 )
 
-// upClusters brings up lab o and takes it down when the test ends, with the logs' tails when
+// upLab brings up lab o and takes it down when the test ends, with the logs' tails when
 // it failed and a check that nothing is left behind.
-func upClusters(t *testing.T, o lab.Options) *lab.State {
+func upLab(t *testing.T, o lab.Options) *lab.State {
 	t.Helper()
 	_ = lab.Down(context.Background(), o.Name)
 	var s *lab.State
@@ -45,9 +45,9 @@ func upClusters(t *testing.T, o lab.Options) *lab.State {
 	t0 := time.Now()
 	s, err := lab.Up(context.Background(), o)
 	if err != nil {
-		t.Fatalf("lab up --clusters %d: %v", o.Clusters, err)
+		t.Fatalf("lab up %s: %v", o.Name, err)
 	}
-	t.Logf("lab up --clusters %d (kubernetes %v, l3 %v) in %.1f s", o.Clusters, o.Kubernetes, o.L3, time.Since(t0).Seconds())
+	t.Logf("lab up %s in %.1f s: %d nodes in %d clusters, fabric %s, kubernetes %v, l3 %v", o.Name, time.Since(t0).Seconds(), len(s.Nodes), len(s.Clusters), s.Fabric, o.Kubernetes, o.L3)
 	return s
 }
 
@@ -125,7 +125,7 @@ func TestClusters(t *testing.T) {
 		return
 	}
 	ctx := context.Background()
-	s := upClusters(t, lab.Options{Name: clustersLabName, Nodes: 4, Clusters: 2, AgentBinary: agentBin, L3: true})
+	s := upLab(t, lab.Options{Name: clustersLabName, Nodes: 4, Clusters: 2, AgentBinary: agentBin, L3: true})
 
 	t.Run("StatusListsClusters", func(t *testing.T) {
 		out, err := exec.Command(weftBin, "lab", "status", "--name", s.Name, "-o", "json").Output()
@@ -230,7 +230,7 @@ func testMigrationAcrossClusters(t *testing.T, s *lab.State) {
 func TestKubernetesClusters(t *testing.T) {
 	assets := kubeAssets(t)
 	ctx := context.Background()
-	s := upClusters(t, lab.Options{
+	s := upLab(t, lab.Options{
 		Name: kubeClustersLabName, Nodes: 2, Clusters: 2, AgentBinary: agentBin,
 		Kubernetes: true, ControllerBinary: controllerBin, KubeAssets: assets,
 	})
