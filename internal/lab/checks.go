@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -375,7 +377,48 @@ func CheckIsolation(ctx context.Context, s *State) error {
 		CheckNoPing(ctx, s, "ext-blue", addrOf(web.IP)),
 		CheckNoPing(ctx, s, "ext-red", addrOf(iso.IP)),
 		CheckMainTableClean(ctx, s),
+		s.checkRouteTargets(ctx, web, iso),
 	)
+}
+
+// checkRouteTargets checks, on the border, that each tenant's subnets arrive as type-5
+// routes carrying the tenant's own route target and are imported by its VRF only: the
+// other VRF has the same EVPN routes at hand and imports none.
+func (s *State) checkRouteTargets(ctx context.Context, ws ...*Workload) error {
+	evpn, err := inNS(ctx, s.Spine, s.frr().Vtysh, "-N", s.Spine, "-c", "show bgp l2vpn evpn route type prefix")
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, w := range ws {
+		subnet := netip.MustParsePrefix(w.IP).Masked()
+		var own tenant
+		for _, seg := range segments(true) {
+			for _, t := range tenants {
+				if seg.vni == w.VNI && seg.vrf == t.vrf {
+					own = t
+				}
+			}
+		}
+		if !strings.Contains(evpn, fmt.Sprintf("[5]:[0]:[%d]:[%s]", subnet.Bits(), subnet.Addr())) || !strings.Contains(evpn, "RT:"+own.rt) {
+			errs = append(errs, fmt.Errorf("border: no type-5 route for %s with RT %s:\n%s", subnet, own.rt, evpn))
+			continue
+		}
+		if auto := regexp.MustCompile(fmt.Sprintf(`RT:%d:%d\b`, fabricASN, own.vni)); auto.MatchString(evpn) {
+			errs = append(errs, fmt.Errorf("border: a type-5 route carries the automatic RT %d:%d, not only the tenant's %s:\n%s", fabricASN, own.vni, own.rt, evpn))
+		}
+		for _, t := range tenants {
+			out, err := inNS(ctx, s.Spine, s.frr().Vtysh, "-N", s.Spine, "-c", fmt.Sprintf("show bgp vrf %s ipv4 unicast %s", t.vrf, subnet))
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if imported := strings.Contains(out, "best"); imported != (t.vrf == own.vrf) {
+				errs = append(errs, fmt.Errorf("border: VRF %s imported %s (RT %s): %v, want %v:\n%s", t.vrf, subnet, own.rt, imported, t.vrf == own.vrf, out))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // CheckVNIRemoved checks that every node lost the devices of vni: the bridge and VXLAN in

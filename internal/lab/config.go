@@ -18,11 +18,14 @@ type tenant struct {
 	// filteredNet, if set, is a second subnet of the border in the VRF (a.b.c) that the host
 	// session's toAdvertise leaves out: the fabric sends it to the nodes, never to the host.
 	filteredNet string
+	// rt is the tenant's route target, on the nodes' L3VNI and the border's VRF alike: not
+	// the automatic one (AS:VNI), so only a VRF that names it imports the tenant's routes.
+	rt string
 }
 
 var tenants = []tenant{
-	{vrf: "red", vni: 100, table: 100, extNet: "172.16.100", spinePort: "x-red", filteredNet: "172.31.100"},
-	{vrf: "blue", vni: 200, table: 200, extNet: "172.16.200", spinePort: "x-blue"},
+	{vrf: "red", vni: 100, table: 100, extNet: "172.16.100", spinePort: "x-red", filteredNet: "172.31.100", rt: "65000:1100"},
+	{vrf: "blue", vni: 200, table: 200, extNet: "172.16.200", spinePort: "x-blue", rt: "65000:1200"},
 }
 
 // segment is one L2VNI of the lab; vrf is empty for a pure layer-2 segment.
@@ -140,10 +143,12 @@ router bgp %d
  exit-address-family
  address-family l2vpn evpn
   advertise ipv4 unicast
+  route-target import %s
+  route-target export %s
  exit-address-family
 exit
 !
-`, fabricASN, t.vrf, r.routerID)
+`, fabricASN, t.vrf, r.routerID, t.rt, t.rt)
 		}
 	}
 	return b.String()
@@ -220,9 +225,11 @@ metadata:
 spec:
   vrf: %s
   vni: %d
-  importRouteTargets: ["%d:%d"]
-  exportRouteTargets: ["%d:%d"]
-`, t.vrf, KubeNamespace, t.vrf, t.vni, fabricASN, t.vni, fabricASN, t.vni)
+  # The tenant's own route target (not the automatic %d:%d): only the VRFs that name it,
+  # on the nodes and the border, import its routes.
+  importRouteTargets: ["%s"]
+  exportRouteTargets: ["%s"]
+`, t.vrf, KubeNamespace, t.vrf, t.vni, fabricASN, t.vni, t.rt, t.rt)
 			if t.vrf == "red" {
 				body += fmt.Sprintf(`  hostSession:
     hostASN: %d

@@ -154,3 +154,39 @@ func waitAgentError(ctx context.Context, node string) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// upLab brings up lab o and takes it down when the test ends, with the logs' tails when
+// it failed and a check that nothing is left behind.
+func upLab(t *testing.T, o lab.Options) *lab.State {
+	t.Helper()
+	_ = lab.Down(context.Background(), o.Name)
+	var s *lab.State
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(lab.LogTails(o.Name, 30))
+		}
+		if err := lab.Down(context.Background(), o.Name); err != nil {
+			t.Errorf("lab down: %v", err)
+		}
+		if left := kubeLeftovers(o.Name, s); left != "" {
+			t.Errorf("left behind by lab down: %s", left)
+		}
+	})
+	t0 := time.Now()
+	s, err := lab.Up(context.Background(), o)
+	if err != nil {
+		t.Fatalf("lab up %s: %v", o.Name, err)
+	}
+	t.Logf("lab up %s in %.1f s: %d nodes in %d clusters, fabric %s, kubernetes %v, l3 %v", o.Name, time.Since(t0).Seconds(), len(s.Nodes), len(s.Clusters), s.Fabric, o.Kubernetes, o.L3)
+	return s
+}
+
+// node2 is lab s's node called name.
+func node2(t *testing.T, s *lab.State, name string) *lab.Node {
+	t.Helper()
+	n, err := s.Node(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
