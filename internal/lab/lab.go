@@ -101,7 +101,7 @@ type Cluster struct {
 	Name string `json:"name"`
 	// VTEPCIDR is the network its nodes' VTEP addresses (and router IDs) come from, by node
 	// index (Underlay.spec.tunnelEndpoint). Every cluster numbers its nodes from 0, so two
-	// clusters on one fabric need networks that do not overlap (CheckVTEPs).
+	// clusters on one fabric need networks that do not overlap (VTEPConflicts).
 	VTEPCIDR string `json:"vtepCIDR"`
 	// Nodes are its nodes' names; Workloads those of the workloads on them now (save keeps
 	// it in step with migrations).
