@@ -158,6 +158,16 @@ exit
 // router side of the VRF red veth (the same address on every node) and announces hostPrefix
 // and hostFilteredPrefix.
 func hostFRRConfig() string {
+	return speakerConfig(hostASN, hostPrefixIP, hostRouterIP, hostPrefix, hostFilteredPrefix)
+}
+
+// speakerConfig is the FRR configuration of a BGP speaker on a node's host (AS asn, router
+// ID routerID) that peers with weft's router at peer (AS fabricASN) and announces networks.
+func speakerConfig(asn int, routerID, peer string, networks ...string) string {
+	var nets strings.Builder
+	for _, n := range networks {
+		fmt.Fprintf(&nets, "  network %s\n", n)
+	}
 	return fmt.Sprintf(`frr defaults datacenter
 !
 router bgp %d
@@ -169,13 +179,11 @@ router bgp %d
  neighbor %s timers connect 2
  !
  address-family ipv4 unicast
-  network %s
-  network %s
-  neighbor %s activate
+%s  neighbor %s activate
  exit-address-family
 exit
 !
-`, hostASN, hostPrefixIP, hostRouterIP, fabricASN, hostRouterIP, hostRouterIP, hostPrefix, hostFilteredPrefix, hostRouterIP)
+`, asn, routerID, peer, fabricASN, peer, peer, nets.String(), peer)
 }
 
 // clusterFiles are the node files of cluster c of lab s: what its nodes' agents read in host

@@ -62,24 +62,7 @@ spec:
 // passthroughSpeakerConfig is the host speaker's FRR configuration: it peers with the router
 // side of the passthrough veth and announces both prefixes.
 func passthroughSpeakerConfig(routerIP, hostIP string) string {
-	return fmt.Sprintf(`frr defaults datacenter
-!
-router bgp %d
- bgp router-id %s
- no bgp ebgp-requires-policy
- no bgp default ipv4-unicast
- neighbor %s remote-as %d
- neighbor %s timers 3 9
- neighbor %s timers connect 2
- !
- address-family ipv4 unicast
-  network %s
-  network %s
-  neighbor %s activate
- exit-address-family
-exit
-!
-`, passthroughHostASN, hostIP, routerIP, fabricASN, routerIP, routerIP, PassthroughPrefix, PassthroughFilteredPrefix, routerIP)
+	return speakerConfig(passthroughHostASN, hostIP, routerIP, PassthroughPrefix, PassthroughFilteredPrefix)
 }
 
 // spineNetwork has the spine announce (or, with withdraw, stop announcing) prefix in IPv4

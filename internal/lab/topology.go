@@ -222,12 +222,7 @@ func (s *State) rackAddrs(leaf string) []string {
 			a = append(a, nodeUplinkAddr(n.Link))
 		}
 	}
-	for _, n := range s.Nodes {
-		if n.Leaf2 == leaf {
-			a = append(a, nodeUplink2Addr(n.Link))
-		}
-	}
-	return a
+	return append(a, s.secondUplinks(leaf)...)
 }
 
 // secondUplinks are the node ends of the second uplinks that go to leaf: the clients whose
