@@ -11,7 +11,7 @@ CONTROLLER_GEN_VERSION=v0.19.0
 PROMTOOL_VERSION=v0.316.0
 PROMTOOL_RELEASE=3.16.0
 
-pkgs=(frr frr-pythontools iproute2 iputils-ping iputils-arping ndisc6 tcpdump user-mode-linux kmod nftables)
+pkgs=(frr frr-pythontools iproute2 iputils-ping iputils-arping ndisc6 tcpdump user-mode-linux kmod nftables gobgpd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -65,6 +65,7 @@ type labStart struct {
 	agent    string
 	l3       bool
 	fabric   string
+	gobgp    bool
 }
 
 func (s *labStart) flags(cmd *cobra.Command, l3Help string) {
@@ -73,6 +74,7 @@ func (s *labStart) flags(cmd *cobra.Command, l3Help string) {
 	cmd.Flags().BoolVar(&s.l3, "l3", false, l3Help)
 	cmd.Flags().StringVar(&s.fabric, "fabric", lab.FabricIBGPRR, "the fabric's shape: "+strings.Join(lab.Fabrics, ", ")+" (see docs/lab.md)")
 	cmd.Flags().IntVar(&s.clusters, "clusters", 1, "independent clusters on the one fabric (1..2), one per rack, each with its own control plane, node indexes and VTEP network")
+	cmd.Flags().BoolVar(&s.gobgp, "gobgp", false, "add GoBGP (Debian's gobgpd) to the fabric as a second EVPN implementation, a route-reflector client of the spine (see docs/lab.md)")
 }
 
 // runE runs f with a context that a signal cancels and the lab's options from the flags
@@ -85,7 +87,7 @@ func (s *labStart) runE(name *string, f func(ctx context.Context, cmd *cobra.Com
 		if err != nil {
 			return err
 		}
-		return f(ctx, cmd, lab.Options{Name: *name, Nodes: s.nodes, Clusters: s.clusters, Fabric: s.fabric, AgentBinary: bin, L3: s.l3})
+		return f(ctx, cmd, lab.Options{Name: *name, Nodes: s.nodes, Clusters: s.clusters, Fabric: s.fabric, GoBGP: s.gobgp, AgentBinary: bin, L3: s.l3})
 	}
 }
 

@@ -41,7 +41,11 @@ func (s *State) waitSession(ctx context.Context, n *Node, timeout time.Duration)
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(out, "10.0.") || notEstablished(out) {
+		u, err := s.NodeUplink(n.Name, 1)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, u.Peer) || notEstablished(out) {
 			return fmt.Errorf("node %s: BGP not established:\n%s", n.Name, out)
 		}
 		return nil
@@ -72,7 +76,10 @@ func (s *State) waitSpineSessions(ctx context.Context, timeout time.Duration) er
 			return err
 		}
 		for j := range s.Leaves {
-			peer := fmt.Sprintf("10.1.%d.1", j+1)
+			peer := leafUplinkAddr(j + 1)
+			if !s.numbered() {
+				peer = spinePort(j + 1)
+			}
 			if !strings.Contains(out, peer) {
 				return fmt.Errorf("spine: no session to %s:\n%s", peer, out)
 			}
@@ -134,7 +141,10 @@ func (s *State) hostSessionDiagnosis(ctx context.Context, n *Node) string {
 // sessionDiagnosis gathers what explains a session to the leaf that does not come up.
 func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 	i := n.Link
-	leafPeer, nodePeer := fmt.Sprintf("10.0.%d.0", i), fmt.Sprintf("10.0.%d.1", i)
+	leafPeer, nodePeer := leafPortAddr(i), nodeUplinkAddr(i)
+	if !s.numbered() {
+		leafPeer, nodePeer = uplinkName, nodePort(i)
+	}
 	leaf := s.leaf(n.Leaf)
 	if leaf == nil {
 		return fmt.Sprintf("(node %s has no leaf %q)\n", n.Name, n.Leaf)
@@ -179,7 +189,7 @@ func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 	section(leaf.Name+": show bgp neighbors "+nodePeer, out, err)
 	out, err = vty(leaf.Netns, "show ip route "+nodePeer)
 	section(leaf.Name+": zebra's route to "+nodePeer, out, err)
-	out, err = run(ctx, "ip", "-n", leaf.Netns, "-br", "link", "show", fmt.Sprintf("n%d", i))
+	out, err = run(ctx, "ip", "-n", leaf.Netns, "-br", "link", "show", nodePort(i))
 	section(leaf.Name+": kernel link", out, err)
 	return b.String()
 }
@@ -442,4 +452,74 @@ func CheckVNIRemoved(ctx context.Context, s *State, vni int) error {
 		}
 		return nil
 	})
+}
+
+// CheckRouteTargetLeak shows that route targets, not VRF names, decide what crosses between
+// the tenants: the border's VRF blue is made to import red's route target as well (a shared
+// service would), and red's subnet of workload w then arrives in the border's VRF blue, while
+// every node's VRF blue, which imports blue's route target only, never has it and the border
+// does not pass it on into blue's EVPN routes. The import is removed again, and the border's
+// VRF blue loses the subnet.
+func CheckRouteTargetLeak(ctx context.Context, s *State, w *Workload) (err error) {
+	red, blue := tenants[0], tenants[1]
+	subnet := netip.MustParsePrefix(w.IP).Masked().String()
+	importRed := func(remove bool) error {
+		cmd := "route-target import " + red.rt
+		if remove {
+			cmd = "no " + cmd
+		}
+		return s.spineConfig(ctx, []string{"configure terminal", fmt.Sprintf("router bgp %d vrf %s", fabricASN, blue.vrf), "address-family l2vpn evpn", cmd})
+	}
+	blueHas := func(ns string) (bool, string, error) {
+		out, err := inNS(ctx, ns, s.frr().Vtysh, "-N", ns, "-c", fmt.Sprintf("show bgp vrf %s ipv4 unicast %s", blue.vrf, subnet))
+		return strings.Contains(out, "best"), out, err
+	}
+	if err := importRed(false); err != nil {
+		return err
+	}
+	defer func() {
+		if err2 := importRed(true); err2 != nil {
+			err = errors.Join(err, err2)
+			return
+		}
+		err = errors.Join(err, poll(ctx, convergeTimeout, func() error {
+			if has, out, err := blueHas(s.Spine); err != nil || has {
+				return fmt.Errorf("border: VRF %s still has %s after the import of %s went (%v):\n%s", blue.vrf, subnet, red.rt, err, out)
+			}
+			return nil
+		}))
+	}()
+	if err := poll(ctx, convergeTimeout, func() error {
+		if has, out, err := blueHas(s.Spine); err != nil || !has {
+			return fmt.Errorf("border: VRF %s imports %s but has no %s (%v):\n%s", blue.vrf, red.rt, subnet, err, out)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	var errs []error
+	// The border does not re-originate the imported route into blue's EVPN routes (FRR
+	// advertises no route it imported from EVPN), so the nodes never get it.
+	evpn, err := inNS(ctx, s.Spine, s.frr().Vtysh, "-N", s.Spine, "-c", "show bgp l2vpn evpn route type prefix")
+	if err != nil {
+		return err
+	}
+	p := netip.MustParsePrefix(subnet)
+	lines := strings.Split(evpn, "\n")
+	for i, l := range lines {
+		if !strings.Contains(l, fmt.Sprintf("[5]:[0]:[%d]:[%s]", p.Bits(), p.Addr())) {
+			continue
+		}
+		for _, next := range lines[i+1 : min(i+4, len(lines))] {
+			if strings.Contains(next, "RT:"+blue.rt) {
+				errs = append(errs, fmt.Errorf("border: %s went out as a type-5 route with %s's RT %s:\n%s", subnet, blue.vrf, blue.rt, evpn))
+			}
+		}
+	}
+	for _, n := range s.Nodes {
+		if has, out, err := blueHas(n.RouterNetns); err != nil || has {
+			errs = append(errs, fmt.Errorf("%s: VRF %s has %s, which only the border's VRF %s imports (%v):\n%s", n.Name, blue.vrf, subnet, blue.vrf, err, out))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -195,7 +195,7 @@ func (s *State) clusterFiles(c Cluster) map[string]string {
 			nodes = append(nodes, n)
 		}
 	}
-	return nodeFiles(nodes, c.VTEPCIDR, s.L3, !s.WithoutBFD)
+	return nodeFiles(nodes, c.VTEPCIDR, s.L3, !s.WithoutBFD, s.numbered())
 }
 
 // nodeFiles are the API resources of a cluster of the lab with the given nodes and VTEP
@@ -204,7 +204,8 @@ func (s *State) clusterFiles(c Cluster) map[string]string {
 // top-of-rack), the VNIs select every node. Every cluster defines the same VNIs (same VNI,
 // same automatic route targets), so its segments and tenants stretch across the clusters.
 // A dual-homed node's sessions run BFD unless bfd is false.
-func nodeFiles(nodes []Node, vtepCIDR string, l3, bfd bool) map[string]string {
+// In an unnumbered fabric each node peers unnumbered with its leaf.
+func nodeFiles(nodes []Node, vtepCIDR string, l3, bfd, numbered bool) map[string]string {
 	files := map[string]string{}
 	for _, s := range segments(l3) {
 		body := fmt.Sprintf(`%sapiVersion: network.weft.dev/v1alpha1
@@ -265,6 +266,10 @@ spec:
 		}
 	}
 	for _, n := range nodes {
+		if !numbered {
+			files["underlay-"+n.Name+".yaml"] = unnumberedUnderlay(n, vtepCIDR)
+			continue
+		}
 		if n.Leaf2 == "" {
 			files["underlay-"+n.Name+".yaml"] = singleUplinkUnderlay(n, vtepCIDR)
 			continue

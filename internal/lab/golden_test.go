@@ -22,7 +22,7 @@ var goldenCases = []struct {
 	fabric   string
 }{
 	{2, false, 1, FabricIBGPRR}, {2, true, 1, FabricIBGPRR}, {3, false, 1, FabricIBGPRR}, {3, true, 1, FabricIBGPRR},
-	{3, true, 2, FabricIBGPRR}, {3, false, 1, FabricDualToR},
+	{3, true, 2, FabricIBGPRR}, {3, false, 1, FabricDualToR}, {3, false, 1, FabricEBGPUnnumbered},
 }
 
 // goldenDir is the golden directory of a lab of the given size and shape.
@@ -84,7 +84,7 @@ func labFiles(t *testing.T, s *State) map[string]string {
 		if leaf == nil {
 			t.Fatalf("%s: no leaf %q", n.Name, n.Leaf)
 		}
-		for _, args := range nodeLinkArgs(n, leaf.Netns) {
+		for _, args := range nodeLinkArgs(n, leaf.Netns, s.numbered()) {
 			fmt.Fprintf(&ipCmds, "ip %s\n", strings.Join(args, " "))
 		}
 	}
@@ -206,6 +206,10 @@ func TestGoldenFabricConfigs(t *testing.T) {
 				t.Errorf("%s: border VTEP %v, want %v", at, !border, border)
 			}
 		}
+		if c.fabric == FabricEBGPUnnumbered {
+			checkGoldenEBGP(t, dir, files, s)
+			continue
+		}
 		check(spineName, spineLo, s.leafAddrs(), "", c.l3)
 		dual := c.fabric == FabricDualToR
 		for j, l := range s.Leaves {
@@ -232,6 +236,50 @@ func TestGoldenFabricConfigs(t *testing.T) {
 					t.Errorf("%s/%s.conf: has %q: %v, want %v (BFD in dual-tor only)", dir, l.Name, line, !dual, dual)
 				}
 			}
+		}
+	}
+}
+
+// checkGoldenEBGP checks the golden configurations of the eBGP fabric's routers: each has its
+// own ASN, its loopback as router ID and announced, and unnumbered eBGP sessions over
+// exactly the ports the topology gives it (the spine: one per leaf; a leaf: its uplink and
+// its rack's nodes), and nothing of route reflection.
+func checkGoldenEBGP(t *testing.T, dir string, files map[string]string, s *State) {
+	t.Helper()
+	type router struct {
+		name, routerID string
+		asn            int
+		ports          []string
+	}
+	routers := []router{{spineName, spineLo, fabricASN, nil}}
+	for j, l := range s.Leaves {
+		routers[0].ports = append(routers[0].ports, spinePort(j+1))
+		r := router{l.Name, leafLo(j + 1), leafASN(j + 1), []string{leafUplink}}
+		for _, n := range s.Nodes {
+			if rackOf(n.Link, len(s.Nodes)) == j {
+				r.ports = append(r.ports, nodePort(n.Link))
+			}
+		}
+		routers = append(routers, r)
+	}
+	for _, r := range routers {
+		conf, at := files[r.name+".conf"], dir+"/"+r.name+".conf"
+		for _, line := range []string{
+			"hostname " + r.name,
+			fmt.Sprintf("router bgp %d", r.asn),
+			" bgp router-id " + r.routerID,
+			"  network " + r.routerID + "/32",
+			" neighbor FABRIC remote-as external",
+		} {
+			if !hasLine(conf, line) {
+				t.Errorf("%s lacks %q", at, line)
+			}
+		}
+		if got := linesWith(conf, " neighbor ", " interface peer-group FABRIC"); !slices.Equal(got, r.ports) {
+			t.Errorf("%s: unnumbered sessions over %v, want %v", at, got, r.ports)
+		}
+		if strings.Contains(conf, "route-reflector-client") || strings.Contains(conf, "advertise-all-vni") {
+			t.Errorf("%s: reflects routes or is a VTEP; an eBGP fabric router only passes routes on:\n%s", at, conf)
 		}
 	}
 }

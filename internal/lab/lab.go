@@ -70,6 +70,9 @@ type Options struct {
 	// Kubernetes mode: its own API server and controller), numbers its nodes from index 0
 	// and takes its VTEPs from a network of its own.
 	Clusters int
+	// GoBGP adds GoBGP to the fabric once it has converged (StartGoBGP): a second EVPN
+	// implementation, as a leaf of another vendor would be.
+	GoBGP bool
 }
 
 // State is what `weft lab status -o json` prints and what `down` reads.
@@ -94,6 +97,8 @@ type State struct {
 	// Fabric is the fabric's shape (Options.Fabric); WithoutBFD is Options.WithoutBFD.
 	Fabric     string `json:"fabric"`
 	WithoutBFD bool   `json:"withoutBFD,omitempty"`
+	// GoBGP says whether GoBGP is in the fabric (Options.GoBGP, StartGoBGP).
+	GoBGP bool `json:"gobgp,omitempty"`
 }
 
 // Cluster is one set of the lab's nodes under one control plane.
@@ -288,13 +293,17 @@ func (s *State) leaf(name string) *Leaf {
 	return nil
 }
 
-// Target resolves a node, workload, external host, "spine" or a leaf to its namespace.
+// Target resolves a node, workload, external host, "spine", a leaf or "gobgp" (when GoBGP
+// is in the fabric) to its namespace.
 func (s *State) Target(name string) (string, error) {
 	if name == spineName {
 		return s.Spine, nil
 	}
 	if l := s.leaf(name); l != nil {
 		return l.Netns, nil
+	}
+	if name == gobgpName && s.GoBGP {
+		return s.ns(gobgpName), nil
 	}
 	if n, err := s.Node(name); err == nil {
 		return n.Netns, nil
@@ -337,6 +346,9 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	if !slices.Contains(Fabrics, o.Fabric) {
 		return nil, fmt.Errorf("--fabric %q: must be one of %s", o.Fabric, strings.Join(Fabrics, ", "))
 	}
+	if o.L3 && o.Fabric == FabricEBGPUnnumbered {
+		return nil, fmt.Errorf("--fabric %s has no routed parts yet (its spine is no border VTEP): run it without --l3", o.Fabric)
+	}
 	if o.Clusters < 1 || o.Clusters > maxClusters {
 		return nil, fmt.Errorf("--clusters %d: must be 1..%d (one cluster per rack)", o.Clusters, maxClusters)
 	}
@@ -375,6 +387,11 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	}()
 	if err := st.buildFabric(ctx, o); err != nil {
 		return st, err
+	}
+	if o.GoBGP {
+		if err := StartGoBGP(ctx, st); err != nil {
+			return st, err
+		}
 	}
 	if err := st.save(); err != nil {
 		return st, err
@@ -424,7 +441,7 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 				return err
 			}
 		}
-		for _, args := range nodeLinkArgs(n, leaf.Netns) {
+		for _, args := range nodeLinkArgs(n, leaf.Netns, s.numbered()) {
 			if err := ip(ctx, args...); err != nil {
 				return err
 			}

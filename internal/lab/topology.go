@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/weftnet/weft/internal/frrinstall"
 )
@@ -29,10 +30,24 @@ const (
 	// (100 ms, multiplier 3) on both sessions and an MD5 password on the second: the
 	// underlay has two equal paths to every VTEP and survives losing either leaf.
 	FabricDualToR = "dual-tor"
+	// FabricEBGPUnnumbered: eBGP leaf-spine (RFC 7938), an ASN per router and per node, every
+	// session unnumbered (IPv6 link-local, IPv4 routes over IPv6 next hops, RFC 8950); the
+	// links have no IPv4 address and the spine and leaves pass EVPN routes on unchanged.
+	FabricEBGPUnnumbered = "ebgp-unnumbered"
 )
 
 // Fabrics are the shapes Up builds.
-var Fabrics = []string{FabricIBGPRR, FabricDualToR}
+var Fabrics = []string{FabricIBGPRR, FabricDualToR, FabricEBGPUnnumbered}
+
+// numbered says whether the fabric's links have IPv4 addresses (every shape but
+// ebgp-unnumbered).
+func (s *State) numbered() bool { return s.fabric() != FabricEBGPUnnumbered }
+
+// The ASNs of the eBGP fabric: the spine is fabricASN, leaf j leafASN(j), the node on uplink
+// link nodeASN(link): private ASNs, each router and node its own, so no AS path ever carries
+// the receiver's ASN and no allowas-in is needed.
+func leafASN(j int) int    { return fabricASN + j }
+func nodeASN(link int) int { return 65100 + link }
 
 // The dual-tor fabric's second uplink (eth2 on the node, m<link> on the other leaf, on
 // 10.2.<link>.0/31), its BFD profile and the MD5 password of its session, which the node's
@@ -166,30 +181,54 @@ func (s *State) plannedNodes(n, clusters int) []Node {
 // leafLinkArgs are the ip commands that give leaf j (1-based) l its loopback and its /31
 // uplink to the spine: port l<j> on the spine, "uplink" on the leaf.
 func (s *State) leafLinkArgs(j int, l Leaf) [][]string {
-	port := fmt.Sprintf("l%d", j)
-	return [][]string{
+	port := spinePort(j)
+	return numberedOnly(s.numbered(), [][]string{
 		{"-n", l.Netns, "addr", "add", leafLo(j) + "/32", "dev", "lo"},
-		{"link", "add", port, "netns", s.Spine, "mtu", "9000", "type", "veth", "peer", "name", "uplink", "netns", l.Netns, "mtu", "9000"},
+		{"link", "add", port, "netns", s.Spine, "mtu", "9000", "type", "veth", "peer", "name", leafUplink, "netns", l.Netns, "mtu", "9000"},
 		{"-n", s.Spine, "addr", "add", spineLinkAddr(j) + "/31", "dev", port},
 		{"-n", s.Spine, "link", "set", port, "up"},
-		{"-n", l.Netns, "addr", "add", leafUplinkAddr(j) + "/31", "dev", "uplink"},
-		{"-n", l.Netns, "link", "set", "uplink", "up"},
+		{"-n", l.Netns, "addr", "add", leafUplinkAddr(j) + "/31", "dev", leafUplink},
+		{"-n", l.Netns, "link", "set", leafUplink, "up"},
+	})
+}
+
+// spinePort is the spine's end of its link to leaf j; leafUplink the leaf's end.
+func spinePort(j int) string { return fmt.Sprintf("l%d", j) }
+
+const leafUplink = "uplink"
+
+// numberedOnly drops the IPv4 addresses of point-to-point links (/31) from args unless the
+// fabric is numbered: an unnumbered link has only its IPv6 link-local address.
+func numberedOnly(numbered bool, args [][]string) [][]string {
+	if numbered {
+		return args
 	}
+	var out [][]string
+	for _, a := range args {
+		if len(a) > 5 && a[2] == "addr" && strings.HasSuffix(a[4], "/31") {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // nodeLinkArgs are the ip commands that make node n's uplink NIC: a veth whose other end is
 // port n<Link> in its leaf's namespace leafNetns. weft moves the NIC into the router
 // namespace (Underlay.spec.interfaces), keeping its address.
-func nodeLinkArgs(n Node, leafNetns string) [][]string {
-	port := fmt.Sprintf("n%d", n.Link)
-	return [][]string{
+func nodeLinkArgs(n Node, leafNetns string, numbered bool) [][]string {
+	port := nodePort(n.Link)
+	return numberedOnly(numbered, [][]string{
 		{"link", "add", port, "netns", leafNetns, "mtu", "9000", "type", "veth", "peer", "name", uplinkName, "netns", n.Netns, "mtu", "9000"},
 		{"-n", leafNetns, "addr", "add", leafPortAddr(n.Link) + "/31", "dev", port},
 		{"-n", leafNetns, "link", "set", port, "up"},
 		{"-n", n.Netns, "addr", "add", nodeUplinkAddr(n.Link) + "/31", "dev", uplinkName},
 		{"-n", n.Netns, "link", "set", uplinkName, "up"},
-	}
+	})
 }
+
+// nodePort is the leaf's end of uplink link.
+func nodePort(link int) string { return fmt.Sprintf("n%d", link) }
 
 // nodeLink2Args are the ip commands of node n's second uplink (dual-tor): a veth from eth2 to
 // port m<Link> in the other leaf's namespace leafNetns.
@@ -246,6 +285,9 @@ type fabricRouter struct {
 // buildFabric starts them: the spine reflects for the leaves (and is the border VTEP of the
 // L3 lab), each leaf reflects for the nodes of its rack and peers with the spine.
 func (s *State) fabricRouters() []fabricRouter {
+	if s.fabric() == FabricEBGPUnnumbered {
+		return s.ebgpRouters()
+	}
 	rs := []fabricRouter{{spineName, s.Spine, reflector{name: spineName, routerID: spineLo, clients: s.leafAddrs(), border: s.L3, logFile: frrLog(s.Name, spineName)}.config()}}
 	for j, l := range s.Leaves {
 		r := reflector{name: l.Name, routerID: leafLo(j + 1), clients: s.rackAddrs(l.Name), upstream: spineLinkAddr(j + 1), logFile: frrLog(s.Name, l.Name)}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/weftnet/weft/internal/frrinstall"
+	"github.com/weftnet/weft/internal/frr"
 	"github.com/weftnet/weft/internal/ipam"
 	"github.com/weftnet/weft/internal/manifest"
 	"github.com/weftnet/weft/internal/plan"
@@ -362,19 +363,23 @@ func TestUnderlaysMatchTheFabric(t *testing.T) {
 						if id != nd.VTEP || slices.Contains(reflectorIDs, id) {
 							t.Errorf("%s: router ID %s, want the VTEP %s, none of the reflectors' %v", at, id, nd.VTEP, reflectorIDs)
 						}
-						if p.FRR.Router.ASN != fabricASN {
-							t.Errorf("%s: AS %d, want the fabric's %d (iBGP to a reflector)", at, p.FRR.Router.ASN, fabricASN)
-						}
 						var peers []string
 						for _, nb := range p.FRR.Router.Neighbors {
-							peers = append(peers, nb.Address.String())
+							peers = append(peers, nb.ID())
 						}
-						if !slices.Equal(peers, leafEnds) {
-							t.Errorf("%s: neighbors %v, want its leaves' ends %v", at, peers, leafEnds)
-						}
-						for leaf, end := range nodeEnds {
-							if !slices.Contains(s.rackAddrs(leaf), end) {
-								t.Errorf("%s: %s's clients %v lack the node's end %s", at, leaf, s.rackAddrs(leaf), end)
+						if fabric == FabricEBGPUnnumbered {
+							checkUnnumbered(t, at, s, nd, p)
+						} else {
+							if p.FRR.Router.ASN != fabricASN {
+								t.Errorf("%s: AS %d, want the fabric's %d (iBGP to a reflector)", at, p.FRR.Router.ASN, fabricASN)
+							}
+							if !slices.Equal(peers, leafEnds) {
+								t.Errorf("%s: neighbors %v, want its leaves' ends %v", at, peers, leafEnds)
+							}
+							for leaf, end := range nodeEnds {
+								if !slices.Contains(s.rackAddrs(leaf), end) {
+									t.Errorf("%s: %s's clients %v lack the node's end %s", at, leaf, s.rackAddrs(leaf), end)
+								}
 							}
 						}
 						checkDualToR(t, at, s, nd, p)
@@ -383,6 +388,34 @@ func TestUnderlaysMatchTheFabric(t *testing.T) {
 					checkClusters(t, s, plans)
 				}
 			}
+		}
+	}
+}
+
+// checkUnnumbered checks node nd's plan p against the eBGP fabric: its own ASN, distinct
+// from every router's and other node's, one unnumbered eBGP session over its uplink, and its
+// leaf peering unnumbered over its end of that uplink.
+func checkUnnumbered(t *testing.T, at string, s *State, nd Node, p plan.NodePlan) {
+	t.Helper()
+	asns := map[int]string{fabricASN: spineName}
+	for j := range s.Leaves {
+		asns[leafASN(j+1)] = leafName(j + 1)
+	}
+	for _, o := range s.Nodes {
+		if o.Name != nd.Name {
+			asns[nodeASN(o.Link)] = o.Name
+		}
+	}
+	if other, taken := asns[int(p.FRR.Router.ASN)]; taken || int(p.FRR.Router.ASN) != nodeASN(nd.Link) {
+		t.Errorf("%s: AS %d, want %d, its own (%q has it)", at, p.FRR.Router.ASN, nodeASN(nd.Link), other)
+	}
+	nbs := p.FRR.Router.Neighbors
+	if len(nbs) != 1 || nbs[0].Interface != uplinkName || nbs[0].Address.IsValid() || nbs[0].RemoteAS != frr.RemoteASExternal {
+		t.Fatalf("%s: neighbors %+v, want one unnumbered session over %s", at, nbs, uplinkName)
+	}
+	for _, r := range s.fabricRouters() {
+		if r.name == nd.Leaf && !hasLine(r.config, " neighbor "+nodePort(nd.Link)+" interface peer-group FABRIC") {
+			t.Errorf("%s: %s does not peer over %s:\n%s", at, nd.Leaf, nodePort(nd.Link), r.config)
 		}
 	}
 }
@@ -548,7 +581,7 @@ func plumb(t *testing.T, s *State) plumbing {
 		if leaf == nil {
 			t.Fatalf("%s: no leaf %q", n.Name, n.Leaf)
 		}
-		cmds = append(cmds, nodeLinkArgs(n, leaf.Netns)...)
+		cmds = append(cmds, nodeLinkArgs(n, leaf.Netns, s.numbered())...)
 	}
 	for _, c := range cmds {
 		line := strings.Join(c, " ")

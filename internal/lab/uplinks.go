@@ -17,7 +17,8 @@ type Uplink struct {
 	Device string
 	// Leaf is the leaf's namespace and Port its end of the link there.
 	Leaf, Port string
-	// Peer is the leaf's address: the node's BGP neighbor on this link.
+	// Peer is the leaf's address: the node's BGP neighbor on this link (in an unnumbered
+	// fabric, the node's interface, which names the session).
 	Peer string
 }
 
@@ -27,7 +28,11 @@ func (s *State) NodeUplink(node string, i int) (Uplink, error) {
 	if err != nil {
 		return Uplink{}, err
 	}
-	leafName, dev, port, peer := n.Leaf, uplinkName, fmt.Sprintf("n%d", n.Link), leafPortAddr(n.Link)
+	leafName, dev, port, peer := n.Leaf, uplinkName, nodePort(n.Link), leafPortAddr(n.Link)
+	if !s.numbered() {
+		// An unnumbered session is named by the node's interface.
+		peer = uplinkName
+	}
 	switch {
 	case i == 2 && n.Leaf2 != "":
 		leafName, dev, port, peer = n.Leaf2, uplink2Name, fmt.Sprintf("m%d", n.Link), leafPort2Addr(n.Link)

@@ -194,7 +194,7 @@ func object(t *testing.T, kind, name, spec string) *unstructured.Unstructured {
 // cross-object rules judge the examples against a cluster's other objects).
 func TestExamplesAcceptedBySchema(t *testing.T) {
 	kc := cp.Kubeconfig(t)
-	for _, dir := range []string{"examples", "examples/fabric", "examples/fabric/dual-tor"} {
+	for _, dir := range []string{"examples", "examples/fabric", "examples/fabric/dual-tor", "examples/fabric/ebgp-unnumbered"} {
 		out, err := exec.Command(cp.Kubectl(t), "--kubeconfig", kc, "apply", "--dry-run=server", "-f", filepath.Join(RepoRoot(), dir)).CombinedOutput()
 		if err != nil {
 			t.Errorf("kubectl apply --dry-run=server -f %s: %v\n%s", dir, err, out)

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -465,8 +466,41 @@ func TestL3(t *testing.T) {
 			return nil
 		})
 	})
+	t.Run("GoBGPReceivesRoutedRoutes", func(t *testing.T) {
+		// GoBGP (see TestGoBGPInterop) receives the type-5 routes of both tenants and the
+		// routed type-2 routes with the L3VNI label, the tenant's route target and the
+		// node's router MAC.
+		t.Cleanup(func() {
+			if err := lab.StopGoBGP(context.Background(), l3); err != nil {
+				t.Errorf("remove GoBGP: %v", err)
+			}
+		})
+		if err := lab.StartGoBGP(ctx, l3); err != nil {
+			t.Fatal(err)
+		}
+		if err := lab.CheckGoBGPReceives(ctx, l3); err != nil {
+			t.Fatal(err)
+		}
+		routes, err := lab.GoBGPRoutes(ctx, l3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range l3.Nodes {
+			found := slices.ContainsFunc(routes, func(r lab.EVPNRoute) bool {
+				return r.Type == 5 && r.Prefix == "192.168.110.0/24" && r.NextHop == n.VTEP && r.RouterMAC != ""
+			})
+			if !found {
+				t.Errorf("GoBGP has no type-5 route of 192.168.110.0/24 from %s with a router MAC: %v", n.VTEP, routes)
+			}
+		}
+	})
 	t.Run("TenantsAreIsolated", func(t *testing.T) {
 		if err := lab.CheckIsolation(ctx, l3); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("RouteTargetsDecideWhatCrosses", func(t *testing.T) {
+		if err := lab.CheckRouteTargetLeak(ctx, l3, web1); err != nil {
 			t.Fatal(err)
 		}
 	})
