@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weftnet/weft/internal/frrinstall"
 	"github.com/weftnet/weft/internal/frr"
+	"github.com/weftnet/weft/internal/frrinstall"
 	"github.com/weftnet/weft/internal/ipam"
 	"github.com/weftnet/weft/internal/manifest"
 	"github.com/weftnet/weft/internal/plan"
