@@ -241,6 +241,15 @@ func (a *Agent) reconcile(ctx context.Context) agentapi.Report {
 	if desired.Node != nil {
 		node = *desired.Node
 	}
+	if fv, ok := a.FRR.(FRRVersion); ok && !a.frrVersion.Known() {
+		// The plan depends on FRR's release (plan.Node.FRR): read it before the first plan.
+		// If FRR does not answer yet, this pass plans without it and reads it at its end.
+		if v, err := fv.Version(ctx); err == nil {
+			a.log().Info("FRR version", "version", v.Text, "zebraAddressCheck", v.ZebraMissesAddresses())
+			a.frrVersion = v
+		}
+	}
+	node.FRR = a.frrVersion
 	if a.LastAppliedFile != "" && !a.lastGoodLoaded {
 		if err := a.lastGood.load(a.LastAppliedFile); err != nil {
 			// Without it, a failing object loses its last applied state; say so, go on.

@@ -57,3 +57,11 @@ func (r *Reloader) Version(ctx context.Context) (Version, error) {
 func (v Version) ZebraMissesAddresses() bool {
 	return !v.Known() || v.Major < 10
 }
+
+// LacksIPv6VTEPs says whether release v is known to have no EVPN over an IPv6 underlay: FRR
+// originates EVPN routes with IPv6 VTEP next hops and programs IPv6 remote VTEPs from 10.6 on
+// (FRR PR #19721, merged late 2025); before, a VXLAN device with an IPv6 source gets no
+// usable EVPN routes. An unknown version is not held against the configuration.
+func (v Version) LacksIPv6VTEPs() bool {
+	return v.Known() && (v.Major < 10 || v.Major == 10 && v.Minor < 6)
+}

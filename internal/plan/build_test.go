@@ -359,3 +359,50 @@ func TestPassthroughMakesIBGPUnderlayNextHopSelf(t *testing.T) {
 		}
 	}
 }
+
+// TestIPv6OnlyVTEPNeedsFRRWithEVPNOverIPv6: on a node whose FRR is known to lack EVPN over an
+// IPv6 underlay (before 10.6), an Underlay with an IPv6 VTEP and no IPv4 one fails on the
+// IPv6 CIDR, naming the release; with an IPv4 CIDR beside it (the VXLAN devices use that), on
+// FRR 10.6, or with the release unknown (the webhooks, offline rendering) it plans.
+func TestIPv6OnlyVTEPNeedsFRRWithEVPNOverIPv6(t *testing.T) {
+	build := func(release string, cidrs ...string) []ResourceError {
+		t.Helper()
+		node := Node{Name: "n", Index: 0}
+		if release != "" {
+			v, err := frr.ParseVersion("FRRouting " + release + " (n) on Linux(6.1).")
+			if err != nil {
+				t.Fatal(err)
+			}
+			node.FRR = v
+		}
+		res := Resources{Underlays: []v1alpha1.Underlay{{
+			ObjectMeta: metav1.ObjectMeta{Name: "u", Namespace: "ns"},
+			Spec: v1alpha1.UnderlaySpec{
+				ASN:            65000,
+				Neighbors:      []v1alpha1.Neighbor{{Address: "fd00:1::1", Type: v1alpha1.PeerInternal}},
+				TunnelEndpoint: v1alpha1.TunnelEndpoint{CIDRs: cidrs},
+				RouterIDCIDR:   "10.254.0.0/16",
+			},
+		}}}
+		p, errs := Build(res, node)
+		if len(errs) == 0 && !p.HasUnderlay {
+			t.Fatalf("FRR %q, %v: no error and no underlay", release, cidrs)
+		}
+		return errs
+	}
+	for _, release := range []string{"8.4.4", "10.3", "10.5-dev"} {
+		errs := build(release, "10.255.1.0/24", "fd00:255::/64")
+		if len(errs) != 0 {
+			t.Errorf("FRR %s, dual-stack VTEPs: %v", release, errs)
+		}
+		errs = build(release, "fd00:255::/64")
+		if len(errs) != 1 || errs[0].Field != "spec.tunnelEndpoint.cidrs[0]" || !strings.Contains(errs[0].Message, "FRR 10.6 or later") || !strings.Contains(errs[0].Message, "runs FRR "+release) {
+			t.Errorf("FRR %s, IPv6-only VTEP: %v, want one error on spec.tunnelEndpoint.cidrs[0] naming FRR 10.6 and %s", release, errs, release)
+		}
+	}
+	for _, release := range []string{"10.6", "10.6.1", "11.0", ""} {
+		if errs := build(release, "fd00:255::/64"); len(errs) != 0 {
+			t.Errorf("FRR %q, IPv6-only VTEP: %v, want it planned", release, errs)
+		}
+	}
+}

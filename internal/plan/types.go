@@ -25,6 +25,10 @@ type Node struct {
 	// Index is the node's stable index (allocated by the controller, or given by hand in host
 	// mode). Addresses derive from it.
 	Index int `json:"index"`
+	// FRR is the release of the node's FRR when the agent knows it: an IPv6-only VTEP is
+	// refused where FRR cannot carry EVPN over IPv6 (frr.Version.LacksIPv6VTEPs). Unknown
+	// (the controller's webhooks, offline rendering) refuses nothing.
+	FRR frr.Version `json:"-"`
 }
 
 // Resources are the API objects a plan is built from, in any order.

@@ -192,6 +192,12 @@ func (b *builder) checkAddresses(ref Ref, spec *field.Path, u *v1alpha1.Underlay
 		}
 		out.nets = append(out.nets, ownedNet{p, ref})
 	}
+	if vtep6.IsValid() && !vtep4.IsValid() && b.node.FRR.LacksIPv6VTEPs() {
+		// The VXLAN device would take the IPv6 address as its source and FRR would originate
+		// no usable EVPN route: the segments would be silently dead. Say so instead.
+		i := slices.IndexFunc(cidrs, func(c string) bool { return strings.Contains(c, ":") })
+		return fail(tfld.Index(i), "an IPv6-only VTEP needs FRR 10.6 or later (EVPN over an IPv6 underlay); this node runs FRR %s: add an IPv4 CIDR, which the VXLAN devices then use", b.node.FRR)
+	}
 
 	// Router ID.
 	if u.Spec.RouterIDCIDR != "" {
