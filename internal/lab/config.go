@@ -288,11 +288,11 @@ stringData:
 	return files
 }
 
-// singleUplinkUnderlay is the Underlay of node n with one uplink (ibgp-rr).
-func singleUplinkUnderlay(n Node, vtepCIDR string) string {
-	return fmt.Sprintf(`# %s's link to the fabric: one iBGP session to its top-of-rack leaf (a route reflector)
-# over the uplink eth1, which weft moves into the router namespace with its address.
-apiVersion: network.weft.dev/v1alpha1
+// underlayHead is the start of node n's Underlay, to its neighbors key: its name, its node
+// selector, its ASN and the NICs weft moves into its router namespace.
+func underlayHead(n Node, asn int, nics ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `apiVersion: network.weft.dev/v1alpha1
 kind: Underlay
 metadata:
   name: %s
@@ -303,11 +303,19 @@ spec:
       kubernetes.io/hostname: %s
   asn: %d
   interfaces:
-    - type: NetworkDevice
-      networkDevice:
-        name: %s
-  neighbors:
-    - address: %s
+`, n.Name, KubeNamespace, n.Name, asn)
+	for _, nic := range nics {
+		fmt.Fprintf(&b, "    - type: NetworkDevice\n      networkDevice:\n        name: %s\n", nic)
+	}
+	b.WriteString("  neighbors:\n")
+	return b.String()
+}
+
+// singleUplinkUnderlay is the Underlay of node n with one uplink (ibgp-rr).
+func singleUplinkUnderlay(n Node, vtepCIDR string) string {
+	return fmt.Sprintf(`# %s's link to the fabric: one iBGP session to its top-of-rack leaf (a route reflector)
+# over the uplink eth1, which weft moves into the router namespace with its address.
+`, n.Name) + underlayHead(n, fabricASN, uplinkName) + fmt.Sprintf(`    - address: %s
       type: Internal
       holdTimeSeconds: 9
       keepaliveTimeSeconds: 3
@@ -318,7 +326,7 @@ spec:
   # reflector, see docs/design.md) keeps them while this node's FRR restarts.
   gracefulRestart:
     restartTimeSeconds: 120
-`, n.Name, n.Name, KubeNamespace, n.Name, fabricASN, uplinkName, leafPortAddr(n.Link), vtepCIDR)
+`, leafPortAddr(n.Link), vtepCIDR)
 }
 
 // dualUplinkUnderlay is the Underlay of node n with two uplinks (dual-tor): an iBGP session
@@ -336,25 +344,7 @@ func dualUplinkUnderlay(n Node, vtepCIDR string, bfd bool) string {
 	} else {
 		b.WriteString("# No BFD: the hold timer (9 s) takes a dead link's session down.\n")
 	}
-	fmt.Fprintf(&b, `apiVersion: network.weft.dev/v1alpha1
-kind: Underlay
-metadata:
-  name: %s
-  namespace: %s
-spec:
-  nodeSelector:
-    matchLabels:
-      kubernetes.io/hostname: %s
-  asn: %d
-  interfaces:
-    - type: NetworkDevice
-      networkDevice:
-        name: %s
-    - type: NetworkDevice
-      networkDevice:
-        name: %s
-  neighbors:
-`, n.Name, KubeNamespace, n.Name, fabricASN, uplinkName, uplink2Name)
+	b.WriteString(underlayHead(n, fabricASN, uplinkName, uplink2Name))
 	for i, nb := range []struct{ addr, leaf string }{{leafPortAddr(n.Link), n.Leaf}, {leafPort2Addr(n.Link), n.Leaf2}} {
 		fmt.Fprintf(&b, "    - address: %s\n      type: Internal\n      description: %s\n", nb.addr, nb.leaf)
 		if bfd {

@@ -93,22 +93,7 @@ func unnumberedUnderlay(n Node, vtepCIDR string) string {
 	return fmt.Sprintf(`# %s's link to the fabric: one unnumbered eBGP session (IPv6 link-local, IPv4 routes with
 # IPv6 next hops) to its top-of-rack leaf over the uplink eth1, which weft moves into the
 # router namespace; the node has an ASN of its own, as every router of the fabric does.
-apiVersion: network.weft.dev/v1alpha1
-kind: Underlay
-metadata:
-  name: %s
-  namespace: %s
-spec:
-  nodeSelector:
-    matchLabels:
-      kubernetes.io/hostname: %s
-  asn: %d
-  interfaces:
-    - type: NetworkDevice
-      networkDevice:
-        name: %s
-  neighbors:
-    - interface: %s
+`, n.Name) + underlayHead(n, nodeASN(n.Link), uplinkName) + fmt.Sprintf(`    - interface: %s
       type: External
       description: %s
       holdTimeSeconds: 9
@@ -118,5 +103,5 @@ spec:
     cidrs: [%s]
   gracefulRestart:
     restartTimeSeconds: 120
-`, n.Name, n.Name, KubeNamespace, n.Name, nodeASN(n.Link), uplinkName, uplinkName, n.Leaf, vtepCIDR)
+`, uplinkName, n.Leaf, vtepCIDR)
 }

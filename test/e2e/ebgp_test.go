@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -26,16 +25,9 @@ func TestEBGPUnnumbered(t *testing.T) {
 	ctx := context.Background()
 	s := upLab(t, lab.Options{Name: ebgpLabName, Nodes: 3, Fabric: lab.FabricEBGPUnnumbered, AgentBinary: agentBin})
 	poll(t, 30*time.Second, "one unnumbered session Established on every node", func() error {
-		out, err := exec.Command(weftBin, "lab", "status", "--name", s.Name, "-o", "json").Output()
+		st, err := readLabStatus(s, lab.FabricEBGPUnnumbered)
 		if err != nil {
-			return fmt.Errorf("weft lab status: %w", err)
-		}
-		var st labStatus
-		if err := json.Unmarshal(out, &st); err != nil {
 			return err
-		}
-		if st.Fabric != lab.FabricEBGPUnnumbered {
-			return fmt.Errorf("status says fabric %q", st.Fabric)
 		}
 		for _, n := range s.Nodes {
 			u, err := s.NodeUplink(n.Name, 1)

@@ -22,19 +22,28 @@ type labStatus struct {
 	Health map[string]lab.NodeHealth `json:"health"`
 }
 
+// readLabStatus runs weft lab status -o json on lab s and checks that it reports fabric.
+func readLabStatus(s *lab.State, fabric string) (labStatus, error) {
+	var st labStatus
+	out, err := exec.Command(weftBin, "lab", "status", "--name", s.Name, "-o", "json").Output()
+	if err != nil {
+		return st, fmt.Errorf("weft lab status: %w", err)
+	}
+	if err := json.Unmarshal(out, &st); err != nil {
+		return st, err
+	}
+	if st.Fabric != fabric {
+		return st, fmt.Errorf("status says fabric %q, want %q", st.Fabric, fabric)
+	}
+	return st, nil
+}
+
 // dualHomed checks, from weft lab status -o json, that every node of lab s has both its
 // sessions Established and both its BFD peers up (of the nodes in noBFD: no BFD peer).
 func dualHomed(s *lab.State, noBFD ...string) error {
-	out, err := exec.Command(weftBin, "lab", "status", "--name", s.Name, "-o", "json").Output()
+	st, err := readLabStatus(s, lab.FabricDualToR)
 	if err != nil {
-		return fmt.Errorf("weft lab status: %w", err)
-	}
-	var st labStatus
-	if err := json.Unmarshal(out, &st); err != nil {
 		return err
-	}
-	if st.Fabric != lab.FabricDualToR {
-		return fmt.Errorf("status says fabric %q", st.Fabric)
 	}
 	for _, n := range s.Nodes {
 		h := st.Health[n.Name]
