@@ -176,8 +176,11 @@ func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 	section(leaf.Name+" daemons", strings.Join(alive, " ")+"\n", nil)
 	out, err := keep(vty(n.RouterNetns, "show bgp neighbors "+leafPeer))
 	section(n.Name+": show bgp neighbors "+leafPeer, out, err)
-	out, err = vty(n.RouterNetns, "show ip route "+leafPeer)
-	section(n.Name+": zebra's route to "+leafPeer, out, err)
+	if s.numbered() {
+		// An unnumbered session's peer is an interface: zebra has no route to it to show.
+		out, err = vty(n.RouterNetns, "show ip route "+leafPeer)
+		section(n.Name+": zebra's route to "+leafPeer, out, err)
+	}
 	out, err = vty(n.RouterNetns, "show interface "+uplinkName)
 	if lines := strings.SplitAfter(out, "\n"); len(lines) > 12 {
 		out = strings.Join(lines[:12], "")
@@ -187,8 +190,10 @@ func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 	section(n.Name+": kernel addresses", out, err)
 	out, err = keep(vty(leaf.Netns, "show bgp neighbors "+nodePeer))
 	section(leaf.Name+": show bgp neighbors "+nodePeer, out, err)
-	out, err = vty(leaf.Netns, "show ip route "+nodePeer)
-	section(leaf.Name+": zebra's route to "+nodePeer, out, err)
+	if s.numbered() {
+		out, err = vty(leaf.Netns, "show ip route "+nodePeer)
+		section(leaf.Name+": zebra's route to "+nodePeer, out, err)
+	}
 	out, err = run(ctx, "ip", "-n", leaf.Netns, "-br", "link", "show", nodePort(i))
 	section(leaf.Name+": kernel link", out, err)
 	return b.String()

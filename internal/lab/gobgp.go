@@ -30,8 +30,8 @@ const (
 	gobgpAPI = "127.0.0.1:50051"
 )
 
-// GoBGPBinaries are the programs StartGoBGP runs: the daemon and its CLI.
-var GoBGPBinaries = []string{"gobgpd", "gobgp"}
+// gobgpBinaries are the programs StartGoBGP runs: the daemon and its CLI.
+var gobgpBinaries = []string{"gobgpd", "gobgp"}
 
 // gobgpConfig is gobgpd's configuration: one neighbor, the spine, with the lab's timers.
 func gobgpConfig() string {
@@ -83,22 +83,25 @@ func spineGoBGPCommands(remove bool) []string {
 // StartGoBGP adds GoBGP to the fabric (see GoBGPVTEP) and waits until its session to the spine
 // is up; it announces its VTEP. StopGoBGP removes it again; weft lab down does too.
 func StartGoBGP(ctx context.Context, s *State) (err error) {
-	for _, b := range GoBGPBinaries {
+	for _, b := range gobgpBinaries {
 		if _, err := exec.LookPath(b); err != nil {
 			return fmt.Errorf("%s is not installed (hack/install-deps.sh installs Debian's gobgpd): %w", b, err)
 		}
 	}
-	if s.fabric() != FabricIBGPRR && s.fabric() != FabricDualToR {
-		return fmt.Errorf("GoBGP joins an iBGP fabric (ibgp-rr, dual-tor), not %s", s.fabric())
+	if err := checkGoBGPFabric(s.fabric()); err != nil {
+		return err
+	}
+	ns := s.ns(gobgpName)
+	if _, err := os.Stat(filepath.Join("/run/netns", ns)); err == nil || s.GoBGP {
+		return fmt.Errorf("GoBGP is already in lab %s (namespace %s)", s.Name, ns)
 	}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, StopGoBGP(context.Background(), s))
 		}
 	}()
-	ns := s.ns(gobgpName)
 	if err := addNS(ctx, ns); err != nil {
-		return err
+		return fmt.Errorf("gobgp: %w", err)
 	}
 	s.GoBGP = true
 	if err := s.save(); err != nil {
@@ -173,15 +176,32 @@ func (s *State) spineConfig(ctx context.Context, cmds []string) error {
 	return err
 }
 
-// StopGoBGP removes GoBGP from the fabric, whatever of it exists: the spine's neighbor, the
-// daemon and its namespace (with the spine's end of the link).
+// checkGoBGPFabric refuses a fabric GoBGP does not join: it is an iBGP client of the spine.
+func checkGoBGPFabric(fabric string) error {
+	if fabric != FabricIBGPRR && fabric != FabricDualToR {
+		return fmt.Errorf("GoBGP joins an iBGP fabric (%s, %s), not %s", FabricIBGPRR, FabricDualToR, fabric)
+	}
+	return nil
+}
+
+// StopGoBGP removes GoBGP from the fabric, whatever of it exists: the spine's neighbor and
+// its end of the link, the daemon and its namespace.
 func StopGoBGP(ctx context.Context, s *State) error {
 	var errs []error
 	ns := s.ns(gobgpName)
 	if _, err := os.Stat(filepath.Join("/run/netns", ns)); err != nil {
-		return nil
+		if !s.GoBGP {
+			return nil
+		}
+		s.GoBGP = false
+		return s.save()
 	}
 	if err := s.spineConfig(ctx, spineGoBGPCommands(true)); err != nil {
+		errs = append(errs, err)
+	}
+	// The spine's end goes now, not whenever the kernel destroys the deleted namespace: a
+	// StartGoBGP right after must be able to make it again.
+	if out, err := run(ctx, "ip", "-n", s.Spine, "link", "del", gobgpSpinePort); err != nil && !strings.Contains(out+err.Error(), "Cannot find device") {
 		errs = append(errs, err)
 	}
 	out, _ := run(ctx, "ip", "netns", "pids", ns)

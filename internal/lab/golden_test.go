@@ -270,6 +270,8 @@ func checkGoldenEBGP(t *testing.T, dir string, files map[string]string, s *State
 			" bgp router-id " + r.routerID,
 			"  network " + r.routerID + "/32",
 			" neighbor FABRIC remote-as external",
+			" address-family l2vpn evpn",
+			"  neighbor FABRIC activate",
 		} {
 			if !hasLine(conf, line) {
 				t.Errorf("%s lacks %q", at, line)

@@ -57,8 +57,8 @@ type gobgpPath struct {
 		Type  int `json:"type"`
 		Value struct {
 			RD struct {
-				Admin    any    `json:"admin"`
-				Assigned uint32 `json:"assigned"`
+				Admin    json.RawMessage `json:"admin"`
+				Assigned uint32          `json:"assigned"`
 			} `json:"rd"`
 			MAC    string   `json:"mac"`
 			IP     string   `json:"ip"`
@@ -109,7 +109,7 @@ func parseGoBGPRIB(data []byte) ([]EVPNRoute, error) {
 	for _, paths := range rib {
 		for _, p := range paths {
 			v := p.NLRI.Value
-			r := EVPNRoute{Type: p.NLRI.Type, RD: fmt.Sprintf("%v:%d", v.RD.Admin, v.RD.Assigned), MAC: v.MAC, Labels: v.Labels}
+			r := EVPNRoute{Type: p.NLRI.Type, RD: fmt.Sprintf("%s:%d", strings.Trim(string(v.RD.Admin), `"`), v.RD.Assigned), MAC: v.MAC, Labels: v.Labels}
 			switch r.Type {
 			case 2:
 				if v.IP != "<nil>" {

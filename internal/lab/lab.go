@@ -349,6 +349,11 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	if o.L3 && o.Fabric == FabricEBGPUnnumbered {
 		return nil, fmt.Errorf("--fabric %s has no routed parts yet (its spine is no border VTEP): run it without --l3", o.Fabric)
 	}
+	if o.GoBGP {
+		if err := checkGoBGPFabric(o.Fabric); err != nil {
+			return nil, fmt.Errorf("--gobgp: %w", err)
+		}
+	}
 	if o.Clusters < 1 || o.Clusters > maxClusters {
 		return nil, fmt.Errorf("--clusters %d: must be 1..%d (one cluster per rack)", o.Clusters, maxClusters)
 	}

@@ -167,6 +167,7 @@ func (b *builder) checkAddresses(ref Ref, spec *field.Path, u *v1alpha1.Underlay
 	if len(cidrs) == 0 || len(cidrs) > 2 {
 		return fail(tfld, "must list one or two CIDRs (at most one per address family), got %d", len(cidrs))
 	}
+	v6At := 0
 	for i, c := range cidrs {
 		p, err := parseNetwork(c, 0)
 		if err != nil {
@@ -188,15 +189,14 @@ func (b *builder) checkAddresses(ref Ref, spec *field.Path, u *v1alpha1.Underlay
 			if vtep6.IsValid() {
 				return fail(tfld.Index(i), "only one IPv6 CIDR is allowed")
 			}
-			vtep6 = a
+			vtep6, v6At = a, i
 		}
 		out.nets = append(out.nets, ownedNet{p, ref})
 	}
 	if vtep6.IsValid() && !vtep4.IsValid() && b.node.FRR.LacksIPv6VTEPs() {
 		// The VXLAN device would take the IPv6 address as its source and FRR would originate
 		// no usable EVPN route: the segments would be silently dead. Say so instead.
-		i := slices.IndexFunc(cidrs, func(c string) bool { return strings.Contains(c, ":") })
-		return fail(tfld.Index(i), "an IPv6-only VTEP needs FRR 10.6 or later (EVPN over an IPv6 underlay); this node runs FRR %s: add an IPv4 CIDR, which the VXLAN devices then use", b.node.FRR)
+		return fail(tfld.Index(v6At), "an IPv6-only VTEP needs FRR 10.6 or later (EVPN over an IPv6 underlay); this node runs FRR %s: add an IPv4 CIDR, which the VXLAN devices then use", b.node.FRR)
 	}
 
 	// Router ID.

@@ -26,7 +26,7 @@ const (
 // node's FRR uses, the VNI as label, VXLAN encapsulation and the node's VTEP as next hop
 // (TestL3 checks type-5 routes and router MACs the same way); and a MAC/IP route it
 // originates is programmed on every weft node at GoBGP's VTEP, with GoBGP's VTEP in the
-// flood list, until GoBGP withdraws it.
+// flood list, until GoBGP withdraws both: then the MAC and the flood entry are gone.
 func TestGoBGPInterop(t *testing.T) {
 	ctx := context.Background()
 	t.Cleanup(func() {
@@ -36,6 +36,10 @@ func TestGoBGPInterop(t *testing.T) {
 	})
 	if err := lab.StartGoBGP(ctx, st); err != nil {
 		t.Fatal(err)
+	}
+	// A second start is refused and leaves the running GoBGP alone (the check below needs it).
+	if err := lab.StartGoBGP(ctx, st); err == nil || !strings.Contains(err.Error(), "already") {
+		t.Errorf("a second StartGoBGP: %v, want it refused as already there", err)
 	}
 	if err := lab.CheckGoBGPReceives(ctx, st); err != nil {
 		t.Fatal(err)
@@ -79,6 +83,13 @@ func TestGoBGPInterop(t *testing.T) {
 			}
 			if code != 2 {
 				return fmt.Errorf("exit %d, want 2 (not found):\n%s", code, r.Text())
+			}
+			return nil
+		})
+		poll(t, 30*time.Second, fmt.Sprintf("GoBGP's VTEP gone from %s's flood list", n.Name), func() error {
+			out, err := exec.Command("ip", "netns", "exec", n.RouterNetns, "bridge", "fdb", "show", "dev", fmt.Sprintf("vni%d", web)).CombinedOutput()
+			if err != nil || strings.Contains(string(out), " dst "+lab.GoBGPVTEP+" ") {
+				return fmt.Errorf("%v: still an entry to %s:\n%s", err, lab.GoBGPVTEP, out)
 			}
 			return nil
 		})
