@@ -50,22 +50,27 @@ func Down(ctx context.Context, name string) error {
 			errs = append(errs, err)
 		}
 		// Processes still inside the namespace (a workload's prober, a stray daemon) go too.
-		if out, _ := run(ctx, "ip", "netns", "pids", ns); strings.TrimSpace(out) != "" {
-			for _, f := range strings.Fields(out) {
-				var pid int
-				if _, err := fmt.Sscan(f, &pid); err == nil && pid != os.Getpid() {
-					// Never this process: its main thread is listed when a namespace helper
-					// left it there (see netnamespace.Isolated).
-					_ = frrproc.StopMarked(pid, "")
-				}
-			}
-		}
+		_ = stopProcessesIn(ctx, ns)
 		if err := ip(ctx, "netns", "del", ns); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if err := os.RemoveAll(Dir(name)); err != nil {
 		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// stopProcessesIn stops every process inside namespace ns but this one: its main thread is
+// listed when a namespace helper left it there (see netnamespace.Isolated).
+func stopProcessesIn(ctx context.Context, ns string) error {
+	out, _ := run(ctx, "ip", "netns", "pids", ns)
+	var errs []error
+	for _, f := range strings.Fields(out) {
+		var pid int
+		if _, err := fmt.Sscan(f, &pid); err == nil && pid != os.Getpid() {
+			errs = append(errs, frrproc.StopMarked(pid, ""))
+		}
 	}
 	return errors.Join(errs...)
 }

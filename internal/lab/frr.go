@@ -81,3 +81,13 @@ func startFRR(ctx context.Context, inst frrinstall.Install, ns, config string, d
 
 // stopFRR kills the daemons of pathspace ns and removes its directories.
 func stopFRR(ns string) error { return frrproc.Remove(ns) }
+
+// spineConfig runs vtysh configuration commands on the spine.
+func (s *State) spineConfig(ctx context.Context, cmds []string) error {
+	args := []string{s.frr().Vtysh, "-N", s.Spine}
+	for _, c := range cmds {
+		args = append(args, "-c", c)
+	}
+	_, err := inNS(ctx, s.Spine, args...)
+	return err
+}

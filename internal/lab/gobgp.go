@@ -10,8 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/weftnet/weft/internal/frrproc"
 )
 
 // A second EVPN implementation in the fabric: GoBGP (Debian's gobgpd) in a namespace of its
@@ -166,16 +164,6 @@ func (s *State) GoBGPCLI(ctx context.Context, args ...string) (string, error) {
 	return inNS(ctx, s.ns(gobgpName), append([]string{"gobgp", "-u", host, "-p", port}, args...)...)
 }
 
-// spineConfig runs vtysh configuration commands on the spine.
-func (s *State) spineConfig(ctx context.Context, cmds []string) error {
-	args := []string{s.frr().Vtysh, "-N", s.Spine}
-	for _, c := range cmds {
-		args = append(args, "-c", c)
-	}
-	_, err := inNS(ctx, s.Spine, args...)
-	return err
-}
-
 // checkGoBGPFabric refuses a fabric GoBGP does not join: it is an iBGP client of the spine.
 func checkGoBGPFabric(fabric string) error {
 	if fabric != FabricIBGPRR && fabric != FabricDualToR {
@@ -204,14 +192,8 @@ func StopGoBGP(ctx context.Context, s *State) error {
 	if out, err := run(ctx, "ip", "-n", s.Spine, "link", "del", gobgpSpinePort); err != nil && !strings.Contains(out+err.Error(), "Cannot find device") {
 		errs = append(errs, err)
 	}
-	out, _ := run(ctx, "ip", "netns", "pids", ns)
-	for _, f := range strings.Fields(out) {
-		var pid int
-		if _, err := fmt.Sscan(f, &pid); err == nil && pid != os.Getpid() {
-			if err := frrproc.StopMarked(pid, ""); err != nil {
-				errs = append(errs, err)
-			}
-		}
+	if err := stopProcessesIn(ctx, ns); err != nil {
+		errs = append(errs, err)
 	}
 	if err := ip(ctx, "netns", "del", ns); err != nil {
 		errs = append(errs, err)

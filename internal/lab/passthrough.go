@@ -72,9 +72,7 @@ func (s *State) spineNetwork(ctx context.Context, prefix string, withdraw bool) 
 	if withdraw {
 		cmd = "no " + cmd
 	}
-	_, err := inNS(ctx, s.Spine, s.frr().Vtysh, "-N", s.Spine, "-c", "configure terminal", "-c", fmt.Sprintf("router bgp %d", fabricASN),
-		"-c", "address-family ipv4 unicast", "-c", cmd)
-	return err
+	return s.spineConfig(ctx, []string{"configure terminal", fmt.Sprintf("router bgp %d", fabricASN), "address-family ipv4 unicast", cmd})
 }
 
 // StartPassthrough gives node a passthrough (see PassthroughFile): the external host and the
