@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Builds FRR 10 (with the libyang it needs) from Debian 13's source packages into a cache
-# outside the repository, keyed by version, and prints its prefix. Debian 12 ships FRR 8.4
-# only, and Debian 13's binaries need a newer libc, so the source package is built here with
-# Debian 12's toolchain. Idempotent: seconds when the prefix exists. ~10 min cold on 2 cores.
+# Builds FRR 10 (with the libyang it needs) from Debian's source packages into a cache outside
+# the repository, keyed by version, and prints its prefix. Debian 12 ships FRR 8.4 only, and
+# newer suites' binaries need a newer libc, so the sources are built here with Debian 12's
+# toolchain. Idempotent: seconds when the prefix exists. ~6 min cold on 2 cores. The
+# Dockerfile runs this very script, so the image ships what the tests run.
 #
-# The source comes through apt (signatures and checksums verified), from a deb-src entry for
-# the trixie suite derived from this machine's own Debian source entry, in a private apt
+# FRR is 10.7.1, the first release here with graceful restart for the EVPN address family
+# (FRR PR #19778, merged late 2025), from Debian forky: its upstream orig tarball, since the
+# mirror serves forky's Sources index and orig tarball but not that version's .dsc and
+# Debian patches (both 404). libyang is trixie's source package (3.12; FRR needs >= 2.1.128).
+# Everything comes through apt, which checks the suites' signatures and the files' checksums
+# (the orig tarball's SHA-256 is checked again here against the signed Sources index), from
+# deb-src entries derived from this machine's own Debian entry, in a private apt
 # configuration: the system's lists are left alone and no mirror host is written here.
 set -euo pipefail
 
-FRR_VERSION=${WEFT_FRR10_VERSION:-10.3-3+deb13u1}
+FRR_VERSION=${WEFT_FRR10_VERSION:-10.7.1-6}
 LIBYANG_VERSION=${WEFT_LIBYANG_VERSION:-3.12.2-1}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/weft
 PREFIX=$CACHE/frr-${FRR_VERSION%%-*}
@@ -42,21 +48,33 @@ uri=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/d
 if [ -z "$uri" ]; then
   uri=$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list)
 fi
-echo "deb-src $uri trixie main" >"$work/apt/src.list"
+printf 'deb-src %s trixie main\ndeb-src %s forky main\n' "$uri" "$uri" >"$work/apt/src.list"
 opts=(-o "Dir::Etc::SourceList=$work/apt/src.list" -o Dir::Etc::SourceParts=/dev/null
   -o "Dir::State::Lists=$work/apt/lists" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
-log "fetching the source packages frr=$FRR_VERSION libyang=$LIBYANG_VERSION (trixie)"
+log "fetching the sources of frr $FRR_VERSION (forky) and libyang $LIBYANG_VERSION (trixie)"
 apt-get "${opts[@]}" -qq update
-(cd "$work" && apt-get "${opts[@]}" -qq source --download-only "frr=$FRR_VERSION" "libyang=$LIBYANG_VERSION" >/dev/null)
-(cd "$work" && dpkg-source -x --no-check libyang_*.dsc libyang-src >/dev/null && dpkg-source -x --no-check frr_*.dsc frr-src >/dev/null)
+(cd "$work" && apt-get "${opts[@]}" -qq source --download-only "libyang=$LIBYANG_VERSION" >/dev/null)
+(cd "$work" && dpkg-source -x --no-check libyang_*.dsc libyang-src >/dev/null)
+# The .dsc and Debian patches of this frr are not served: apt fetches what it can (the orig
+# tarball, hash-checked) and fails on the rest, so its exit status is not the verdict; the
+# SHA-256 below, read from the signed Sources index, is.
+orig="frr_${FRR_VERSION%%-*}.orig.tar.xz"
+sum=$(apt-cache "${opts[@]}" showsrc frr | awk -v f="$orig" -v v="$FRR_VERSION" '
+  /^Version:/ {ours = ($2 == v)} /^Checksums-Sha256:/ {c = 1; next} /^[^ ]/ {c = 0}
+  ours && c && $3 == f {print $1; exit}')
+[ -n "$sum" ] || { log "frr $FRR_VERSION: $orig is not in forky's Sources index (apt-cache showsrc frr)"; exit 1; }
+(cd "$work" && apt-get "${opts[@]}" -qq source --download-only "frr=$FRR_VERSION" >/dev/null 2>&1 || true)
+echo "$sum  $work/$orig" | sha256sum -c --quiet - || { log "frr $FRR_VERSION: $orig is missing or does not match the Sources index"; exit 1; }
+mkdir "$work/frr-src"
+tar -xJf "$work/$orig" -C "$work/frr-src" --strip-components=1
 
 stage=$work/prefix
-log "building libyang (~3 min)"
+log "building libyang (~2 min)"
 cmake -S "$work/libyang-src" -B "$work/libyang-build" -DCMAKE_INSTALL_PREFIX="$stage" \
   -DCMAKE_BUILD_TYPE=Release -DENABLE_TESTS=OFF -DCMAKE_INSTALL_LIBDIR=lib >"$work/libyang.log" 2>&1
 make -C "$work/libyang-build" -j2 install >>"$work/libyang.log" 2>&1 || { tail -30 "$work/libyang.log" >&2; exit 1; }
 
-log "building FRR ${FRR_VERSION%%-*} (~7 min)"
+log "building FRR ${FRR_VERSION%%-*} (~4 min)"
 cd "$work/frr-src"
 {
   ./bootstrap.sh
@@ -79,6 +97,8 @@ cp -a "$stage/lib" "$PREFIX/"
 make install >>"$work/frr.log" 2>&1 || { tail -30 "$work/frr.log" >&2; exit 1; }
 # frr-reload.py ships in tools/; the agent and the tests call it with --bindir.
 install -m 0755 tools/frr-reload.py "$PREFIX/lib/frr/frr-reload.py"
+# The stock daemons file, which the image's FRR entry point (hack/frr-start.sh) starts from.
+install -D -m 0644 tools/etc/frr/daemons "$PREFIX/share/frr/daemons"
 touch "$PREFIX/.weft-built-$FRR_VERSION"
 log "$("$PREFIX/lib/frr/bgpd" --version 2>/dev/null | head -1) in $PREFIX"
 echo "$PREFIX"

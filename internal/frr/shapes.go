@@ -66,7 +66,7 @@ var lineShapes = []shape{
 	{routerBlock, ` bgp router-id ` + shIPv4, routerBlock},
 	{routerBlock, ` no bgp ebgp-requires-policy`, routerBlock},
 	{routerBlock, ` no bgp default ipv4-unicast`, routerBlock},
-	{routerBlock, ` bgp graceful-restart(?: (?:stalepath|restart)-time ` + shNum + `)?`, routerBlock},
+	{routerBlock, ` bgp graceful-restart(?: (?:stalepath|restart)-time ` + shNum + `| preserve-fw-state)?`, routerBlock},
 	{routerBlock, ` neighbor ` + shPeer + ` (?:interface )?remote-as (?:internal|external|` + shNum + `)`, routerBlock},
 	{routerBlock, ` neighbor ` + shPeer + ` description [A-Za-z0-9_.,:/()@+-]+(?: [A-Za-z0-9_.,:/()@+-]+)*`, routerBlock},
 	{routerBlock, ` neighbor ` + shPeer + ` bfd`, routerBlock},

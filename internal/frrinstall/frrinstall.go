@@ -1,8 +1,8 @@
 // Package frrinstall says where an FRR installation keeps its daemons, vtysh and
 // frr-reload.py, and how its daemons are started. weft supports two: Debian 12's FRR 8.4 (the
 // frr package, for host mode on Debian 12) and FRR 10, which the image ships and the tests and
-// lab run by default (built from Debian 13's source package by hack/build-frr10.sh into a
-// cache outside the repository). Both use Debian's run and configuration directories
+// lab run by default (10.7.1, built from Debian's sources by hack/build-frr10.sh into a
+// cache outside the repository, as the Dockerfile builds it). Both use Debian's run and configuration directories
 // (/var/run/frr/<pathspace>, /etc/frr/<pathspace>), so the agent and the lab find an instance
 // the same way whichever version runs it.
 package frrinstall
@@ -41,10 +41,16 @@ const (
 // Debian12 is Debian 12's frr and frr-pythontools packages: FRR 8.4.
 var Debian12 = Install{Major: 8, DaemonDir: "/usr/lib/frr", Vtysh: "/usr/bin/vtysh", ReloadScript: "/usr/lib/frr/frr-reload.py"}
 
-// FRR10Release is the FRR 10 release weft is tested with and the image ships: Debian 13's
-// source package, which hack/build-frr10.sh builds here and the Dockerfile installs there
+// FRR10Release is the FRR 10 release weft is tested with and the image ships: the sources of
+// Debian's frr at this version, which hack/build-frr10.sh builds here and in the Dockerfile
 // (TestImageShipsTheTestedFRR keeps the three equal).
-const FRR10Release = "10.3-3+deb13u1"
+const FRR10Release = "10.7.1-6"
+
+// ZebraKeepSeconds is zebra's -K: after a restart, zebra keeps the routes it finds in the
+// kernel this long (as stale) instead of flushing them, until bgpd has installed them again.
+// It is what makes the "preserve-fw-state" (F bit) that weft renders with graceful restart
+// true: the node forwards on while FRR restarts. 120 s is bgpd's default restart time.
+const ZebraKeepSeconds = 120
 
 // Built is FRR 10 as hack/build-frr10.sh installs it under prefix.
 func Built(prefix string) Install {

@@ -76,7 +76,7 @@ func (s *State) waitSpineSessions(ctx context.Context, timeout time.Duration) er
 			return err
 		}
 		for j := range s.Leaves {
-			peer := leafUplinkAddr(j + 1)
+			peer := s.ul(leafUplinkAddr(j + 1))
 			if !s.numbered() {
 				peer = spinePort(j + 1)
 			}
@@ -141,7 +141,7 @@ func (s *State) hostSessionDiagnosis(ctx context.Context, n *Node) string {
 // sessionDiagnosis gathers what explains a session to the leaf that does not come up.
 func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 	i := n.Link
-	leafPeer, nodePeer := leafPortAddr(i), nodeUplinkAddr(i)
+	leafPeer, nodePeer := s.ul(leafPortAddr(i)), s.ul(nodeUplinkAddr(i))
 	if !s.numbered() {
 		leafPeer, nodePeer = uplinkName, nodePort(i)
 	}
@@ -178,7 +178,7 @@ func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 	section(n.Name+": show bgp neighbors "+leafPeer, out, err)
 	if s.numbered() {
 		// An unnumbered session's peer is an interface: zebra has no route to it to show.
-		out, err = vty(n.RouterNetns, "show ip route "+leafPeer)
+		out, err = vty(n.RouterNetns, s.showRoute()+leafPeer)
 		section(n.Name+": zebra's route to "+leafPeer, out, err)
 	}
 	out, err = vty(n.RouterNetns, "show interface "+uplinkName)
@@ -191,7 +191,7 @@ func (s *State) sessionDiagnosis(ctx context.Context, n *Node) string {
 	out, err = keep(vty(leaf.Netns, "show bgp neighbors "+nodePeer))
 	section(leaf.Name+": show bgp neighbors "+nodePeer, out, err)
 	if s.numbered() {
-		out, err = vty(leaf.Netns, "show ip route "+nodePeer)
+		out, err = vty(leaf.Netns, s.showRoute()+nodePeer)
 		section(leaf.Name+": zebra's route to "+nodePeer, out, err)
 	}
 	out, err = run(ctx, "ip", "-n", leaf.Netns, "-br", "link", "show", nodePort(i))

@@ -65,7 +65,11 @@ const (
 // password on the sessions of passwordClients. The lab's routers are its own, not weft's:
 // they log into the lab directory, whose tails join a failure's report.
 type reflector struct {
+	// routerID is the router's ID (IPv4 syntax); loopback its loopback address, which it
+	// announces: routerID itself, or its IPv6 twin in the ipv6 fabric, whose sessions
+	// (clients, upstream) and unicast family are then IPv6.
 	name, routerID  string
+	loopback        string
 	clients         []string
 	upstream        string
 	border          bool
@@ -111,13 +115,17 @@ router bgp %d
 	if r.upstream != "" {
 		fmt.Fprintf(&b, " neighbor %s remote-as %d\n neighbor %s timers 3 9\n neighbor %s timers connect 2\n", r.upstream, fabricASN, r.upstream, r.upstream)
 	}
+	family, plen := "ipv4", 32
+	if strings.Contains(r.loopback, ":") {
+		family, plen = "ipv6", 128
+	}
 	fmt.Fprintf(&b, ` !
- address-family ipv4 unicast
-  network %s/32
+ address-family %s unicast
+  network %s/%d
   neighbor CLIENTS activate
   neighbor CLIENTS route-reflector-client
   neighbor CLIENTS next-hop-self force
-`, r.routerID)
+`, family, r.loopback, plen)
 	if r.upstream != "" {
 		fmt.Fprintf(&b, "  neighbor %s activate\n  neighbor %s next-hop-self force\n", r.upstream, r.upstream)
 	}
@@ -195,7 +203,7 @@ func (s *State) clusterFiles(c Cluster) map[string]string {
 			nodes = append(nodes, n)
 		}
 	}
-	return nodeFiles(nodes, c.VTEPCIDR, s.L3, !s.WithoutBFD, s.numbered())
+	return nodeFiles(nodes, c.VTEPCIDR, s.L3, !s.WithoutBFD, s.fabric())
 }
 
 // nodeFiles are the API resources of a cluster of the lab with the given nodes and VTEP
@@ -203,9 +211,9 @@ func (s *State) clusterFiles(c Cluster) map[string]string {
 // all of them: each Underlay selects its node by hostname (each node has its own link to the
 // top-of-rack), the VNIs select every node. Every cluster defines the same VNIs (same VNI,
 // same automatic route targets), so its segments and tenants stretch across the clusters.
-// A dual-homed node's sessions run BFD unless bfd is false.
-// In an unnumbered fabric each node peers unnumbered with its leaf.
-func nodeFiles(nodes []Node, vtepCIDR string, l3, bfd, numbered bool) map[string]string {
+// A dual-homed node's sessions run BFD unless bfd is false. The fabric shape decides each
+// Underlay's sessions: unnumbered, IPv6, or IPv4 to one or two leaves.
+func nodeFiles(nodes []Node, vtepCIDR string, l3, bfd bool, fabric string) map[string]string {
 	files := map[string]string{}
 	for _, s := range segments(l3) {
 		body := fmt.Sprintf(`%sapiVersion: network.weft.dev/v1alpha1
@@ -266,11 +274,14 @@ spec:
 		}
 	}
 	for _, n := range nodes {
-		if !numbered {
+		switch {
+		case fabric == FabricEBGPUnnumbered:
 			files["underlay-"+n.Name+".yaml"] = unnumberedUnderlay(n, vtepCIDR)
 			continue
-		}
-		if n.Leaf2 == "" {
+		case fabric == FabricIPv6:
+			files["underlay-"+n.Name+".yaml"] = ipv6Underlay(n, vtepCIDR)
+			continue
+		case n.Leaf2 == "":
 			files["underlay-"+n.Name+".yaml"] = singleUplinkUnderlay(n, vtepCIDR)
 			continue
 		}
@@ -327,6 +338,34 @@ func singleUplinkUnderlay(n Node, vtepCIDR string) string {
   gracefulRestart:
     restartTimeSeconds: 120
 `, leafPortAddr(n.Link), vtepCIDR)
+}
+
+// ipv6Underlay is the Underlay of node n in the ipv6 fabric: ibgp-rr's, over IPv6 only. Its
+// router ID (an IPv4 number, which BGP needs and the VTEP network cannot give) comes from a
+// network of its own, by node index as the VTEP does.
+func ipv6Underlay(n Node, vtepCIDR string) string {
+	return fmt.Sprintf(`# %s's link to the fabric, IPv6 only: one iBGP session to its top-of-rack leaf (a route
+# reflector) over the uplink eth1, which weft moves into the router namespace with its
+# address. The VTEP is IPv6, and so is every VXLAN packet.
+`, n.Name) + underlayHead(n, fabricASN, uplinkName) + fmt.Sprintf(`    - address: "%s"
+      type: Internal
+      holdTimeSeconds: 9
+      keepaliveTimeSeconds: 3
+      connectTimeSeconds: 2
+  tunnelEndpoint:
+    cidrs: ["%s"]
+  # BGP's router ID is an IPv4 number; this network only numbers the nodes (no interface
+  # gets an address from it).
+  routerIDCIDR: %s
+  gracefulRestart:
+    restartTimeSeconds: 120
+`, ipv6Of(leafPortAddr(n.Link)), vtepCIDR, routerIDNet(n.Cluster))
+}
+
+// routerIDNet is the network of the router IDs of cluster name's nodes in the ipv6 fabric:
+// 10.254.<k>.0/24 for cluster c<k>.
+func routerIDNet(cluster string) string {
+	return "10.254." + strings.TrimPrefix(cluster, "c") + ".0/24"
 }
 
 // dualUplinkUnderlay is the Underlay of node n with two uplinks (dual-tor): an iBGP session

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/weftnet/weft/internal/frrinstall"
@@ -54,6 +55,11 @@ func startFRR(ctx context.Context, inst frrinstall.Install, ns, config string, d
 		if dir := os.Getenv("WEFT_LAB_FRR_LOG"); dir != "" {
 			// Debugging the lab: every daemon logs to <dir>/<namespace>-<daemon>.log.
 			args = append(args, "--log", "file:"+filepath.Join(dir, ns+"-"+d+".log"), "--log-level", "debug")
+		}
+		if d == "zebra" {
+			// As weft's FRR entry points do (hack/frr-start.sh): keep the kernel's routes
+			// across a restart, which the F bit of graceful restart announces.
+			args = append(args, "-K", strconv.Itoa(frrinstall.ZebraKeepSeconds))
 		}
 		if d == "bfdd" && inst.Major < 10 {
 			// FRR 8.4's bfdd needs its own control socket per pathspace (FRR 10's puts it in

@@ -84,7 +84,7 @@ func labFiles(t *testing.T, s *State) map[string]string {
 		if leaf == nil {
 			t.Fatalf("%s: no leaf %q", n.Name, n.Leaf)
 		}
-		for _, args := range nodeLinkArgs(n, leaf.Netns, s.numbered()) {
+		for _, args := range s.nodeLinkArgs(n, leaf.Netns) {
 			fmt.Fprintf(&ipCmds, "ip %s\n", strings.Join(args, " "))
 		}
 	}

@@ -253,7 +253,7 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	if !slices.Contains(Fabrics, o.Fabric) {
 		return nil, fmt.Errorf("--fabric %q: must be one of %s", o.Fabric, strings.Join(Fabrics, ", "))
 	}
-	if o.L3 && o.Fabric == FabricEBGPUnnumbered {
+	if o.L3 && (o.Fabric == FabricEBGPUnnumbered || o.Fabric == FabricIPv6) {
 		return nil, fmt.Errorf("--fabric %s has no routed parts yet (its spine is no border VTEP): run it without --l3", o.Fabric)
 	}
 	if o.GoBGP {
@@ -273,6 +273,10 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	inst, err := frrinstall.Select()
 	if err != nil {
 		return nil, err
+	}
+	if o.Fabric == FabricIPv6 && inst.Major < 10 {
+		// weft would refuse the IPv6-only VTEPs on every node (plan: FRR ≥ 10.6).
+		return nil, fmt.Errorf("--fabric %s needs FRR 10.6 or later (EVPN over an IPv6 underlay); the lab runs %s", o.Fabric, inst)
 	}
 	if _, err := os.Stat(o.AgentBinary); err != nil {
 		return nil, fmt.Errorf("weft-agent binary: %w", err)
@@ -318,10 +322,10 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 	if err := addNS(ctx, s.Spine); err != nil {
 		return err
 	}
-	if err := ip(ctx, "-n", s.Spine, "addr", "add", spineLo+"/32", "dev", "lo"); err != nil {
+	if err := ip(ctx, s.linkAddrs([][]string{{"-n", s.Spine, "addr", "add", spineLo + "/32", "dev", "lo"}})[0]...); err != nil {
 		return err
 	}
-	if _, err := inNS(ctx, s.Spine, "sysctl", "-qw", "net.ipv4.ip_forward=1"); err != nil {
+	if _, err := inNS(ctx, s.Spine, append([]string{"sysctl", "-qw"}, s.forwarding()...)...); err != nil {
 		return err
 	}
 	// The leaves: a /31 uplink each to the spine (10.1.J.0 spine side, .1 leaf side).
@@ -338,11 +342,11 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 				return err
 			}
 		}
-		if _, err := inNS(ctx, l.Netns, "sysctl", "-qw", "net.ipv4.ip_forward=1"); err != nil {
+		if _, err := inNS(ctx, l.Netns, append([]string{"sysctl", "-qw"}, s.forwarding()...)...); err != nil {
 			return err
 		}
 	}
-	s.Clusters = plannedClusters(o.Nodes, o.Clusters)
+	s.Clusters = s.plannedClusters(o.Nodes, o.Clusters)
 	for _, n := range s.plannedNodes(o.Nodes, o.Clusters) {
 		leaf := s.leaf(n.Leaf)
 		if leaf == nil {
@@ -353,7 +357,7 @@ func (s *State) buildFabric(ctx context.Context, o Options) error {
 				return err
 			}
 		}
-		for _, args := range nodeLinkArgs(n, leaf.Netns, s.numbered()) {
+		for _, args := range s.nodeLinkArgs(n, leaf.Netns) {
 			if err := ip(ctx, args...); err != nil {
 				return err
 			}

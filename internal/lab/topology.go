@@ -2,7 +2,9 @@ package lab
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/weftnet/weft/internal/frrinstall"
@@ -34,14 +36,66 @@ const (
 	// session unnumbered (IPv6 link-local, IPv4 routes over IPv6 next hops, RFC 8950); the
 	// links have no IPv4 address and the spine and leaves pass EVPN routes on unchanged.
 	FabricEBGPUnnumbered = "ebgp-unnumbered"
+	// FabricIPv6: ibgp-rr with an IPv6-only underlay: every link, loopback, session and VTEP
+	// is IPv6 (ipv6Of maps the IPv4 plan onto it), and VXLAN runs over IPv6. It needs FRR ≥
+	// 10.6 (EVPN over an IPv6 underlay).
+	FabricIPv6 = "ipv6"
 )
 
 // Fabrics are the shapes Up builds.
-var Fabrics = []string{FabricIBGPRR, FabricDualToR, FabricEBGPUnnumbered}
+var Fabrics = []string{FabricIBGPRR, FabricDualToR, FabricEBGPUnnumbered, FabricIPv6}
 
-// numbered says whether the fabric's links have IPv4 addresses (every shape but
+// numbered says whether the fabric's links have addresses (every shape but
 // ebgp-unnumbered).
 func (s *State) numbered() bool { return s.fabric() != FabricEBGPUnnumbered }
+
+// ipv6Only says whether the underlay is IPv6 only (FabricIPv6).
+func (s *State) ipv6Only() bool { return s.fabric() == FabricIPv6 }
+
+// showRoute is vtysh's command for a route of the underlay, to which the address is added.
+func (s *State) showRoute() string {
+	if s.ipv6Only() {
+		return "show ipv6 route "
+	}
+	return "show ip route "
+}
+
+// ul is underlay address a (an address or a prefix of the lab's IPv4 plan below) as the
+// fabric has it: a itself, or its IPv6 twin in the ipv6 fabric (ipv6Of).
+func (s *State) ul(a string) string {
+	if s.ipv6Only() {
+		return ipv6Of(a)
+	}
+	return a
+}
+
+// ipv6Of maps an underlay address or prefix of the IPv4 plan onto the ipv6 fabric's:
+// 10.a.b.c becomes fd00:a:b::c (the numbers written as they are, so 10.255.1.2 reads
+// fd00:255:1::2; in canonical form), a /31 link a /127 (RFC 6164), a /32 loopback a /128 and a /24 VTEP network
+// a /64. Anything else is returned as it is.
+func ipv6Of(a string) string {
+	addr, plen, _ := strings.Cut(a, "/")
+	o := strings.Split(addr, ".")
+	if len(o) != 4 || o[0] != "10" {
+		return a
+	}
+	v, err := netip.ParseAddr(fmt.Sprintf("fd00:%s:%s::%s", o[1], o[2], o[3]))
+	if err != nil {
+		return a
+	}
+	v6 := v.String() // canonical, as FRR and ip print it: fd00:0:1::0 is fd00:0:1::
+	switch plen {
+	case "":
+		return v6
+	case "31":
+		return v6 + "/127"
+	case "32":
+		return v6 + "/128"
+	case "24":
+		return v6 + "/64"
+	}
+	return a
+}
 
 // The ASNs of the eBGP fabric: the spine is fabricASN, leaf j leafASN(j), the node on uplink
 // link nodeASN(link): private ASNs, each router and node its own, so no AS path ever carries
@@ -121,10 +175,10 @@ func clusterOfNode(i, n, clusters int) int {
 func nodeVTEP(k, idx int) string { return fmt.Sprintf("10.255.%d.%d", k, idx+1) }
 
 // plannedClusters are the clusters of a lab of n nodes, c1 first, with their nodes.
-func plannedClusters(n, clusters int) []Cluster {
+func (s *State) plannedClusters(n, clusters int) []Cluster {
 	var cs []Cluster
 	for k := 1; k <= clusters; k++ {
-		c := Cluster{Name: clusterName(k), VTEPCIDR: clusterVTEPCIDR(k), Workloads: []string{}}
+		c := Cluster{Name: clusterName(k), VTEPCIDR: s.ul(clusterVTEPCIDR(k)), Workloads: []string{}}
 		for i := 1; i <= n; i++ {
 			if clusterOfNode(i, n, clusters) == k {
 				c.Nodes = append(c.Nodes, nodeName(i))
@@ -165,7 +219,7 @@ func (s *State) plannedNodes(n, clusters int) []Node {
 			Netns:       s.ns(nodeName(i)),
 			RouterNetns: s.ns(nodeName(i) + "-rt"),
 			Index:       idx,
-			VTEP:        nodeVTEP(k, idx),
+			VTEP:        s.ul(nodeVTEP(k, idx)),
 			ConfigDir:   filepath.Join(Dir(s.Name), nodeName(i), "config"),
 			Leaf:        leafName(rackOf(i, n) + 1),
 			Link:        i,
@@ -178,11 +232,20 @@ func (s *State) plannedNodes(n, clusters int) []Node {
 	return ns
 }
 
+// forwarding are the sysctl settings of a fabric router: IPv4 forwarding, and IPv6's in the
+// ipv6 fabric.
+func (s *State) forwarding() []string {
+	if s.ipv6Only() {
+		return []string{"net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"}
+	}
+	return []string{"net.ipv4.ip_forward=1"}
+}
+
 // leafLinkArgs are the ip commands that give leaf j (1-based) l its loopback and its /31
 // uplink to the spine: port l<j> on the spine, "uplink" on the leaf.
 func (s *State) leafLinkArgs(j int, l Leaf) [][]string {
 	port := spinePort(j)
-	return numberedOnly(s.numbered(), [][]string{
+	return s.linkAddrs([][]string{
 		{"-n", l.Netns, "addr", "add", leafLo(j) + "/32", "dev", "lo"},
 		{"link", "add", port, "netns", s.Spine, "mtu", "9000", "type", "veth", "peer", "name", leafUplink, "netns", l.Netns, "mtu", "9000"},
 		{"-n", s.Spine, "addr", "add", spineLinkAddr(j) + "/31", "dev", port},
@@ -197,16 +260,21 @@ func spinePort(j int) string { return fmt.Sprintf("l%d", j) }
 
 const leafUplink = "uplink"
 
-// numberedOnly drops the IPv4 addresses of point-to-point links (/31) from args unless the
-// fabric is numbered: an unnumbered link has only its IPv6 link-local address.
-func numberedOnly(numbered bool, args [][]string) [][]string {
-	if numbered {
-		return args
-	}
+// linkAddrs fits the addresses that ip commands args give (written in the IPv4 plan) to the
+// fabric: an unnumbered fabric drops those of point-to-point links (/31), which then have
+// only their IPv6 link-local addresses; the ipv6 fabric has their IPv6 twins (ipv6Of).
+func (s *State) linkAddrs(args [][]string) [][]string {
 	var out [][]string
 	for _, a := range args {
-		if len(a) > 5 && a[2] == "addr" && strings.HasSuffix(a[4], "/31") {
+		isAddr := len(a) > 5 && a[2] == "addr" && a[3] == "add"
+		switch {
+		case isAddr && !s.numbered() && strings.HasSuffix(a[4], "/31"):
 			continue
+		case isAddr && s.ipv6Only():
+			a = slices.Clone(a)
+			// nodad: the address is usable at once (the lab's addresses are unique by plan).
+			a[4] = ipv6Of(a[4])
+			a = append(a, "nodad")
 		}
 		out = append(out, a)
 	}
@@ -216,9 +284,9 @@ func numberedOnly(numbered bool, args [][]string) [][]string {
 // nodeLinkArgs are the ip commands that make node n's uplink NIC: a veth whose other end is
 // port n<Link> in its leaf's namespace leafNetns. weft moves the NIC into the router
 // namespace (Underlay.spec.interfaces), keeping its address.
-func nodeLinkArgs(n Node, leafNetns string, numbered bool) [][]string {
+func (s *State) nodeLinkArgs(n Node, leafNetns string) [][]string {
 	port := nodePort(n.Link)
-	return numberedOnly(numbered, [][]string{
+	return s.linkAddrs([][]string{
 		{"link", "add", port, "netns", leafNetns, "mtu", "9000", "type", "veth", "peer", "name", uplinkName, "netns", n.Netns, "mtu", "9000"},
 		{"-n", leafNetns, "addr", "add", leafPortAddr(n.Link) + "/31", "dev", port},
 		{"-n", leafNetns, "link", "set", port, "up"},
@@ -247,7 +315,7 @@ func nodeLink2Args(n Node, leafNetns string) [][]string {
 func (s *State) leafAddrs() []string {
 	var a []string
 	for j := range s.Leaves {
-		a = append(a, leafUplinkAddr(j+1))
+		a = append(a, s.ul(leafUplinkAddr(j+1)))
 	}
 	return a
 }
@@ -258,7 +326,7 @@ func (s *State) rackAddrs(leaf string) []string {
 	var a []string
 	for _, n := range s.Nodes {
 		if n.Leaf == leaf {
-			a = append(a, nodeUplinkAddr(n.Link))
+			a = append(a, s.ul(nodeUplinkAddr(n.Link)))
 		}
 	}
 	return append(a, s.secondUplinks(leaf)...)
@@ -288,9 +356,9 @@ func (s *State) fabricRouters() []fabricRouter {
 	if s.fabric() == FabricEBGPUnnumbered {
 		return s.ebgpRouters()
 	}
-	rs := []fabricRouter{{spineName, s.Spine, reflector{name: spineName, routerID: spineLo, clients: s.leafAddrs(), border: s.L3, logFile: frrLog(s.Name, spineName)}.config()}}
+	rs := []fabricRouter{{spineName, s.Spine, reflector{name: spineName, routerID: spineLo, loopback: s.ul(spineLo), clients: s.leafAddrs(), border: s.L3, logFile: frrLog(s.Name, spineName)}.config()}}
 	for j, l := range s.Leaves {
-		r := reflector{name: l.Name, routerID: leafLo(j + 1), clients: s.rackAddrs(l.Name), upstream: spineLinkAddr(j + 1), logFile: frrLog(s.Name, l.Name)}
+		r := reflector{name: l.Name, routerID: leafLo(j + 1), loopback: s.ul(leafLo(j + 1)), clients: s.rackAddrs(l.Name), upstream: s.ul(spineLinkAddr(j + 1)), logFile: frrLog(s.Name, l.Name)}
 		if s.Fabric == FabricDualToR {
 			r.bfd, r.passwordClients = !s.WithoutBFD, s.secondUplinks(l.Name)
 		}

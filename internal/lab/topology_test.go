@@ -32,7 +32,7 @@ func plannedLabClusters(name string, nodes int, l3 bool, clusters int) *State {
 func plannedFrom(o Options) *State {
 	s := newState(o, frrinstall.Install{})
 	s.Leaves = s.plannedLeaves()
-	s.Clusters = plannedClusters(o.Nodes, o.Clusters)
+	s.Clusters = s.plannedClusters(o.Nodes, o.Clusters)
 	s.Nodes = s.plannedNodes(o.Nodes, o.Clusters)
 	s.Workloads = s.plannedWorkloads()
 	s.listClusterWorkloads()
@@ -336,7 +336,7 @@ func TestUnderlaysMatchTheFabric(t *testing.T) {
 					for _, nd := range s.Nodes {
 						p := plans[nd.Name]
 						at := fmt.Sprintf("%d nodes, l3 %v, %d clusters, %s, %s", n, l3, clusters, fabric, nd.Name)
-						uplinks, leafEnds, nodeEnds := []string{uplinkName}, []string{leafPortAddr(nd.Link)}, map[string]string{nd.Leaf: nodeUplinkAddr(nd.Link)}
+						uplinks, leafEnds, nodeEnds := []string{uplinkName}, []string{s.ul(leafPortAddr(nd.Link))}, map[string]string{nd.Leaf: s.ul(nodeUplinkAddr(nd.Link))}
 						if fabric == FabricDualToR {
 							if nd.Leaf2 == "" || nd.Leaf2 == nd.Leaf {
 								t.Fatalf("%s: second leaf %q", at, nd.Leaf2)
@@ -359,9 +359,21 @@ func TestUnderlaysMatchTheFabric(t *testing.T) {
 						if got := p.Kernel.Underlay.VTEPs; len(got) != 1 || got[0].Addr().String() != nd.VTEP {
 							t.Errorf("%s: plan's VTEPs %v, lab's %s", at, got, nd.VTEP)
 						}
-						id := p.FRR.Router.RouterID.String()
-						if id != nd.VTEP || slices.Contains(reflectorIDs, id) {
-							t.Errorf("%s: router ID %s, want the VTEP %s, none of the reflectors' %v", at, id, nd.VTEP, reflectorIDs)
+						id, wantID := p.FRR.Router.RouterID.String(), nd.VTEP
+						if fabric == FabricIPv6 {
+							// An IPv6 VTEP gives no router ID: the node's comes from its own
+							// network, by index.
+							a, err := ipam.NodeAddress(netip.MustParsePrefix(routerIDNet(nd.Cluster)), nd.Index)
+							if err != nil {
+								t.Fatal(err)
+							}
+							wantID = a.Addr().String()
+							if !vteps.Addr().Is6() || !strings.HasPrefix(p.FRR.Router.Neighbors[0].ID(), "fd00:") {
+								t.Errorf("%s: VTEP network %s, neighbor %s: want IPv6 only", at, vteps, p.FRR.Router.Neighbors[0].ID())
+							}
+						}
+						if id != wantID || slices.Contains(reflectorIDs, id) {
+							t.Errorf("%s: router ID %s, want %s, none of the reflectors' %v", at, id, wantID, reflectorIDs)
 						}
 						var peers []string
 						for _, nb := range p.FRR.Router.Neighbors {
@@ -581,7 +593,7 @@ func plumb(t *testing.T, s *State) plumbing {
 		if leaf == nil {
 			t.Fatalf("%s: no leaf %q", n.Name, n.Leaf)
 		}
-		cmds = append(cmds, nodeLinkArgs(n, leaf.Netns, s.numbered())...)
+		cmds = append(cmds, s.nodeLinkArgs(n, leaf.Netns)...)
 	}
 	for _, c := range cmds {
 		line := strings.Join(c, " ")

@@ -28,7 +28,7 @@ func (s *State) NodeUplink(node string, i int) (Uplink, error) {
 	if err != nil {
 		return Uplink{}, err
 	}
-	leafName, dev, port, peer := n.Leaf, uplinkName, nodePort(n.Link), leafPortAddr(n.Link)
+	leafName, dev, port, peer := n.Leaf, uplinkName, nodePort(n.Link), s.ul(leafPortAddr(n.Link))
 	if !s.numbered() {
 		// An unnumbered session is named by the node's interface.
 		peer = uplinkName

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -76,7 +77,8 @@ func TestEBGPUnnumbered(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(strings.Join(strings.Fields(out), " "), "["+w1.MAC+"] "+path) {
+		// FRR 10.7 prints the RD after the prefix ("[…]:[MAC] RD 10.255.1.1:2"), 8.4 does not.
+		if !regexp.MustCompile(regexp.QuoteMeta("["+w1.MAC+"]") + `(?: RD \S+)? ` + regexp.QuoteMeta(path)).MatchString(strings.Join(strings.Fields(out), " ")) {
 			return fmt.Errorf("no route for %s with %q:\n%s", w1.MAC, path, out)
 		}
 		return nil

@@ -29,8 +29,13 @@ func poll(tb testing.TB, timeout time.Duration, what string, f func() error) {
 }
 
 func ping(ctx context.Context, from *lab.Workload, to string) error {
-	_, err := lab.Exec(ctx, st, from.Name, []string{"ping", "-c", "1", "-W", "1", to})
-	return err
+	// In from's own namespace: it may be a workload of another lab than st (the fabric shapes',
+	// the clusters'), whose names st has too.
+	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", from.Netns, "ping", "-c", "1", "-W", "1", to).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ping %s from %s (%s): %w: %s", to, from.Name, from.Netns, err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 func addr(cidr string) string { return netip.MustParsePrefix(cidr).Addr().String() }
