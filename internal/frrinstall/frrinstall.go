@@ -52,6 +52,19 @@ const FRR10Release = "10.7.1-6"
 // true: the node forwards on while FRR restarts. 120 s is bgpd's default restart time.
 const ZebraKeepSeconds = 120
 
+// GracefulRestartArgs are the arguments that start daemon d in graceful-restart mode, as
+// weft's FRR entry points do (hack/frr-start.sh): zebra keeps the kernel's routes for
+// ZebraKeepSeconds (-K). The value must be attached ("-K120"): FRR 10's -K takes it as
+// optional, so a separate "120" would be no value at all. (bgpd -K, which makes bgpd defer
+// its best paths as a restarting speaker, made no difference to the lab's FRR crash: see
+// docs/design.md.)
+func (i Install) GracefulRestartArgs(d string) []string {
+	if d == "zebra" {
+		return []string{"-K" + strconv.Itoa(ZebraKeepSeconds)}
+	}
+	return nil
+}
+
 // Built is FRR 10 as hack/build-frr10.sh installs it under prefix.
 func Built(prefix string) Install {
 	return Install{

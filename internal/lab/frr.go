@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/weftnet/weft/internal/frrinstall"
@@ -56,11 +55,7 @@ func startFRR(ctx context.Context, inst frrinstall.Install, ns, config string, d
 			// Debugging the lab: every daemon logs to <dir>/<namespace>-<daemon>.log.
 			args = append(args, "--log", "file:"+filepath.Join(dir, ns+"-"+d+".log"), "--log-level", "debug")
 		}
-		if d == "zebra" {
-			// As weft's FRR entry points do (hack/frr-start.sh): keep the kernel's routes
-			// across a restart, which the F bit of graceful restart announces.
-			args = append(args, "-K", strconv.Itoa(frrinstall.ZebraKeepSeconds))
-		}
+		args = append(args, inst.GracefulRestartArgs(d)...)
 		if d == "bfdd" && inst.Major < 10 {
 			// FRR 8.4's bfdd needs its own control socket per pathspace (FRR 10's puts it in
 			// the pathspace's run directory and has no --bfdctl).
