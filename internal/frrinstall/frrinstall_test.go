@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -54,5 +55,20 @@ func TestSelect(t *testing.T) {
 	t.Setenv("WEFT_FRR10_PREFIX", filepath.Join(prefix, "none"))
 	if _, err := Select(); err == nil || !strings.Contains(err.Error(), "hack/build-frr10.sh") {
 		t.Errorf("missing FRR 10: %v; want a hint to build it", err)
+	}
+}
+
+// TestGracefulRestartArgs: zebra gets -K with ZebraKeepSeconds attached (FRR 10 takes -K's
+// value as optional: "-K", "120" would be -K without a value), the other daemons nothing.
+func TestGracefulRestartArgs(t *testing.T) {
+	for _, i := range []Install{Debian12, Built("/opt/frr")} {
+		if got, want := i.GracefulRestartArgs("zebra"), []string{"-K" + strconv.Itoa(ZebraKeepSeconds)}; !slices.Equal(got, want) {
+			t.Errorf("%s: zebra %v, want %v", i, got, want)
+		}
+		for _, d := range []string{"bgpd", "bfdd", "mgmtd", "staticd"} {
+			if got := i.GracefulRestartArgs(d); got != nil {
+				t.Errorf("%s: %s %v, want none", i, d, got)
+			}
+		}
 	}
 }

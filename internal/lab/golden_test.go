@@ -22,7 +22,7 @@ var goldenCases = []struct {
 	fabric   string
 }{
 	{2, false, 1, FabricIBGPRR}, {2, true, 1, FabricIBGPRR}, {3, false, 1, FabricIBGPRR}, {3, true, 1, FabricIBGPRR},
-	{3, true, 2, FabricIBGPRR}, {3, false, 1, FabricDualToR}, {3, false, 1, FabricEBGPUnnumbered},
+	{3, true, 2, FabricIBGPRR}, {3, false, 1, FabricDualToR}, {3, false, 1, FabricEBGPUnnumbered}, {3, false, 1, FabricIPv6},
 }
 
 // goldenDir is the golden directory of a lab of the given size and shape.
@@ -190,7 +190,8 @@ func TestGoldenFabricConfigs(t *testing.T) {
 				"hostname " + router,
 				fmt.Sprintf("router bgp %d", fabricASN),
 				" bgp router-id " + routerID,
-				"  network " + routerID + "/32",
+				// The loopback, in the underlay's family.
+				"  network " + s.ul(routerID+"/32"),
 			} {
 				if !hasLine(conf, line) {
 					t.Errorf("%s lacks %q", at, line)
@@ -218,7 +219,7 @@ func TestGoldenFabricConfigs(t *testing.T) {
 			var clients, second []string
 			for _, n := range s.Nodes {
 				if rackOf(n.Link, c.nodes) == j {
-					clients = append(clients, nodeUplinkAddr(n.Link))
+					clients = append(clients, s.ul(nodeUplinkAddr(n.Link)))
 				}
 			}
 			for _, n := range s.Nodes {
@@ -226,7 +227,7 @@ func TestGoldenFabricConfigs(t *testing.T) {
 					second = append(second, nodeUplink2Addr(n.Link))
 				}
 			}
-			check(l.Name, leafLo(j+1), append(clients, second...), spineLinkAddr(j+1), false)
+			check(l.Name, leafLo(j+1), append(clients, second...), s.ul(spineLinkAddr(j+1)), false)
 			conf := files[l.Name+".conf"]
 			if got := linesWith(conf, " neighbor ", " password "+leafPassword); !slices.Equal(got, second) {
 				t.Errorf("%s/%s.conf: password on %v, want on the second uplinks %v", dir, l.Name, got, second)

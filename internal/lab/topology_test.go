@@ -699,3 +699,27 @@ func TestUpRejectsSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestIPv6Of: the ipv6 fabric's twin of each address and prefix of the IPv4 plan, in
+// canonical form (as FRR and ip print it), with the prefix lengths of an IPv6 plan; anything
+// outside the underlay's 10/8 passes unchanged.
+func TestIPv6Of(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.0.1.0":       "fd00:0:1::",
+		"10.0.1.1/31":    "fd00:0:1::1/127",
+		"10.255.0.11/32": "fd00:255::11/128",
+		"10.255.1.0/24":  "fd00:255:1::/64",
+		"10.255.2.3":     "fd00:255:2::3",
+		"192.168.110.1":  "192.168.110.1",
+		"10.0.1.1/16":    "10.0.1.1/16",
+		"eth1":           "eth1",
+	} {
+		if got := ipv6Of(in); got != want {
+			t.Errorf("ipv6Of(%q) = %q, want %q", in, got, want)
+		}
+	}
+	s := plannedFrom(Options{Name: "lab", Nodes: 3, Fabric: FabricIPv6})
+	if got := s.linkAddrs([][]string{{"-n", "x", "addr", "add", "10.0.1.0/31", "dev", "n1"}}); !slices.Equal(got[0], []string{"-n", "x", "addr", "add", "fd00:0:1::/127", "dev", "n1", "nodad"}) {
+		t.Errorf("linkAddrs: %v", got)
+	}
+}
