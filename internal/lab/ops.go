@@ -60,6 +60,24 @@ func StartFRR(ctx context.Context, s *State, node string) error {
 	return startFRR(ctx, s.frr(), n.RouterNetns, "", nodeDaemons(s.frr()))
 }
 
+// StartFRRSaved starts a node's FRR daemons again with the configuration the agent last
+// saved (the integrated frr.conf that frr-reload.py writes), as FRR's own supervisors do:
+// watchfrr restarts a crashed daemon, which reads it, and hack/frr-start.sh keeps it.
+func StartFRRSaved(ctx context.Context, s *State, node string) error {
+	n, err := s.Node(node)
+	if err != nil {
+		return err
+	}
+	saved, err := os.ReadFile(filepath.Join(frrproc.ConfDir(n.RouterNetns), "frr.conf"))
+	if err != nil {
+		return err
+	}
+	for _, d := range nodeDaemons(s.frr()) {
+		_ = os.Remove(frrproc.PIDFile(n.RouterNetns, d))
+	}
+	return startFRR(ctx, s.frr(), n.RouterNetns, string(saved), nodeDaemons(s.frr()))
+}
+
 // Vtysh runs a vtysh command against a node's FRR.
 func Vtysh(ctx context.Context, s *State, node, command string) (string, error) {
 	n, err := s.Node(node)
