@@ -25,7 +25,7 @@ RUN WEFT_FRR10_VERSION=${FRR_VERSION} XDG_CACHE_HOME=/opt /src/hack/build-frr10.
 FROM debian:bookworm-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libjson-c5 libreadline8 libc-ares2 libprotobuf-c1 libcap2 libelf1 libpcre2-8-0 \
+      libjson-c5 libreadline8 libc-ares2 libprotobuf-c1 libcap2 libpcre2-8-0 \
       python3 iproute2 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd -r frr && groupadd -r frrvty \

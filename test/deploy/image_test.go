@@ -2,11 +2,15 @@ package deploy
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/weftnet/weft/internal/frrinstall"
+	"github.com/weftnet/weft/internal/frrtest"
 	"github.com/weftnet/weft/internal/testenv"
 )
 
@@ -41,5 +45,74 @@ func TestImageShipsTheTestedFRR(t *testing.T) {
 	}
 	if regexp.MustCompile(`(?m)apt-get install[^&]*\bfrr\b`).MatchString(docker) {
 		t.Error("the Dockerfile installs a packaged frr besides the one it builds")
+	}
+}
+
+// inEveryDebianImage are packages debian:bookworm-slim has before anything is installed (libc,
+// and what bash and login need): the image's FRR may link them without installing them.
+var inEveryDebianImage = []string{"libc6", "libcrypt1", "libtinfo6"}
+
+// TestImageHasTheLibrariesOfItsFRR: every shared library that the FRR the tests run links
+// (its daemons, vtysh and their libraries, as ldd resolves them), outside its own prefix,
+// comes from a package the Dockerfile's final stage installs, or from the base image, so the
+// image's FRR starts.
+func TestImageHasTheLibrariesOfItsFRR(t *testing.T) {
+	inst := frrtest.Version(t, "10")
+	frrtest.Require(t, inst)
+	prefix := filepath.Dir(filepath.Dir(inst.DaemonDir))
+	docker, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The final stage's apt-get install: the last one in the file.
+	installs := regexp.MustCompile(`(?s)apt-get install (.*?)\n[^\n]*&& rm -rf`).FindAllStringSubmatch(string(docker), -1)
+	if len(installs) == 0 {
+		t.Fatal("the Dockerfile installs no package")
+	}
+	var shipped []string
+	for _, f := range strings.Fields(installs[len(installs)-1][1]) {
+		if !strings.HasPrefix(f, "-") && f != "\\" {
+			shipped = append(shipped, f)
+		}
+	}
+	shipped = append(shipped, inEveryDebianImage...)
+	bins := []string{inst.Vtysh}
+	for _, d := range []string{"zebra", "bgpd", "bfdd", "mgmtd", "staticd", "watchfrr"} {
+		bins = append(bins, inst.Daemon(d))
+	}
+	libs := map[string]bool{}
+	for _, b := range bins {
+		out, err := exec.Command("ldd", b).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ldd %s: %v: %s", b, err, out)
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			f := strings.Fields(l)
+			if len(f) >= 3 && f[1] == "=>" {
+				if f[2] == "not" {
+					t.Errorf("%s: %s is not found", b, f[0])
+				} else if !strings.HasPrefix(f[2], prefix+"/") {
+					libs[f[2]] = true
+				}
+			}
+		}
+	}
+	if len(libs) == 0 {
+		t.Fatal("ldd found no system library: the check would pass whatever the Dockerfile says")
+	}
+	for lib := range libs {
+		out, err := exec.Command("dpkg", "-S", lib).Output()
+		if err != nil {
+			// /lib is /usr/lib here (merged /usr): dpkg knows one of the two paths.
+			out, err = exec.Command("dpkg", "-S", "/usr"+lib).Output()
+		}
+		if err != nil {
+			t.Errorf("no package has %s", lib)
+			continue
+		}
+		pkg := strings.SplitN(string(out), ":", 2)[0]
+		if !slices.Contains(shipped, pkg) {
+			t.Errorf("FRR links %s from package %s, which the Dockerfile's image does not install (it installs %v)", lib, pkg, shipped)
+		}
 	}
 }
