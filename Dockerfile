@@ -32,9 +32,12 @@ RUN apt-get update -qq \
  && useradd -r -g frr -G frrvty -d /nonexistent -s /usr/sbin/nologin frr
 COPY --from=frr /opt/weft/ /opt/weft/
 # Debian's paths, where the agent's defaults (vtysh, frr-reload.py) and hack/frr-start.sh look.
+# /var/lib/frr holds FRR 10's state per pathspace (bgpd's graceful-restart data, mgmtd's
+# commits): FRR creates /var/lib/frr/<pathspace> but not its parent.
 RUN ln -s /opt/weft/frr/lib/frr /usr/lib/frr \
  && ln -s /opt/weft/frr/bin/vtysh /usr/bin/vtysh \
- && install -D -m 0644 /opt/weft/frr/share/frr/daemons /etc/frr/daemons
+ && install -D -m 0644 /opt/weft/frr/share/frr/daemons /etc/frr/daemons \
+ && install -d -o frr -g frr /var/lib/frr /var/log/frr
 COPY --from=build /out/ /usr/local/bin/
 COPY hack/frr-start.sh /usr/local/bin/weft-frr-start
 # The controller runs as this user (the chart sets runAsUser); the agent and FRR as root.

@@ -10,12 +10,14 @@
 # mirror serves forky's Sources index and orig tarball but not that version's .dsc and
 # Debian patches (both 404). libyang is trixie's source package (3.12; FRR needs >= 2.1.128).
 # Everything comes through apt, which checks the suites' signatures and the files' checksums
-# (the orig tarball's SHA-256 is checked again here against the signed Sources index), from
+# (the orig tarball's SHA-256 is also pinned here), from
 # deb-src entries derived from this machine's own Debian entry, in a private apt
 # configuration: the system's lists are left alone and no mirror host is written here.
 set -euo pipefail
 
 FRR_VERSION=${WEFT_FRR10_VERSION:-10.7.1-6}
+# The upstream tarball's SHA-256, pinned: it outlives the Debian revision (-6) that brought it.
+FRR_ORIG_SHA256=${WEFT_FRR10_ORIG_SHA256:-b8fd6590f0f53ccd661e8c3e3a0d997f9014b62c8ed03a42e51e93291373ae52}
 LIBYANG_VERSION=${WEFT_LIBYANG_VERSION:-3.12.2-1}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/weft
 PREFIX=$CACHE/frr-${FRR_VERSION%%-*}
@@ -41,6 +43,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+mkdir -p "$CACHE"
 work=$(mktemp -d "$CACHE/.frr10-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/apt/lists/partial"
@@ -55,16 +58,17 @@ log "fetching the sources of frr $FRR_VERSION (forky) and libyang $LIBYANG_VERSI
 apt-get "${opts[@]}" -qq update
 (cd "$work" && apt-get "${opts[@]}" -qq source --download-only "libyang=$LIBYANG_VERSION" >/dev/null)
 (cd "$work" && dpkg-source -x --no-check libyang_*.dsc libyang-src >/dev/null)
-# The .dsc and Debian patches of this frr are not served: apt fetches what it can (the orig
-# tarball, hash-checked) and fails on the rest, so its exit status is not the verdict; the
-# SHA-256 below, read from the signed Sources index, is.
+# The .dsc and Debian patches of forky's frr are not served: apt fetches what it can (the
+# orig tarball, hash-checked against the signed Sources index) and fails on the rest, so its
+# exit status is not the verdict; the pinned SHA-256 is. Any Debian revision of this upstream
+# release has the same tarball.
 orig="frr_${FRR_VERSION%%-*}.orig.tar.xz"
-sum=$(apt-cache "${opts[@]}" showsrc frr | awk -v f="$orig" -v v="$FRR_VERSION" '
-  /^Version:/ {ours = ($2 == v)} /^Checksums-Sha256:/ {c = 1; next} /^[^ ]/ {c = 0}
-  ours && c && $3 == f {print $1; exit}')
-[ -n "$sum" ] || { log "frr $FRR_VERSION: $orig is not in forky's Sources index (apt-cache showsrc frr)"; exit 1; }
-(cd "$work" && apt-get "${opts[@]}" -qq source --download-only "frr=$FRR_VERSION" >/dev/null 2>&1 || true)
-echo "$sum  $work/$orig" | sha256sum -c --quiet - || { log "frr $FRR_VERSION: $orig is missing or does not match the Sources index"; exit 1; }
+(cd "$work" && apt-get "${opts[@]}" -qq source --download-only frr >/dev/null 2>&1 || true)
+if [ ! -f "$work/$orig" ]; then
+  log "forky no longer has $orig (its frr: $(apt-cache "${opts[@]}" showsrc frr 2>/dev/null | awk '/^Version:/ {v = $2} END {print v}')); update FRR_VERSION and FRR_ORIG_SHA256"
+  exit 1
+fi
+echo "$FRR_ORIG_SHA256  $work/$orig" | sha256sum -c --quiet - || { log "$orig does not have the pinned SHA-256 $FRR_ORIG_SHA256"; exit 1; }
 mkdir "$work/frr-src"
 tar -xJf "$work/$orig" -C "$work/frr-src" --strip-components=1
 

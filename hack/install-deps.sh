@@ -43,6 +43,6 @@ fi
 ln -sf "promtool-$PROMTOOL_VERSION" "$BIN_DIR/promtool"
 
 # FRR 10: what the image ships and the tests and the lab run by default (WEFT_FRR=8 selects
-# Debian 12's FRR 8.4, which stays installed above). Built once from Debian 13's source
-# package into the cache (~10 min cold, seconds when cached).
+# Debian 12's FRR 8.4, which stays installed above). FRR 10.7.1, built once from Debian's
+# sources into the cache (~6 min cold, seconds when cached; see the script).
 "$(dirname "$0")/build-frr10.sh" >/dev/null

@@ -49,8 +49,8 @@ type Router struct {
 
 	// GracefulRestart, when set, renders "bgp graceful-restart", its non-default timers and
 	// "bgp graceful-restart preserve-fw-state": the F bit, which tells the peers that the
-	// node's forwarding state outlives bgpd, so they keep its routes (EVPN's too, on FRR ≥
-	// 10.5) while it restarts. That is true because weft's FRR entry points start zebra with
+	// node's forwarding state outlives bgpd, so they keep its routes (EVPN's too, on an FRR
+	// with EVPN graceful restart: 10.7.1 here, FRR PR #19778) while it restarts. That is true because weft's FRR entry points start zebra with
 	// -K (frrinstall.ZebraKeepSeconds), which keeps the kernel's routes across a restart.
 	GracefulRestart *GracefulRestart `json:"gracefulRestart,omitempty"`
 

@@ -47,8 +47,9 @@ func KillFRR(s *State, node string) error {
 	return nil
 }
 
-// StartFRR starts a node's FRR daemons again with an empty startup configuration, as a
-// supervisor would after a crash; the node's agent restores the configuration.
+// StartFRR starts a node's FRR daemons again with an empty startup configuration (a
+// supervisor that keeps no configuration); the node's agent restores it. StartFRRSaved is
+// the restart that FRR's own supervisors do.
 func StartFRR(ctx context.Context, s *State, node string) error {
 	n, err := s.Node(node)
 	if err != nil {

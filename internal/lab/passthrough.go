@@ -87,6 +87,9 @@ func StartPassthrough(ctx context.Context, s *State, node string) (err error) {
 	if s.Kubernetes || n.ConfigDir == "" {
 		return errors.New("a passthrough is put into a node's config directory: host mode only")
 	}
+	if !s.numbered() || s.ipv6Only() {
+		return fmt.Errorf("a passthrough needs the spine's IPv4 unicast to the nodes, which the %s fabric does not have", s.fabric())
+	}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, StopPassthrough(context.Background(), s, node))

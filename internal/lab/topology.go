@@ -270,7 +270,7 @@ func (s *State) linkAddrs(args [][]string) [][]string {
 		switch {
 		case isAddr && !s.numbered() && strings.HasSuffix(a[4], "/31"):
 			continue
-		case isAddr && s.ipv6Only():
+		case isAddr && s.ipv6Only() && ipv6Of(a[4]) != a[4]:
 			a = slices.Clone(a)
 			// nodad: the address is usable at once (the lab's addresses are unique by plan).
 			a[4] = ipv6Of(a[4])

@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -194,7 +195,21 @@ func object(t *testing.T, kind, name, spec string) *unstructured.Unstructured {
 // cross-object rules judge the examples against a cluster's other objects).
 func TestExamplesAcceptedBySchema(t *testing.T) {
 	kc := cp.Kubeconfig(t)
-	for _, dir := range []string{"examples", "examples/fabric", "examples/fabric/dual-tor", "examples/fabric/ebgp-unnumbered"} {
+	dirs := []string{"examples", "examples/fabric"}
+	// Every shape's directory, so a new one is checked without being listed here.
+	entries, err := os.ReadDir(filepath.Join(RepoRoot(), "examples", "fabric"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, "examples/fabric/"+e.Name())
+		}
+	}
+	if len(dirs) < 5 {
+		t.Fatalf("example directories %v: want examples, examples/fabric and one per fabric shape", dirs)
+	}
+	for _, dir := range dirs {
 		out, err := exec.Command(cp.Kubectl(t), "--kubeconfig", kc, "apply", "--dry-run=server", "-f", filepath.Join(RepoRoot(), dir)).CombinedOutput()
 		if err != nil {
 			t.Errorf("kubectl apply --dry-run=server -f %s: %v\n%s", dir, err, out)

@@ -116,3 +116,16 @@ func TestImageHasTheLibrariesOfItsFRR(t *testing.T) {
 		}
 	}
 }
+
+// TestFRRStartKeepsKernelRoutes: the image's and the systemd unit's FRR entry point starts
+// zebra with the -K that frrinstall (and so the lab and its measurements) uses, attached.
+func TestFRRStartKeepsKernelRoutes(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "hack", "frr-start.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := frrinstall.Debian12.GracefulRestartArgs("zebra")
+	if len(want) != 1 || !regexp.MustCompile(`(?m)^\s*sed -i 's/\^zebra_options="\\\(\.\*\\\)"/zebra_options="\\1 `+regexp.QuoteMeta(want[0])+`"/'`).Match(b) {
+		t.Errorf("hack/frr-start.sh does not add %v to zebra_options", want)
+	}
+}
