@@ -25,23 +25,8 @@ const ebgpLabName = "e2eu"
 func TestEBGPUnnumbered(t *testing.T) {
 	ctx := context.Background()
 	s := upLab(t, lab.Options{Name: ebgpLabName, Nodes: 3, Fabric: lab.FabricEBGPUnnumbered, AgentBinary: agentBin})
-	poll(t, 30*time.Second, "one unnumbered session Established on every node", func() error {
-		st, err := readLabStatus(s, lab.FabricEBGPUnnumbered)
-		if err != nil {
-			return err
-		}
-		for _, n := range s.Nodes {
-			u, err := s.NodeUplink(n.Name, 1)
-			if err != nil {
-				return err
-			}
-			h := st.Health[n.Name]
-			if len(h.Sessions) != 1 || h.Sessions[0].Neighbor != u.Device || h.Sessions[0].State != "Established" {
-				return fmt.Errorf("node %s: sessions %+v, want one Established over %s", n.Name, h.Sessions, u.Device)
-			}
-		}
-		return nil
-	})
+	// An unnumbered session is named by the node's uplink (eth1).
+	waitOneSessionPerNode(t, s, lab.FabricEBGPUnnumbered)
 	n1, n3 := node2(t, s, "node1"), node2(t, s, "node3")
 	if n1.Leaf == n3.Leaf {
 		t.Fatalf("node1 and node3 must be in different racks")

@@ -69,6 +69,29 @@ func dualHomed(s *lab.State, noBFD ...string) error {
 	return nil
 }
 
+// waitOneSessionPerNode waits until weft lab status -o json of lab s (of shape fabric)
+// reports exactly one session on every node, Established, to the peer of its uplink.
+func waitOneSessionPerNode(t *testing.T, s *lab.State, fabric string) {
+	t.Helper()
+	poll(t, 30*time.Second, "one session Established on every node", func() error {
+		st, err := readLabStatus(s, fabric)
+		if err != nil {
+			return err
+		}
+		for _, n := range s.Nodes {
+			u, err := s.NodeUplink(n.Name, 1)
+			if err != nil {
+				return err
+			}
+			h := st.Health[n.Name]
+			if len(h.Sessions) != 1 || h.Sessions[0].Neighbor != u.Peer || h.Sessions[0].State != "Established" {
+				return fmt.Errorf("node %s: sessions %+v, want one Established to %s", n.Name, h.Sessions, u.Peer)
+			}
+		}
+		return nil
+	})
+}
+
 // routeVia lists the devices of node's kernel route to addr in its router namespace.
 func routeVia(ctx context.Context, n *lab.Node, addr string) (string, error) {
 	out, err := exec.CommandContext(ctx, "ip", "-n", n.RouterNetns, "route", "show", addr).CombinedOutput()

@@ -23,23 +23,8 @@ const ipv6LabName = "e2e6"
 func TestIPv6Underlay(t *testing.T) {
 	ctx := context.Background()
 	s := upLab(t, lab.Options{Name: ipv6LabName, Nodes: 3, Fabric: lab.FabricIPv6, AgentBinary: agentBin})
-	poll(t, 30*time.Second, "one IPv6 session Established on every node", func() error {
-		st, err := readLabStatus(s, lab.FabricIPv6)
-		if err != nil {
-			return err
-		}
-		for _, n := range s.Nodes {
-			u, err := s.NodeUplink(n.Name, 1)
-			if err != nil {
-				return err
-			}
-			h := st.Health[n.Name]
-			if len(h.Sessions) != 1 || h.Sessions[0].Neighbor != u.Peer || h.Sessions[0].State != "Established" {
-				return fmt.Errorf("node %s: sessions %+v, want one Established to %s", n.Name, h.Sessions, u.Peer)
-			}
-		}
-		return nil
-	})
+	// To the leaf's IPv6 address (fd00:0:<link>::).
+	waitOneSessionPerNode(t, s, lab.FabricIPv6)
 	n1, n3 := node2(t, s, "node1"), node2(t, s, "node3")
 	if n1.Leaf == n3.Leaf {
 		t.Fatalf("node1 and node3 must be in different racks")
