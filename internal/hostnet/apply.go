@@ -99,12 +99,26 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 			r.fail(v.Owner, err)
 		}
 	}
+	var svdErr error
+	if r.kp.SVD != nil && ctx.Err() == nil {
+		// The layout's devices and VLAN map serve every L2VNI: when they fail, each fails.
+		svdErr = r.ensureSVD()
+	}
 	for i := range r.kp.L2VNIs {
 		if ctx.Err() != nil {
 			break
 		}
 		v := &r.kp.L2VNIs[i]
-		if err := r.ensureL2VNI(v); err != nil {
+		var err error
+		switch {
+		case svdErr != nil:
+			err = svdErr
+		case r.kp.SVD != nil:
+			err = r.ensureL2VNIOnSVD(v)
+		default:
+			err = r.ensureL2VNI(v)
+		}
+		if err != nil {
 			r.fail(v.Owner, err)
 		}
 	}
@@ -179,6 +193,8 @@ type run struct {
 	externalHost map[string]bool
 	// ipv6Off are the closed devices whose IPv6 is still on (see disableIPv6).
 	ipv6Off []ipv6Off
+	// svd is the single-VXLAN-device layout's state in this pass (KernelPlan.SVD).
+	svd *svdRun
 }
 
 // fail records a failure of the objects owner asked for; a zero owner is a node-level
@@ -241,15 +257,22 @@ func (r *run) want() {
 		r.wantRouter[v.VRF] = "vrf"
 		r.wantRouter[v.Bridge] = "bridge"
 		r.wantRouter[v.VXLAN] = "vxlan"
-		r.vxlans[v.VXLAN] = vxlanSpec{v.VNI, v.VXLANPort}
+		r.vxlans[v.VXLAN] = vxlanSpec{vni: v.VNI, port: v.VXLANPort}
 		if v.HostVeth != nil {
 			veth(*v.HostVeth)
 		}
 	}
+	if svd := r.kp.SVD; svd != nil {
+		r.wantRouter[svd.Bridge] = "bridge"
+		r.wantRouter[svd.VXLAN] = "vxlan"
+		r.vxlans[svd.VXLAN] = vxlanSpec{port: svd.Port, external: true}
+	}
 	for _, v := range r.kp.L2VNIs {
-		r.wantRouter[v.Bridge] = "bridge"
-		r.wantRouter[v.VXLAN] = "vxlan"
-		r.vxlans[v.VXLAN] = vxlanSpec{v.VNI, v.VXLANPort}
+		if r.kp.SVD == nil {
+			r.wantRouter[v.Bridge] = "bridge"
+			r.wantRouter[v.VXLAN] = "vxlan"
+			r.vxlans[v.VXLAN] = vxlanSpec{vni: v.VNI, port: v.VXLANPort}
+		}
 		veth(v.Veth)
 		if v.HostMaster.Managed {
 			r.wantHost[v.HostMaster.Name] = "bridge"
@@ -308,21 +331,21 @@ func (r *run) cleanup() error {
 	return errors.Join(errs...)
 }
 
-// vxlanMatches reports whether an existing VXLAN device has the VNI, local address and port
-// the plan wants; the kernel does not change these in place, so a mismatch means recreate.
+// vxlanMatches reports whether an existing VXLAN device has the VNI (or the external, VNI
+// filtering mode of the single VXLAN device), local address and port the plan wants; the
+// kernel does not change these in place, so a mismatch means recreate.
 func (r *run) vxlanMatches(l *link) bool {
-	vni, port, ok := r.vxlanWant(l.name)
-	return ok && l.vxlanID == vni && l.vxlanPort == port && l.vxlanLocal == r.kp.Underlay.LocalIP && !l.vxlanLearning
+	v, ok := r.vxlans[l.name]
+	return ok && l.vxlanID == v.vni && l.vxlanPort == v.port && l.vxlanLocal == r.kp.Underlay.LocalIP && !l.vxlanLearning &&
+		l.vxlanExternal == v.external && l.vxlanVNIFilter == v.external
 }
 
+// vxlanSpec is what a VXLAN device is created with: a VNI, or external (the single VXLAN
+// device, VNI 0, with VNI filtering), and the UDP port.
 type vxlanSpec struct {
-	vni  uint32
-	port uint16
-}
-
-func (r *run) vxlanWant(name string) (uint32, uint16, bool) {
-	v, ok := r.vxlans[name]
-	return v.vni, v.port, ok
+	vni      uint32
+	port     uint16
+	external bool
 }
 
 // hostPeer returns the host end of a router-side veth when the pair is intact and weft's.

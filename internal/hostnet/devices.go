@@ -61,20 +61,30 @@ func (r *run) ensureL2VNI(v *plan.L2VNI) error {
 	if err := r.ensureVXLAN(v.VXLAN, v.VNI, v.VXLANPort, v.Bridge, mtu); err != nil {
 		return fmt.Errorf("ensure vxlan vni%d: %w", v.VNI, err)
 	}
-	hm := v.HostMaster.Name
-	if v.HostMaster.Managed {
-		if err := r.ensureHostBridge(hm, v.Owner); err != nil {
-			return fmt.Errorf("ensure host bridge %s: %w", hm, err)
-		}
-	} else if l := r.hs.byName[hm]; l == nil || l.kind != "bridge" {
-		return fmt.Errorf("external host bridge %s does not exist (or is not a bridge)", hm)
-	} else {
-		r.checkExternalBridge(l, v.VNI)
+	hm, err := r.ensureHostMaster(v)
+	if err != nil {
+		return err
 	}
 	if err := r.ensureVethPair(v.Veth, v.Bridge, hm, mtu, true); err != nil {
 		return fmt.Errorf("ensure veth %s: %w", v.Veth.RouterName, err)
 	}
 	return nil
+}
+
+// ensureHostMaster converges the host bridge of an L2VNI (Managed) or checks it (External),
+// and returns its name.
+func (r *run) ensureHostMaster(v *plan.L2VNI) (string, error) {
+	hm := v.HostMaster.Name
+	if v.HostMaster.Managed {
+		if err := r.ensureHostBridge(hm, v.Owner); err != nil {
+			return "", fmt.Errorf("ensure host bridge %s: %w", hm, err)
+		}
+	} else if l := r.hs.byName[hm]; l == nil || l.kind != "bridge" {
+		return "", fmt.Errorf("external host bridge %s does not exist (or is not a bridge)", hm)
+	} else {
+		r.checkExternalBridge(l, v.VNI)
+	}
+	return hm, nil
 }
 
 // derivedMTU is the MTU weft sets on overlay devices: the plan's, else underlay − 50 (the

@@ -147,6 +147,10 @@ type Applier struct {
 	// matters to weft (and for at most a minute); Close releases the event sockets.
 	NoCache bool
 
+	// maxVLANs replaces maxVLAN, the VLANs of the single-VXLAN-device bridge, when set
+	// (tests: exhausting 4094 VLANs takes 4094 veths).
+	maxVLANs int
+
 	mu           sync.Mutex // one Apply at a time
 	router, host *nsWatch
 }

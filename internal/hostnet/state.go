@@ -30,25 +30,31 @@ type link struct {
 	// isolate): -1 when not reported.
 	disableIPv6, rpFilter, arpIgnore int
 	mcastSnooping                    int // a bridge's: -1 unknown, 0 off, 1 on
+	vlanFiltering                    int // a bridge's: -1 unknown, 0 off, 1 on
+	vlanDefaultPVID                  int // a bridge's: -1 unknown
 
 	slaveKind     string
 	learning      int // bridge port learning: -1 unknown, 0 off, 1 on
 	neighSuppress int
+	vlanTunnel    int // bridge port vlan_tunnel: -1 unknown, 0 off, 1 on
 	vxlanID       uint32
-	vxlanLocal    netip.Addr
-	vxlanPort     uint16
-	vxlanLearning bool
-	vrfTable      uint32
-	physical      bool // no IFLA_LINKINFO kind: a NIC (or loopback)
-	addrs         []netip.Prefix
-	deleted       bool
+	// vxlanExternal (collect metadata) and vxlanVNIFilter mark the single VXLAN device.
+	vxlanExternal, vxlanVNIFilter bool
+	vxlanLocal                    netip.Addr
+	vxlanPort                     uint16
+	vxlanLearning                 bool
+	vrfTable                      uint32
+	physical                      bool // no IFLA_LINKINFO kind: a NIC (or loopback)
+	addrs                         []netip.Prefix
+	deleted                       bool
 }
 
 // unknownLink marks the attributes of l that a create request did not set as unknown, so
 // converge sets them: l is a device Apply has just created.
 func unknownLink(l *link) *link {
 	l.genMode, l.disableIPv6, l.rpFilter, l.arpIgnore, l.mcastSnooping = -1, -1, -1, -1, -1
-	l.learning, l.neighSuppress = -1, -1
+	l.vlanFiltering, l.vlanDefaultPVID = -1, -1
+	l.learning, l.neighSuppress, l.vlanTunnel = -1, -1, -1
 	return l
 }
 
@@ -163,17 +169,20 @@ func parseLink(b []byte) (*link, error) {
 		return nil, fmt.Errorf("short ifinfomsg")
 	}
 	l := &link{
-		index:         int(int32(binary.NativeEndian.Uint32(b[4:8]))),
-		up:            binary.NativeEndian.Uint32(b[8:12])&unix.IFF_UP != 0,
-		genMode:       -1,
-		disableIPv6:   -1,
-		rpFilter:      -1,
-		arpIgnore:     -1,
-		mcastSnooping: -1,
-		learning:      -1,
-		neighSuppress: -1,
-		vxlanLearning: true,
-		physical:      true,
+		index:           int(int32(binary.NativeEndian.Uint32(b[4:8]))),
+		up:              binary.NativeEndian.Uint32(b[8:12])&unix.IFF_UP != 0,
+		genMode:         -1,
+		disableIPv6:     -1,
+		rpFilter:        -1,
+		arpIgnore:       -1,
+		mcastSnooping:   -1,
+		vlanFiltering:   -1,
+		vlanDefaultPVID: -1,
+		learning:        -1,
+		vlanTunnel:      -1,
+		neighSuppress:   -1,
+		vxlanLearning:   true,
+		physical:        true,
 	}
 	attrs(b[unix.SizeofIfInfomsg:], func(t uint16, v []byte) {
 		switch t {
@@ -272,12 +281,21 @@ func parseLinkInfo(l *link, b []byte) {
 				}
 			case nl.IFLA_VXLAN_LEARNING:
 				l.vxlanLearning = len(v) > 0 && v[0] != 0
+			case unix.IFLA_VXLAN_COLLECT_METADATA:
+				l.vxlanExternal = len(v) > 0 && v[0] != 0
+			case unix.IFLA_VXLAN_VNIFILTER:
+				l.vxlanVNIFilter = len(v) > 0 && v[0] != 0
 			}
 		})
 	case "bridge":
 		attrs(data, func(t uint16, v []byte) {
-			if t == unix.IFLA_BR_MCAST_SNOOPING && len(v) > 0 {
+			switch {
+			case t == unix.IFLA_BR_MCAST_SNOOPING && len(v) > 0:
 				l.mcastSnooping = int(v[0])
+			case t == unix.IFLA_BR_VLAN_FILTERING && len(v) > 0:
+				l.vlanFiltering = int(v[0])
+			case t == unix.IFLA_BR_VLAN_DEFAULT_PVID && len(v) >= 2:
+				l.vlanDefaultPVID = int(nativeU16(v))
 			}
 		})
 	case "vrf":
@@ -297,6 +315,8 @@ func parseLinkInfo(l *link, b []byte) {
 				l.learning = int(v[0])
 			case nl.IFLA_BRPORT_NEIGH_SUPPRESS:
 				l.neighSuppress = int(v[0])
+			case unix.IFLA_BRPORT_VLAN_TUNNEL:
+				l.vlanTunnel = int(v[0])
 			}
 		})
 	}

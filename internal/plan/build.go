@@ -172,6 +172,7 @@ func (b *builder) build(res Resources) {
 
 	accepted := b.claim(cands, ul)
 	l2ok := b.route(accepted, selL3)
+	accepted, l2ok = b.singleVXLAN(accepted, l2ok)
 	b.assemble(ul, accepted, l2ok)
 }
 

@@ -13,6 +13,11 @@ const (
 	// PassthroughRouterVeth and PassthroughHostVeth are the L3Passthrough veth ends.
 	PassthroughRouterVeth = "pe-pt"
 	PassthroughHostVeth   = "host-pt"
+	// SVDBridge and SVDVXLAN are the VLAN-aware bridge and the VXLAN device of the
+	// single-VXLAN-device layout (KernelPlan.SVD). Their prefixes are reserved, so no VRF
+	// can take these names.
+	SVDBridge = "br-pe-svd"
+	SVDVXLAN  = "vni-svd"
 )
 
 // The prefixes of the per-VNI device names: the prefix, then the VNI in decimal. This table
@@ -49,7 +54,7 @@ func ManagedHostBridgeName(vni uint32) string {
 // VNI's bridge, VXLAN device or router veth end, or the passthrough router veth. (VRFs are
 // named by users; the kernel layer owns them by their kind and weft's group.)
 func IsRouterDeviceName(name string) bool {
-	if name == PassthroughRouterVeth {
+	if name == PassthroughRouterVeth || name == SVDBridge || name == SVDVXLAN {
 		return true
 	}
 	for _, p := range [...]string{bridgePrefix, vxlanPrefix, routerVethPrefix} {

@@ -29,6 +29,17 @@ type Node struct {
 	// refused where FRR cannot carry EVPN over IPv6 (frr.Version.LacksIPv6VTEPs). Unknown
 	// (the controller's webhooks, offline rendering) refuses nothing.
 	FRR frr.Version `json:"-"`
+	// SingleVXLAN asks for the single-VXLAN-device layout (KernelPlan.SVD): the agent sets it
+	// when it is configured so and the node's kernel has VLAN filtering and VNI filtering.
+	// Build uses that layout only with an FRR of release 9 or later (UsesSingleVXLAN).
+	SingleVXLAN bool `json:"-"`
+}
+
+// UsesSingleVXLAN says whether plans for n use the single-VXLAN-device layout: asked for, and
+// an FRR known to support it (zebra handles a VLAN-aware bridge with one VXLAN device from
+// release 9 on; 8.4 does not).
+func (n Node) UsesSingleVXLAN() bool {
+	return n.SingleVXLAN && n.FRR.Known() && n.FRR.Major >= 9
 }
 
 // Resources are the API objects a plan is built from, in any order.
@@ -164,10 +175,23 @@ type NodePlan struct {
 // and fixed prefixes only, never from user strings (VRF names and External bridge names are
 // user strings that passed strict patterns).
 type KernelPlan struct {
-	Underlay    Underlay     `json:"underlay"`
+	Underlay Underlay `json:"underlay"`
+	// SVD is set for the single-VXLAN-device layout: one VLAN-aware bridge and one VXLAN
+	// device (external, VNI filtering) carry every L2VNI, each on a VLAN of its own that the
+	// kernel layer allocates; the L2VNIs' Bridge and VXLAN name these two devices. Without
+	// it, each VNI has a bridge and a VXLAN device of its own.
+	SVD         *SVD         `json:"svd,omitempty"`
 	L3VNIs      []L3VNI      `json:"l3vnis,omitempty"`
 	L2VNIs      []L2VNI      `json:"l2vnis,omitempty"`
 	Passthrough *Passthrough `json:"passthrough,omitempty"`
+}
+
+// SVD names the two router-namespace devices of the single-VXLAN-device layout.
+type SVD struct {
+	Bridge string `json:"bridge"`
+	VXLAN  string `json:"vxlan"`
+	// Port is the VXLAN device's UDP port; every VNI of the layout uses it.
+	Port uint16 `json:"port"`
 }
 
 // Underlay is the router namespace's link to the fabric.

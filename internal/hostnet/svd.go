@@ -1,0 +1,521 @@
+package hostnet
+
+import (
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+
+	"github.com/weftnet/weft/internal/plan"
+)
+
+// The single-VXLAN-device layout (plan.KernelPlan.SVD): one VLAN-aware bridge and one VXLAN
+// device in external mode with VNI filtering carry every L2VNI of the node. Each VNI has a
+// VLAN on that bridge: the VXLAN port maps the VLAN to the VNI (vlan_tunnel), the VXLAN
+// device's filter lists the VNI, and the L2VNI's router veth is an untagged access port of
+// that VLAN. The host side is the same as in the per-VNI layout.
+//
+// VLANs are the kernel layer's to allocate and are sticky: the mapping the VXLAN port holds
+// is the record, so a VNI keeps its VLAN across passes and restarts, and a new VNI takes the
+// lowest free VLAN. A bridge has 4094 VLANs (1–4094); an L2VNI past them fails on its own
+// with an error that says so, and the others keep theirs.
+
+// maxVLAN is the highest VLAN ID of a bridge (802.1Q: 4095 is reserved).
+const maxVLAN = 4094
+
+// vlanBatch bounds the entries of one VLAN or VNI filter request (a request must fit in the
+// socket's send buffer; 512 entries are ~20 KiB).
+const vlanBatch = 512
+
+// Flags of struct bridge_vlan_info (linux/if_bridge.h).
+const (
+	vlanPVID       = nl.BRIDGE_VLAN_INFO_PVID
+	vlanUntagged   = nl.BRIDGE_VLAN_INFO_UNTAGGED
+	vlanRangeBegin = nl.BRIDGE_VLAN_INFO_RANGE_BEGIN
+	vlanRangeEnd   = nl.BRIDGE_VLAN_INFO_RANGE_END
+)
+
+// VNI filter attributes (linux/if_link.h): VXLAN_VNIFILTER_ENTRY and its members.
+const (
+	vniFilterEntry      = 1
+	vniFilterEntryStart = 1
+	vniFilterEntryEnd   = 2
+)
+
+// svdRun is the single-VXLAN-device part of one Apply.
+type svdRun struct {
+	bridge, vxlan *link
+	// ports holds the VLANs (VLAN → flags) of every bridge port of the router namespace, as
+	// read at the start of the pass; tunnel the VXLAN port's VLAN → VNI mapping.
+	ports  map[int]map[uint16]uint16
+	tunnel map[uint16]uint32
+	// vid is the VLAN of each planned VNI; refused holds the VNIs that got none.
+	vid     map[uint32]uint16
+	refused map[uint32]error
+}
+
+// ensureSVD converges the bridge and the VXLAN device of the layout and the VLAN ↔ VNI map
+// of the plan's L2VNIs.
+func (r *run) ensureSVD() error {
+	svd := r.kp.SVD
+	if !r.kp.Underlay.LocalIP.IsValid() {
+		return fmt.Errorf("underlay has no local VTEP address")
+	}
+	s := &svdRun{vid: map[uint32]uint16{}, refused: map[uint32]error{}}
+	r.svd = s
+	var err error
+	if s.bridge, err = r.ensureVLANBridge(svd.Bridge); err != nil {
+		return fmt.Errorf("ensure bridge %s: %w", svd.Bridge, err)
+	}
+	if s.vxlan, err = r.ensureSingleVXLAN(svd.VXLAN, svd.Port, s.bridge.index, r.derivedMTU(0)); err != nil {
+		return fmt.Errorf("ensure vxlan %s: %w", svd.VXLAN, err)
+	}
+	if s.ports, s.tunnel, err = readBridgeVLANs(r.rc); err != nil {
+		return err
+	}
+	filter, err := readVNIFilter(r.rc, s.vxlan.index)
+	if err != nil {
+		return err
+	}
+	return r.convergeVNIMap(s, filter)
+}
+
+// ensureVLANBridge converges the layout's bridge: VLAN filtering on, no default PVID (a port
+// carries only the VLAN weft gives it), multicast snooping off, addrgenmode none, up.
+func (r *run) ensureVLANBridge(name string) (*link, error) {
+	l, err := r.routerLink(name)
+	if err != nil {
+		return nil, err
+	}
+	if l == nil {
+		idx, err := r.create(r.rc, func(idx int) *nl.NetlinkRequest {
+			req, _ := r.rc.newLinkMsg(idx, name, 0)
+			req.AddData(vlanBridgeAttr())
+			return req
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create: %w", err)
+		}
+		r.res.Created++
+		l = unknownLink(&link{index: idx, name: name, kind: "bridge", group: OwnedGroup})
+		l.vlanFiltering, l.vlanDefaultPVID, l.mcastSnooping = 1, 0, 0
+		r.rs.add(l)
+	}
+	if l.vlanFiltering != 1 || l.vlanDefaultPVID != 0 || l.mcastSnooping != 0 {
+		req, _ := r.rc.linkMsg(l.index, false)
+		req.AddData(vlanBridgeAttr())
+		if err := r.rc.write(req); err != nil {
+			return nil, fmt.Errorf("set vlan filtering: %w", err)
+		}
+		r.res.Updated++
+		l.vlanFiltering, l.vlanDefaultPVID, l.mcastSnooping = 1, 0, 0
+	}
+	return l, r.converge(r.rc, r.rs, l, linkWant{up: true, genModeNone: true})
+}
+
+// vlanBridgeAttr is IFLA_LINKINFO { bridge { vlan_filtering 1, vlan_default_pvid 0,
+// mcast_snooping 0 } }.
+func vlanBridgeAttr() *nl.RtAttr {
+	li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+	li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
+	data := li.AddRtAttr(nl.IFLA_INFO_DATA, nil)
+	data.AddRtAttr(unix.IFLA_BR_VLAN_DEFAULT_PVID, nl.Uint16Attr(0))
+	data.AddRtAttr(unix.IFLA_BR_VLAN_FILTERING, []byte{1})
+	data.AddRtAttr(unix.IFLA_BR_MCAST_SNOOPING, []byte{0})
+	return li
+}
+
+// ensureSingleVXLAN converges the layout's VXLAN device: external with VNI filtering, the
+// VTEP as source, learning off, a port of the bridge with learning off, neighbour suppression
+// and vlan_tunnel on.
+func (r *run) ensureSingleVXLAN(name string, port uint16, bridge, mtu int) (*link, error) {
+	l, err := r.routerLink(name)
+	if err != nil {
+		return nil, err
+	}
+	if l == nil {
+		local := r.kp.Underlay.LocalIP
+		idx, err := r.create(r.rc, func(idx int) *nl.NetlinkRequest {
+			req, _ := r.rc.newLinkMsg(idx, name, mtu) // down until addrgenmode is none
+			req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, u32(uint32(bridge))))
+			li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+			li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vxlan"))
+			data := li.AddRtAttr(nl.IFLA_INFO_DATA, nil)
+			data.AddRtAttr(unix.IFLA_VXLAN_COLLECT_METADATA, []byte{1})
+			data.AddRtAttr(unix.IFLA_VXLAN_VNIFILTER, []byte{1})
+			if local.Is4() {
+				data.AddRtAttr(nl.IFLA_VXLAN_LOCAL, local.AsSlice())
+			} else {
+				data.AddRtAttr(nl.IFLA_VXLAN_LOCAL6, local.AsSlice())
+			}
+			data.AddRtAttr(nl.IFLA_VXLAN_PORT, nl.Uint16Attr(htons(port)))
+			data.AddRtAttr(nl.IFLA_VXLAN_LEARNING, []byte{0})
+			req.AddData(li)
+			return req
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create: %w", err)
+		}
+		r.res.Created++
+		l = unknownLink(&link{index: idx, name: name, kind: "vxlan", group: OwnedGroup, mtu: mtu, master: bridge,
+			vxlanPort: port, vxlanLocal: local, vxlanExternal: true, vxlanVNIFilter: true, slaveKind: "bridge"})
+		r.rs.add(l)
+	}
+	if err := r.converge(r.rc, r.rs, l, linkWant{up: true, mtu: mtu, master: bridge, genModeNone: true, bridgePort: true}); err != nil {
+		return nil, err
+	}
+	if l.vlanTunnel != 1 {
+		req, _ := r.rc.linkMsg(l.index, false)
+		li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+		li.AddRtAttr(nl.IFLA_INFO_SLAVE_KIND, nl.NonZeroTerminated("bridge"))
+		li.AddRtAttr(nl.IFLA_INFO_SLAVE_DATA, nil).AddRtAttr(unix.IFLA_BRPORT_VLAN_TUNNEL, []byte{1})
+		req.AddData(li)
+		if err := r.rc.write(req); err != nil {
+			return nil, fmt.Errorf("set vlan_tunnel: %w", err)
+		}
+		r.res.Updated++
+		l.vlanTunnel = 1
+	}
+	return l, nil
+}
+
+// convergeVNIMap gives every planned VNI a VLAN on the VXLAN port (keeping the ones it has),
+// removes the mappings and filter entries of VNIs the plan no longer lists, and adds the
+// missing ones, in batches.
+func (r *run) convergeVNIMap(s *svdRun, filter map[uint32]bool) error {
+	want := make(map[uint32]bool, len(r.kp.L2VNIs))
+	for _, v := range r.kp.L2VNIs {
+		want[v.VNI] = true
+	}
+	portVLANs := s.ports[s.vxlan.index]
+	// Keep a VLAN whose mapping is planned and single; drop every other VLAN of the port.
+	var drop []uint16
+	for vid := range portVLANs {
+		vni, mapped := s.tunnel[vid]
+		if !mapped || !want[vni] || s.vid[vni] != 0 {
+			drop = append(drop, vid)
+			continue
+		}
+		s.vid[vni] = vid
+	}
+	slices.Sort(drop)
+	if err := r.delPortVLANs(s.vxlan, drop, s.tunnel); err != nil {
+		return fmt.Errorf("remove VLANs of %s: %w", s.vxlan.name, err)
+	}
+	var stale []uint32
+	for vni := range filter {
+		if !want[vni] {
+			stale = append(stale, vni)
+		}
+	}
+	if err := r.vniFilter(unix.RTM_DELTUNNEL, s.vxlan.index, stale); err != nil {
+		return fmt.Errorf("remove VNIs of %s: %w", s.vxlan.name, err)
+	}
+	// New VNIs, lowest first, take the lowest free VLANs.
+	used := make([]bool, maxVLAN+1)
+	for _, vid := range s.vid {
+		used[vid] = true
+	}
+	var fresh []uint32
+	for vni := range want {
+		if s.vid[vni] == 0 {
+			fresh = append(fresh, vni)
+		}
+	}
+	slices.Sort(fresh)
+	limit := uint16(maxVLAN)
+	if r.a.maxVLANs > 0 {
+		limit = uint16(min(r.a.maxVLANs, maxVLAN))
+	}
+	next := uint16(1)
+	var add []vlanTunnel
+	for _, vni := range fresh {
+		for next <= limit && used[next] {
+			next++
+		}
+		if next > limit {
+			s.refused[vni] = fmt.Errorf("no free VLAN on bridge %s: the single-VXLAN-device layout carries at most %d VNIs per node (one VLAN each), and all are taken", s.bridge.name, limit)
+			continue
+		}
+		used[next] = true
+		s.vid[vni] = next
+		add = append(add, vlanTunnel{vid: next, vni: vni})
+	}
+	if err := r.addTunnels(s.vxlan, add); err != nil {
+		return fmt.Errorf("map VLANs to VNIs on %s: %w", s.vxlan.name, err)
+	}
+	var missing []uint32
+	for vni := range s.vid {
+		if !filter[vni] {
+			missing = append(missing, vni)
+		}
+	}
+	if err := r.vniFilter(unix.RTM_NEWTUNNEL, s.vxlan.index, missing); err != nil {
+		return fmt.Errorf("add VNIs to %s: %w", s.vxlan.name, err)
+	}
+	return nil
+}
+
+type vlanTunnel struct {
+	vid uint16
+	vni uint32
+}
+
+// addTunnels adds VLANs to the VXLAN port with their VNI mapping: in each request the VLANs
+// first, then their mappings (a mapping needs its VLAN).
+func (r *run) addTunnels(l *link, add []vlanTunnel) error {
+	slices.SortFunc(add, func(x, y vlanTunnel) int { return cmp.Compare(x.vid, y.vid) })
+	for chunk := range slices.Chunk(add, vlanBatch) {
+		req, spec := bridgeVLANMsg(r.rc, unix.RTM_SETLINK, l.index)
+		for _, t := range chunk {
+			spec.AddChild(vlanInfoAttr(t.vid, 0))
+		}
+		for _, t := range chunk {
+			spec.AddChild(tunnelInfoAttr(t.vid, t.vni))
+		}
+		req.AddData(spec)
+		if err := r.rc.write(req); err != nil {
+			return err
+		}
+		r.res.Created += len(chunk)
+	}
+	return nil
+}
+
+// delPortVLANs removes VLANs from a bridge port, with their VNI mappings (tunnel) first.
+func (r *run) delPortVLANs(l *link, vids []uint16, tunnel map[uint16]uint32) error {
+	for chunk := range slices.Chunk(vids, vlanBatch) {
+		req, spec := bridgeVLANMsg(r.rc, unix.RTM_DELLINK, l.index)
+		for _, vid := range chunk {
+			if vni, ok := tunnel[vid]; ok && tunnel != nil {
+				spec.AddChild(tunnelInfoAttr(vid, vni))
+			}
+		}
+		for _, vid := range chunk {
+			spec.AddChild(vlanInfoAttr(vid, 0))
+		}
+		req.AddData(spec)
+		if err := r.rc.write(req); err != nil && !errors.Is(err, unix.ENOENT) {
+			return err
+		}
+		r.res.Deleted += len(chunk)
+	}
+	return nil
+}
+
+// ensureAccessPort makes the router end of an L2VNI's veth an untagged port of exactly its
+// VNI's VLAN. fresh says the port joined the bridge in this pass (its VLANs as read are gone).
+func (r *run) ensureAccessPort(l *link, vid uint16, fresh bool) error {
+	have := r.svd.ports[l.index]
+	if fresh {
+		have = nil
+	}
+	var drop []uint16
+	for v := range have {
+		if v != vid {
+			drop = append(drop, v)
+		}
+	}
+	slices.Sort(drop)
+	if err := r.delPortVLANs(l, drop, nil); err != nil {
+		return fmt.Errorf("remove VLANs of %s: %w", l.name, err)
+	}
+	if f, ok := have[vid]; ok && f&(vlanPVID|vlanUntagged) == vlanPVID|vlanUntagged {
+		return nil
+	}
+	req, spec := bridgeVLANMsg(r.rc, unix.RTM_SETLINK, l.index)
+	spec.AddChild(vlanInfoAttr(vid, vlanPVID|vlanUntagged))
+	req.AddData(spec)
+	if err := r.rc.write(req); err != nil {
+		return fmt.Errorf("set VLAN %d on %s: %w", vid, l.name, err)
+	}
+	r.res.Updated++
+	r.svd.ports[l.index] = map[uint16]uint16{vid: vlanPVID | vlanUntagged}
+	return nil
+}
+
+// ensureL2VNIOnSVD converges the host bridge and the veth of one L2VNI of the
+// single-VXLAN-device layout: the router end is an access port of the VNI's VLAN.
+func (r *run) ensureL2VNIOnSVD(v *plan.L2VNI) error {
+	s := r.svd
+	if err := s.refused[v.VNI]; err != nil {
+		return err
+	}
+	vid := s.vid[v.VNI]
+	if vid == 0 {
+		return fmt.Errorf("VNI %d has no VLAN on %s", v.VNI, s.bridge.name)
+	}
+	hm, err := r.ensureHostMaster(v)
+	if err != nil {
+		return err
+	}
+	before := r.rs.byName[v.Veth.RouterName]
+	fresh := before == nil || before.master != s.bridge.index
+	if err := r.ensureVethPair(v.Veth, s.bridge.name, hm, r.derivedMTU(v.MTU), true); err != nil {
+		return fmt.Errorf("ensure veth %s: %w", v.Veth.RouterName, err)
+	}
+	return r.ensureAccessPort(r.rs.byName[v.Veth.RouterName], vid, fresh)
+}
+
+// bridgeVLANMsg is an AF_BRIDGE link request for a port's VLANs (RTM_SETLINK adds them,
+// RTM_DELLINK removes them) and its IFLA_AF_SPEC, for the caller to fill and add.
+func bridgeVLANMsg(c *conn, typ uint16, index int) (*nl.NetlinkRequest, *nl.RtAttr) {
+	req := c.request(typ, 0)
+	msg := nl.NewIfInfomsg(unix.AF_BRIDGE)
+	msg.Index = int32(index)
+	req.AddData(msg)
+	return req, nl.NewRtAttr(unix.IFLA_AF_SPEC, nil)
+}
+
+func vlanInfoAttr(vid, flags uint16) *nl.RtAttr {
+	b := make([]byte, 4)
+	binary.NativeEndian.PutUint16(b[0:2], flags)
+	binary.NativeEndian.PutUint16(b[2:4], vid)
+	return nl.NewRtAttr(nl.IFLA_BRIDGE_VLAN_INFO, b)
+}
+
+func tunnelInfoAttr(vid uint16, vni uint32) *nl.RtAttr {
+	a := nl.NewRtAttr(nl.IFLA_BRIDGE_VLAN_TUNNEL_INFO, nil)
+	a.AddRtAttr(nl.IFLA_BRIDGE_VLAN_TUNNEL_ID, u32(vni))
+	a.AddRtAttr(nl.IFLA_BRIDGE_VLAN_TUNNEL_VID, nl.Uint16Attr(vid))
+	return a
+}
+
+// vniFilter adds (RTM_NEWTUNNEL) or removes (RTM_DELTUNNEL) VNIs of a VXLAN device's filter.
+func (r *run) vniFilter(typ uint16, index int, vnis []uint32) error {
+	slices.Sort(vnis)
+	for chunk := range slices.Chunk(vnis, vlanBatch) {
+		req := r.rc.request(typ, 0)
+		req.AddData(tunnelMsg(index))
+		for _, vni := range chunk {
+			e := nl.NewRtAttr(vniFilterEntry|unix.NLA_F_NESTED, nil)
+			e.AddRtAttr(vniFilterEntryStart, u32(vni))
+			req.AddData(e)
+		}
+		if err := r.rc.write(req); err != nil {
+			return err
+		}
+		if typ == unix.RTM_NEWTUNNEL {
+			r.res.Created += len(chunk)
+		} else {
+			r.res.Deleted += len(chunk)
+		}
+	}
+	return nil
+}
+
+// tunnelMsg is struct tunnel_msg (linux/rtnetlink.h) for AF_BRIDGE and one device.
+type tunnelMsg int
+
+func (m tunnelMsg) Len() int { return 8 }
+
+func (m tunnelMsg) Serialize() []byte {
+	b := make([]byte, 8)
+	b[0] = unix.AF_BRIDGE
+	binary.NativeEndian.PutUint32(b[4:8], uint32(m))
+	return b
+}
+
+// readBridgeVLANs dumps the VLANs of every bridge port of the namespace (VLAN → flags per
+// port ifindex) and the VLAN → VNI mappings of the ports that have them (a VXLAN port with
+// vlan_tunnel on; the single one of the layout).
+func readBridgeVLANs(c *conn) (map[int]map[uint16]uint16, map[uint16]uint32, error) {
+	ports := map[int]map[uint16]uint16{}
+	tunnel := map[uint16]uint32{}
+	req := c.request(unix.RTM_GETLINK, unix.NLM_F_DUMP)
+	req.AddData(nl.NewIfInfomsg(unix.AF_BRIDGE))
+	req.AddData(nl.NewRtAttr(unix.IFLA_EXT_MASK, u32(nl.RTEXT_FILTER_BRVLAN)))
+	err := c.dump(req, unix.RTM_NEWLINK, func(b []byte) error {
+		if len(b) < unix.SizeofIfInfomsg {
+			return nil
+		}
+		idx := int(int32(binary.NativeEndian.Uint32(b[4:8])))
+		attrs(b[unix.SizeofIfInfomsg:], func(t uint16, v []byte) {
+			if t != unix.IFLA_AF_SPEC {
+				return
+			}
+			var begin *vlanTunnel
+			attrs(v, func(t uint16, v []byte) {
+				switch t {
+				case nl.IFLA_BRIDGE_VLAN_INFO:
+					if len(v) < 4 {
+						return
+					}
+					flags, vid := nativeU16(v[0:2]), nativeU16(v[2:4])
+					if ports[idx] == nil {
+						ports[idx] = map[uint16]uint16{}
+					}
+					ports[idx][vid] = flags
+				case nl.IFLA_BRIDGE_VLAN_TUNNEL_INFO:
+					var vt vlanTunnel
+					var flags uint16
+					attrs(v, func(t uint16, v []byte) {
+						switch {
+						case t == nl.IFLA_BRIDGE_VLAN_TUNNEL_ID && len(v) >= 4:
+							vt.vni = nativeU32(v)
+						case t == nl.IFLA_BRIDGE_VLAN_TUNNEL_VID && len(v) >= 2:
+							vt.vid = nativeU16(v)
+						case t == nl.IFLA_BRIDGE_VLAN_TUNNEL_FLAGS && len(v) >= 2:
+							flags = nativeU16(v)
+						}
+					})
+					switch {
+					case flags&vlanRangeBegin != 0:
+						begin = &vt
+					case flags&vlanRangeEnd != 0 && begin != nil:
+						for vid := begin.vid; vid <= vt.vid && vid != 0; vid++ {
+							tunnel[vid] = begin.vni + uint32(vid-begin.vid)
+						}
+						begin = nil
+					default:
+						tunnel[vt.vid] = vt.vni
+					}
+				}
+			})
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list bridge VLANs: %w", err)
+	}
+	return ports, tunnel, nil
+}
+
+// readVNIFilter dumps the VNI filter of a VXLAN device.
+func readVNIFilter(c *conn, index int) (map[uint32]bool, error) {
+	out := map[uint32]bool{}
+	req := c.request(unix.RTM_GETTUNNEL, unix.NLM_F_DUMP)
+	req.AddData(tunnelMsg(index))
+	err := c.dump(req, unix.RTM_NEWTUNNEL, func(b []byte) error {
+		if len(b) < 8 {
+			return nil
+		}
+		attrs(b[8:], func(t uint16, v []byte) {
+			if t != vniFilterEntry {
+				return
+			}
+			var start, end uint32
+			attrs(v, func(t uint16, v []byte) {
+				switch t {
+				case vniFilterEntryStart:
+					start = nu32(v)
+				case vniFilterEntryEnd:
+					end = nu32(v)
+				}
+			})
+			end = max(end, start)
+			for vni := start; vni <= end && vni != 0; vni++ {
+				out[vni] = true
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list VNIs of the VXLAN device: %w", err)
+	}
+	return out, nil
+}
