@@ -1,0 +1,97 @@
+package hostnet
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftnet/weft/internal/plan"
+	"github.com/weftnet/weft/internal/umltest"
+)
+
+// svdL2Plan is l2Plan on the single-VXLAN-device layout.
+func svdL2Plan(n int) plan.KernelPlan {
+	vnis := make([]uint32, n)
+	for i := range vnis {
+		vnis[i] = uint32(10000 + i)
+	}
+	return svdPlan(vnis...)
+}
+
+// BenchmarkLayouts measures 1000 L2VNIs with Managed host bridges in both kernel layouts, the
+// per-VNI one (a bridge and a VXLAN device per VNI) and the single VXLAN device, side by side
+// in the same kernel: cold apply, one more, a no-op pass and removal. This machine's kernel
+// has no bridge VLAN filtering, so here it runs inside user-mode-linux and prints the guest's
+// figures; UML's are not this kernel's (docs/design.md compares them).
+func BenchmarkLayouts(b *testing.B) {
+	if !HasSingleVXLAN() {
+		layoutsInUML(b)
+		return
+	}
+	requireRoot(b)
+	layouts := []struct {
+		name string
+		plan func(int) plan.KernelPlan
+		more func(plan.KernelPlan) plan.KernelPlan
+	}{
+		{"per-vni", l2Plan, func(kp plan.KernelPlan) plan.KernelPlan {
+			kp.L2VNIs = append(kp.L2VNIs[:len(kp.L2VNIs):len(kp.L2VNIs)], l2vni(9999))
+			return kp
+		}},
+		{"svd", svdL2Plan, func(kp plan.KernelPlan) plan.KernelPlan {
+			one := svdPlan(9999).L2VNIs[0]
+			kp.L2VNIs = append(kp.L2VNIs[:len(kp.L2VNIs):len(kp.L2VNIs)], one)
+			return kp
+		}},
+	}
+	for _, l := range layouts {
+		kp := l.plan(1000)
+		b.Run(l.name+"/cold", func(b *testing.B) {
+			benchChange(b, newEnv(b), underlayPlan(), kp)
+		})
+		b.Run(l.name+"/add-one", func(b *testing.B) {
+			e := newEnv(b)
+			benchChange(b, e, kp, l.more(kp))
+			benchApply(b, e, underlayPlan())
+		})
+		b.Run(l.name+"/noop", func(b *testing.B) {
+			e := newEnv(b)
+			benchApply(b, e, kp)
+			writes := 0
+			b.ResetTimer()
+			for range b.N {
+				writes += benchApply(b, e, kp).Writes
+			}
+			b.StopTimer()
+			reportWrites(b, writes)
+			if writes != 0 {
+				b.Errorf("no-op apply wrote %d times", writes)
+			}
+			benchApply(b, e, underlayPlan())
+		})
+		b.Run(l.name+"/remove", func(b *testing.B) {
+			benchChange(b, newEnv(b), kp, underlayPlan())
+		})
+	}
+}
+
+// layoutsInUML runs BenchmarkLayouts once in a UML guest and prints its result lines.
+func layoutsInUML(b *testing.B) {
+	if err := umltest.Available(); err != nil {
+		b.Skipf("SKIPPED, NOT RUN: this kernel has no bridge VLAN filtering and %v", err)
+	}
+	out, err := umltest.Run(b.Context(), umltest.Config{
+		Modules: []string{"bridge", "vxlan", "veth"}, MemoryMB: 2048, Timeout: 30 * time.Minute, Env: umltest.ForwardedEnv(),
+	}, os.Args[0], "-test.run", "^$", "-test.bench", "^BenchmarkLayouts$", "-test.benchtime", "1x")
+	if err != nil || out.ExitCode != 0 {
+		b.Fatalf("BenchmarkLayouts in UML: exit %d, %v:\n%s", out.ExitCode, err, out.Output)
+	}
+	for _, line := range strings.Split(string(out.Output), "\n") {
+		if strings.HasPrefix(line, "BenchmarkLayouts/") {
+			fmt.Println("UML " + line)
+		}
+	}
+	b.ReportMetric(0, "ns/op") // the figures are the guest's, printed above
+}
