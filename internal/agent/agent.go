@@ -247,9 +247,13 @@ func (a *Agent) reconcile(ctx context.Context) agentapi.Report {
 		if v, err := fv.Version(ctx); err == nil {
 			a.log().Info("FRR version", "version", v.Text, "zebraAddressCheck", v.ZebraMissesAddresses())
 			a.frrVersion = v
+			if a.Node.SingleVXLAN && !(plan.Node{SingleVXLAN: true, FRR: v}).UsesSingleVXLAN() {
+				a.log().Warn("single-VXLAN-device layout asked for, but FRR is older than release 9: programming the per-VNI layout", "version", v.Text)
+			}
 		}
 	}
 	node.FRR = a.frrVersion
+	node.SingleVXLAN = a.Node.SingleVXLAN
 	if a.LastAppliedFile != "" && !a.lastGoodLoaded {
 		if err := a.lastGood.load(a.LastAppliedFile); err != nil {
 			// Without it, a failing object loses its last applied state; say so, go on.

@@ -97,6 +97,9 @@ func startAgent(bin string, s *State, n *Node, extra ...string) (int, error) {
 		"--vtysh", s.frr().Vtysh,
 		"--frr-reload-script", s.frr().ReloadScript,
 	)
+	if s.SingleVXLAN {
+		args = append(args, "--single-vxlan")
+	}
 	cmd := exec.Command("ip", append(args, extra...)...)
 	if s.Kubernetes {
 		c, err := s.clusterOf(n)

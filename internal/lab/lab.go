@@ -70,6 +70,10 @@ type Options struct {
 	// Kubernetes mode: its own API server and controller), numbers its nodes from index 0
 	// and takes its VTEPs from a network of its own.
 	Clusters int
+	// SingleVXLAN runs the agents with --single-vxlan: the single-VXLAN-device layout. It
+	// needs FRR 10 and a kernel with bridge VLAN filtering (hostnet.HasSingleVXLAN), and has
+	// no routed parts yet.
+	SingleVXLAN bool
 	// GoBGP adds GoBGP to the fabric once it has converged (StartGoBGP): a second EVPN
 	// implementation, as a leaf of another vendor would be.
 	GoBGP bool
@@ -99,6 +103,8 @@ type State struct {
 	WithoutBFD bool   `json:"withoutBFD,omitempty"`
 	// GoBGP says whether GoBGP is in the fabric (Options.GoBGP, StartGoBGP).
 	GoBGP bool `json:"gobgp,omitempty"`
+	// SingleVXLAN says whether the agents run the single-VXLAN-device layout (Options.SingleVXLAN).
+	SingleVXLAN bool `json:"singleVXLAN,omitempty"`
 }
 
 // Cluster is one set of the lab's nodes under one control plane.
@@ -284,6 +290,16 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 	if o.Kubernetes {
 		if err := checkKubeOptions(o); err != nil {
 			return nil, err
+		}
+	}
+	if o.SingleVXLAN {
+		switch {
+		case o.L3:
+			return nil, errors.New("--single-vxlan has no routed parts yet: run it without --l3")
+		case inst.Major < 10:
+			return nil, fmt.Errorf("--single-vxlan needs FRR 10 (zebra's single-VXLAN-device support); the lab runs %s", inst)
+		case !hostnet.HasSingleVXLAN():
+			return nil, errors.New("--single-vxlan needs bridge VLAN filtering and VXLAN VNI filtering, which this kernel lacks (TestSingleVXLANLab runs it inside user-mode-linux)")
 		}
 	}
 	if o.L3 && !hostnet.HasVRF() {

@@ -59,7 +59,7 @@ func run(m *testing.M) int {
 		return 0
 	}
 	if umltest.InGuest() {
-		// Only TestL3 runs here, with its own lab and the binaries built on the host.
+		// Only TestL3, TestSingleVXLANLab and the like run here, each with its own lab and the binaries built on the host.
 		agentBin, weftBin = os.Getenv(agentEnv), os.Getenv(weftEnv)
 		return m.Run()
 	}
