@@ -42,6 +42,10 @@ const maxResolves = 3
 // SegmentBridges lists the router bridges of every L2VNI of kp: where a moved workload's
 // MAC+IP route must be re-learned.
 func SegmentBridges(kp plan.KernelPlan) []string {
+	if kp.SVD != nil {
+		// One bridge carries them all.
+		return []string{kp.SVD.Bridge}
+	}
 	out := make([]string, 0, len(kp.L2VNIs))
 	for _, v := range kp.L2VNIs {
 		out = append(out, v.Bridge)
