@@ -62,7 +62,7 @@ func run() error {
 		resync       = flag.Duration("resync", time.Minute, "period of full reconciles without events")
 		logLevel     = flag.String("log-level", "info", "debug, info, warn or error")
 		segmentsFile = flag.String("segments-file", segments.DefaultPath, "where the agent lists the applied L2VNIs for weft-cni (empty: nowhere)")
-		singleVXLAN  = flag.Bool("single-vxlan", false, "program L2VNIs in the single-VXLAN-device layout (one VLAN-aware bridge and one VXLAN device for all of them) when FRR is release 9 or later; layer-2 segments only so far (docs/design.md)")
+		kernelLayout = flag.String("kernel-layout", plan.LayoutAuto, "router namespace layout: auto (one VLAN-aware bridge and one VXLAN device for every VNI when the kernel can and FRR is release 9 or later, else a bridge and a VXLAN device per VNI), per-vni, or single-vxlan (docs/design.md)")
 		refresh      = flag.Bool("neighbour-refresh", true, "keep idle workloads' neighbour entries confirmed, so their MAC+IP routes stay in EVPN while they are silent (off only to see what happens without it)")
 	)
 	flag.Parse()
@@ -90,8 +90,9 @@ func run() error {
 	default:
 		return fmt.Errorf("--mode %q: want host or kubernetes", *mode)
 	}
-	if *singleVXLAN && !hostnet.HasSingleVXLAN() {
-		return errors.New("--single-vxlan: this kernel cannot build the layout (it needs bridge VLAN filtering and VXLAN VNI filtering, Linux 5.18 or later)")
+	singleVXLAN, err := plan.WantsSingleVXLAN(*kernelLayout, hostnet.HasSingleVXLAN())
+	if err != nil {
+		return fmt.Errorf("--kernel-layout %w", err)
 	}
 	labels, err := plan.ParseLabels(*nodeLabels)
 	if err != nil {
@@ -149,7 +150,7 @@ func run() error {
 	reloader := &frr.Reloader{Pathspace: pathspace, ConfigPath: confPath, Vtysh: *vtysh, ReloadScript: *reloadScript}
 	reg.MustRegister(agent.NewFRRCollector(reloader, log))
 	a := &agent.Agent{
-		Node:    plan.Node{Name: *nodeName, Labels: labels, Index: *nodeIndex, SingleVXLAN: *singleVXLAN},
+		Node:    plan.Node{Name: *nodeName, Labels: labels, Index: *nodeIndex, SingleVXLAN: singleVXLAN},
 		Source:  src,
 		FRR:     reloader,
 		Kernel:  &hostnet.Applier{StateDir: *stateDir, Log: log},

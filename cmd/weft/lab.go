@@ -60,13 +60,13 @@ func siblingBinary(name, flagValue, flagName string) (string, error) {
 
 // labStart holds the flags that start a lab (weft lab up and weft lab demo).
 type labStart struct {
-	nodes       int
-	clusters    int
-	agent       string
-	l3          bool
-	fabric      string
-	gobgp       bool
-	singleVXLAN bool
+	nodes        int
+	clusters     int
+	agent        string
+	l3           bool
+	fabric       string
+	gobgp        bool
+	kernelLayout string
 }
 
 func (s *labStart) flags(cmd *cobra.Command, l3Help string) {
@@ -75,7 +75,7 @@ func (s *labStart) flags(cmd *cobra.Command, l3Help string) {
 	cmd.Flags().BoolVar(&s.l3, "l3", false, l3Help)
 	cmd.Flags().StringVar(&s.fabric, "fabric", lab.FabricIBGPRR, "the fabric's shape: "+strings.Join(lab.Fabrics, ", ")+" (see docs/lab.md)")
 	cmd.Flags().IntVar(&s.clusters, "clusters", 1, "independent clusters on the one fabric (1..2), one per rack, each with its own control plane, node indexes and VTEP network")
-	cmd.Flags().BoolVar(&s.singleVXLAN, "single-vxlan", false, "run the agents with --single-vxlan: one VLAN-aware bridge and one VXLAN device for all L2VNIs (FRR 10, a kernel with bridge VLAN filtering; no --l3)")
+	cmd.Flags().StringVar(&s.kernelLayout, "kernel-layout", "", "the agents' --kernel-layout (auto, per-vni, single-vxlan; default: theirs, auto)")
 	cmd.Flags().BoolVar(&s.gobgp, "gobgp", false, "add GoBGP (Debian's gobgpd) to the fabric as a second EVPN implementation, a route-reflector client of the spine (see docs/lab.md)")
 }
 
@@ -89,7 +89,7 @@ func (s *labStart) runE(name *string, f func(ctx context.Context, cmd *cobra.Com
 		if err != nil {
 			return err
 		}
-		return f(ctx, cmd, lab.Options{Name: *name, Nodes: s.nodes, Clusters: s.clusters, Fabric: s.fabric, GoBGP: s.gobgp, SingleVXLAN: s.singleVXLAN, AgentBinary: bin, L3: s.l3})
+		return f(ctx, cmd, lab.Options{Name: *name, Nodes: s.nodes, Clusters: s.clusters, Fabric: s.fabric, GoBGP: s.gobgp, KernelLayout: s.kernelLayout, AgentBinary: bin, L3: s.l3})
 	}
 }
 

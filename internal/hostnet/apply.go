@@ -90,19 +90,28 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 		// Removing what no resource asks for any more fails no resource: a node-level error.
 		r.fail(plan.Ref{}, fmt.Errorf("remove stale devices: %w", err))
 	}
+	var svdErr error
+	if r.kp.SVD != nil && ctx.Err() == nil {
+		// The layout's devices and VLAN map serve every VNI: when they fail, each fails.
+		svdErr = r.ensureSVD()
+	}
 	for i := range r.kp.L3VNIs {
 		if ctx.Err() != nil {
 			break
 		}
 		v := &r.kp.L3VNIs[i]
-		if err := r.ensureL3VNI(v); err != nil {
+		var err error
+		switch {
+		case svdErr != nil:
+			err = svdErr
+		case r.kp.SVD != nil:
+			err = r.ensureL3VNIOnSVD(v)
+		default:
+			err = r.ensureL3VNI(v)
+		}
+		if err != nil {
 			r.fail(v.Owner, err)
 		}
-	}
-	var svdErr error
-	if r.kp.SVD != nil && ctx.Err() == nil {
-		// The layout's devices and VLAN map serve every L2VNI: when they fail, each fails.
-		svdErr = r.ensureSVD()
 	}
 	for i := range r.kp.L2VNIs {
 		if ctx.Err() != nil {
@@ -255,9 +264,13 @@ func (r *run) want() {
 	}
 	for _, v := range r.kp.L3VNIs {
 		r.wantRouter[v.VRF] = "vrf"
-		r.wantRouter[v.Bridge] = "bridge"
-		r.wantRouter[v.VXLAN] = "vxlan"
-		r.vxlans[v.VXLAN] = vxlanSpec{vni: v.VNI, port: v.VXLANPort}
+		if r.kp.SVD != nil {
+			r.wantRouter[v.SVI] = "vlan"
+		} else {
+			r.wantRouter[v.Bridge] = "bridge"
+			r.wantRouter[v.VXLAN] = "vxlan"
+			r.vxlans[v.VXLAN] = vxlanSpec{vni: v.VNI, port: v.VXLANPort}
+		}
 		if v.HostVeth != nil {
 			veth(*v.HostVeth)
 		}
@@ -272,6 +285,8 @@ func (r *run) want() {
 			r.wantRouter[v.Bridge] = "bridge"
 			r.wantRouter[v.VXLAN] = "vxlan"
 			r.vxlans[v.VXLAN] = vxlanSpec{vni: v.VNI, port: v.VXLANPort}
+		} else {
+			r.wantRouter[v.SVI] = "vlan"
 		}
 		veth(v.Veth)
 		if v.HostMaster.Managed {

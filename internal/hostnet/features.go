@@ -39,8 +39,8 @@ var svdProbe struct {
 }
 
 // HasSingleVXLAN reports whether this kernel can build the single-VXLAN-device layout: a
-// bridge with VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING) and a VXLAN device in external
-// mode with VNI filtering (Linux ≥ 5.18). It tries once, in a throwaway network namespace,
+// bridge with VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING), a VXLAN device in external
+// mode with VNI filtering (Linux ≥ 5.18) and VLAN devices (CONFIG_VLAN_8021Q). It tries once, in a throwaway network namespace,
 // and remembers the answer.
 func HasSingleVXLAN() bool {
 	svdProbe.Do(func() {
@@ -70,6 +70,20 @@ func HasSingleVXLAN() bool {
 			data := li.AddRtAttr(nl.IFLA_INFO_DATA, nil)
 			data.AddRtAttr(unix.IFLA_VXLAN_COLLECT_METADATA, []byte{1})
 			data.AddRtAttr(unix.IFLA_VXLAN_VNIFILTER, []byte{1})
+			req.AddData(li)
+			if c.write(req) != nil {
+				return nil
+			}
+			// Each VNI's SVI is a VLAN device on the bridge (CONFIG_VLAN_8021Q).
+			br, err := netlink.LinkByName("probe-br")
+			if err != nil {
+				return nil
+			}
+			req, _ = c.newLinkMsg(0, "probe-vl", 0)
+			req.AddData(nl.NewRtAttr(unix.IFLA_LINK, u32(uint32(br.Attrs().Index))))
+			li = nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+			li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vlan"))
+			li.AddRtAttr(nl.IFLA_INFO_DATA, nil).AddRtAttr(nl.IFLA_VLAN_ID, nl.Uint16Attr(10))
 			req.AddData(li)
 			svdProbe.ok = c.write(req) == nil
 			return nil

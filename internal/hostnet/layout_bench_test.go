@@ -83,7 +83,7 @@ func layoutsInUML(b *testing.B) {
 		b.Skipf("SKIPPED, NOT RUN: this kernel has no bridge VLAN filtering and %v", err)
 	}
 	out, err := umltest.Run(b.Context(), umltest.Config{
-		Modules: []string{"bridge", "vxlan", "veth"}, MemoryMB: 2048, Timeout: 30 * time.Minute, Env: umltest.ForwardedEnv(),
+		Modules: []string{"vrf", "bridge", "vxlan", "veth", "8021q"}, MemoryMB: 2048, Timeout: 30 * time.Minute, Env: umltest.ForwardedEnv(),
 	}, os.Args[0], "-test.run", "^$", "-test.bench", "^BenchmarkLayouts$", "-test.benchtime", "1x")
 	if err != nil || out.ExitCode != 0 {
 		b.Fatalf("BenchmarkLayouts in UML: exit %d, %v:\n%s", out.ExitCode, err, out.Output)

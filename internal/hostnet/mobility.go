@@ -42,15 +42,20 @@ const maxResolves = 3
 // SegmentBridges lists the router bridges of every L2VNI of kp: where a moved workload's
 // MAC+IP route must be re-learned.
 func SegmentBridges(kp plan.KernelPlan) []string {
-	if kp.SVD != nil {
-		// One bridge carries them all.
-		return []string{kp.SVD.Bridge}
-	}
 	out := make([]string, 0, len(kp.L2VNIs))
 	for _, v := range kp.L2VNIs {
-		out = append(out, v.Bridge)
+		out = append(out, l3Device(v))
 	}
 	return out
+}
+
+// l3Device is an L2VNI's layer-3 interface in the router namespace, where its neighbours
+// live: the SVI in the single-VXLAN-device layout, the bridge in the per-VNI one.
+func l3Device(v plan.L2VNI) string {
+	if v.SVI != "" {
+		return v.SVI
+	}
+	return v.Bridge
 }
 
 // neigh is a decoded RTM_NEWNEIGH / RTM_DELNEIGH.
@@ -60,6 +65,7 @@ type neigh struct {
 	state  uint16
 	flags  uint8
 	master int
+	vlan   uint16 // an FDB entry's VLAN (NDA_VLAN), 0 for none
 	ip     netip.Addr
 	mac    net.HardwareAddr
 }
@@ -78,6 +84,10 @@ func parseNeigh(b []byte) (neigh, bool) {
 		case unix.NDA_MASTER:
 			if len(v) >= 4 {
 				n.master = int(binary.NativeEndian.Uint32(v))
+			}
+		case unix.NDA_VLAN:
+			if len(v) >= 2 {
+				n.vlan = binary.NativeEndian.Uint16(v)
 			}
 		}
 	})

@@ -35,7 +35,10 @@ type Refresher struct {
 	// MAC+IP route back (see mobility).
 	segments map[string]bool
 	names    map[int]string // ifindex → link name, kept current from link events
-	mob      mobility
+	// svis maps a VLAN of a bridge to the VLAN device on it (single-VXLAN-device layout):
+	// a MAC is learned on the bridge with its VLAN, its neighbours live on that device.
+	svis map[sviKey]int
+	mob  mobility
 
 	probes atomic.Int64
 
@@ -49,7 +52,7 @@ func NewRefresher(ns Namespace, log *slog.Logger) *Refresher {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Refresher{ns: ns, log: log, bridges: map[string]bool{}, segments: map[string]bool{}, names: map[int]string{}, ready: make(chan struct{})}
+	return &Refresher{ns: ns, log: log, bridges: map[string]bool{}, segments: map[string]bool{}, names: map[int]string{}, svis: map[sviKey]int{}, ready: make(chan struct{})}
 }
 
 // SetSegments replaces the L2VNI router bridges on which a moved workload's MAC+IP is
@@ -141,8 +144,12 @@ func (r *Refresher) resync(c *conn) error {
 	}
 	r.mu.Lock()
 	r.names = make(map[int]string, len(st.byIndex))
+	r.svis = map[sviKey]int{}
 	for i, l := range st.byIndex {
 		r.names[i] = l.name
+		if l.kind == "vlan" {
+			r.svis[sviKey{l.peer, l.vlanID}] = i
+		}
 	}
 	r.mu.Unlock()
 	var stale [][]byte
@@ -178,6 +185,13 @@ func (r *Refresher) handle(c *conn, typ uint16, b []byte, live bool) {
 			r.names[l.index] = l.name
 		} else {
 			delete(r.names, l.index)
+		}
+		if l.kind == "vlan" {
+			if typ == unix.RTM_NEWLINK {
+				r.svis[sviKey{l.peer, l.vlanID}] = l.index
+			} else {
+				delete(r.svis, sviKey{l.peer, l.vlanID})
+			}
 		}
 		r.mu.Unlock()
 	case unix.RTM_NEWNEIGH:
@@ -219,13 +233,19 @@ func staleNeighbour(b []byte) (int, netip.Addr, bool) {
 	return int(binary.NativeEndian.Uint32(b[4:8])), ip, ip.IsValid()
 }
 
+// sviKey is a VLAN of a bridge (ifindex).
+type sviKey struct {
+	bridge int
+	vlan   uint16
+}
+
 // GatewayBridges lists the bridges of kp whose neighbours a Refresher should keep alive: the
 // L2VNI bridges that are anycast gateways in a VRF.
 func GatewayBridges(kp plan.KernelPlan) []string {
 	var out []string
 	for _, v := range kp.L2VNIs {
 		if v.VRF != "" && len(v.GatewayIPs) > 0 {
-			out = append(out, v.Bridge)
+			out = append(out, l3Device(v))
 		}
 	}
 	return out
@@ -238,6 +258,12 @@ func (r *Refresher) follow(c *conn, typ uint16, b []byte, live bool) {
 		return
 	}
 	r.mu.Lock()
+	if n.family == unix.AF_BRIDGE && n.vlan != 0 {
+		// A MAC on a VLAN-aware bridge: its VLAN's device is where its addresses are.
+		if svi, ok := r.svis[sviKey{n.master, n.vlan}]; ok {
+			n.master = svi
+		}
+	}
 	watched := func(idx int) bool { return r.segments[r.names[idx]] }
 	bridge, ips := r.mob.event(typ, n, watched)
 	name := r.names[bridge]

@@ -44,7 +44,8 @@ type link struct {
 	vxlanPort                     uint16
 	vxlanLearning                 bool
 	vrfTable                      uint32
-	physical                      bool // no IFLA_LINKINFO kind: a NIC (or loopback)
+	vlanID                        uint16 // a VLAN device's; its lower device is in peer (IFLA_LINK)
+	physical                      bool   // no IFLA_LINKINFO kind: a NIC (or loopback)
 	addrs                         []netip.Prefix
 	deleted                       bool
 }
@@ -296,6 +297,12 @@ func parseLinkInfo(l *link, b []byte) {
 				l.vlanFiltering = int(v[0])
 			case t == unix.IFLA_BR_VLAN_DEFAULT_PVID && len(v) >= 2:
 				l.vlanDefaultPVID = int(nativeU16(v))
+			}
+		})
+	case "vlan":
+		attrs(data, func(t uint16, v []byte) {
+			if t == nl.IFLA_VLAN_ID && len(v) >= 2 {
+				l.vlanID = nativeU16(v)
 			}
 		})
 	case "vrf":

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/netip"
 	"os/exec"
 	"slices"
 	"strings"
@@ -20,7 +21,7 @@ import (
 func needSVD(t *testing.T) bool {
 	t.Helper()
 	requireRoot(t)
-	return umltest.Need(t, HasSingleVXLAN, "bridge", "vxlan", "veth")
+	return umltest.Need(t, HasSingleVXLAN, "vrf", "bridge", "vxlan", "veth", "8021q")
 }
 
 // svdPlan is the plan of L2VNIs vnis on the single-VXLAN-device layout, as plan.Build makes it.
@@ -29,7 +30,7 @@ func svdPlan(vnis ...uint32) plan.KernelPlan {
 	kp.SVD = &plan.SVD{Bridge: plan.SVDBridge, VXLAN: plan.SVDVXLAN, Port: 4789}
 	for _, vni := range vnis {
 		v := l2vni(vni)
-		v.Bridge, v.VXLAN = plan.SVDBridge, plan.SVDVXLAN
+		v.Bridge, v.VXLAN, v.SVI = plan.SVDBridge, plan.SVDVXLAN, plan.SVIName(vni)
 		kp.L2VNIs = append(kp.L2VNIs, v)
 	}
 	return kp
@@ -124,10 +125,17 @@ func (k kernelSVD) vniVLAN(vni int) int {
 	return 0
 }
 
-// checkSVD asserts that the kernel holds the layout for exactly vnis: each VNI mapped to one
-// VLAN and in the filter, its router veth an untagged access port of that VLAN and nothing
-// else, its host side as in the per-VNI layout; it returns the VLAN of each VNI.
+// checkSVD asserts that the kernel holds the layout for exactly vnis (L2VNIs): see checkSVDVNIs.
 func checkSVD(t *testing.T, e *env, vnis ...int) map[int]int {
+	t.Helper()
+	return checkSVDVNIs(t, e, vnis, nil)
+}
+
+// checkSVDVNIs asserts that the kernel holds the layout for exactly the L2VNIs l2 and the
+// L3VNIs l3: each VNI mapped to one VLAN and in the filter, the bridge a tagged member of the
+// VLAN, an SVI on it; an L2VNI's router veth an untagged access port of that VLAN and nothing
+// else, its host side as in the per-VNI layout. It returns the VLAN of each VNI.
+func checkSVDVNIs(t *testing.T, e *env, l2, l3 []int) map[int]int {
 	t.Helper()
 	br, ok := mustLink(t, e.rh, plan.SVDBridge).(*netlink.Bridge)
 	if !ok || br.VlanFiltering == nil || !*br.VlanFiltering {
@@ -148,6 +156,7 @@ func checkSVD(t *testing.T, e *env, vnis ...int) map[int]int {
 		t.Errorf("%s port flags: learning=%v neigh_suppress=%v vlan_tunnel=%v", plan.SVDVXLAN, pi.Learning, pi.NeighSuppress, pi.VlanTunnel)
 	}
 	k := readKernelSVD(t, e.router)
+	vnis := append(slices.Clone(l2), l3...)
 	if want := slices.Sorted(slices.Values(vnis)); !slices.Equal(k.vnis, want) {
 		t.Errorf("VNI filter of %s: %v, want %v", plan.SVDVXLAN, k.vnis, want)
 	}
@@ -162,8 +171,17 @@ func checkSVD(t *testing.T, e *env, vnis ...int) map[int]int {
 			continue
 		}
 		out[vni] = vid
-		if f, ok := k.ports[plan.SVDVXLAN][vid]; !ok || strings.Contains(f, "PVID") || strings.Contains(f, "Untagged") {
-			t.Errorf("%s: VLAN %d %q, want tagged", plan.SVDVXLAN, vid, f)
+		for _, port := range []string{plan.SVDVXLAN, plan.SVDBridge} {
+			if f, ok := k.ports[port][vid]; !ok || strings.Contains(f, "PVID") || strings.Contains(f, "Untagged") {
+				t.Errorf("%s: VLAN %d %q (present %v), want tagged", port, vid, f, ok)
+			}
+		}
+		svi, ok := mustLink(t, e.rh, plan.SVIName(uint32(vni))).(*netlink.Vlan)
+		if !ok || svi.VlanId != vid || svi.ParentIndex != br.Index || svi.Flags&1 == 0 || svi.Group != OwnedGroup {
+			t.Errorf("SVI of VNI %d: %+v, want VLAN %d on %s, up", vni, svi, vid, plan.SVDBridge)
+		}
+		if !slices.Contains(l2, vni) {
+			continue
 		}
 		pe := plan.RouterVethName(uint32(vni))
 		if got, want := k.ports[pe], map[int]string{vid: "PVID Egress Untagged"}; !maps.Equal(got, want) {
@@ -177,8 +195,10 @@ func checkSVD(t *testing.T, e *env, vnis ...int) map[int]int {
 			t.Errorf("%s master %q", host.Attrs().Name, got)
 		}
 	}
-	if len(k.ports[plan.SVDVXLAN]) != len(vnis) {
-		t.Errorf("%s has VLANs %v, want only those of %v", plan.SVDVXLAN, k.ports[plan.SVDVXLAN], vnis)
+	for _, port := range []string{plan.SVDVXLAN, plan.SVDBridge} {
+		if len(k.ports[port]) != len(vnis) {
+			t.Errorf("%s has VLANs %v, want only those of %v", port, k.ports[port], vnis)
+		}
 	}
 	return out
 }
@@ -315,5 +335,73 @@ func TestLayoutMigration(t *testing.T) {
 	}
 	if res := e.apply(t, per); res.Writes != 0 {
 		t.Errorf("apply after the move back wrote %d times", res.Writes)
+	}
+}
+
+// TestSVDL3VNI: on the single VXLAN device an L3VNI is a VRF with an SVI carrying the router
+// MAC, and a routed L2VNI's SVI is in that VRF with the anycast gateway's MAC and addresses;
+// an unchanged plan writes nothing; without them, the VRF and SVIs go.
+func TestSVDL3VNI(t *testing.T) {
+	if !needSVD(t) {
+		return
+	}
+	e := newEnv(t)
+	kp := svdPlan(110, 120)
+	l3 := l3vni(100, "red", true)
+	l3.Bridge, l3.VXLAN, l3.SVI = plan.SVDBridge, plan.SVDVXLAN, plan.SVIName(100)
+	kp.L3VNIs = []plan.L3VNI{l3}
+	gw := netip.MustParsePrefix("192.170.1.1/24")
+	kp.L2VNIs[0].VRF, kp.L2VNIs[0].GatewayIPs, kp.L2VNIs[0].GatewayMAC = "red", []netip.Prefix{gw}, plan.GatewayMAC(110)
+	e.apply(t, kp)
+	vids := checkSVDVNIs(t, e, []int{110, 120}, []int{100})
+	// Frames to the gateway are the bridge's own, not unknown unicast flooded to the fabric
+	// (the router MAC is the bridge's, on every VLAN of it).
+	fdb, err := exec.Command("bridge", "-n", e.router.Name, "fdb", "show", "dev", plan.SVDBridge).CombinedOutput()
+	if err != nil {
+		t.Fatalf("bridge fdb: %v: %s", err, fdb)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("%s vlan %d master %s permanent", plan.GatewayMAC(110), vids[110], plan.SVDBridge),
+		fmt.Sprintf("%s vlan %d master %s permanent", underlay().RouterMAC, vids[100], plan.SVDBridge),
+	} {
+		if !strings.Contains(string(fdb), want) {
+			t.Errorf("no %q in the bridge's FDB:\n%s", want, fdb)
+		}
+	}
+	vrf := mustLink(t, e.rh, "red")
+	for _, c := range []struct {
+		vni    uint32
+		master string
+		mac    string
+		addr   netip.Prefix
+	}{
+		{100, "red", underlay().RouterMAC, netip.Prefix{}},
+		{110, "red", plan.GatewayMAC(110), gw},
+		{120, "", "", netip.Prefix{}},
+	} {
+		svi := mustLink(t, e.rh, plan.SVIName(c.vni))
+		if got := masterName(t, e.rh, svi); got != c.master {
+			t.Errorf("%s master %q, want %q", svi.Attrs().Name, got, c.master)
+		}
+		if c.mac != "" && svi.Attrs().HardwareAddr.String() != c.mac {
+			t.Errorf("%s MAC %s, want %s", svi.Attrs().Name, svi.Attrs().HardwareAddr, c.mac)
+		}
+		if c.addr.IsValid() && !hasAddr(t, e.rh, svi, c.addr) {
+			t.Errorf("%s lacks %s", svi.Attrs().Name, c.addr)
+		}
+	}
+	if got := masterName(t, e.rh, mustLink(t, e.rh, plan.RouterVethName(100))); got != vrf.Attrs().Name {
+		t.Errorf("host session veth master %q", got)
+	}
+	if res := e.apply(t, kp); res.Writes != 0 {
+		t.Errorf("second apply wrote %d times: %+v", res.Writes, res)
+	}
+	e.apply(t, svdPlan(120))
+	checkSVD(t, e, 120)
+	noLink(t, e.rh, "red")
+	noLink(t, e.rh, plan.SVIName(100))
+	noLink(t, e.rh, plan.SVIName(110))
+	if fdb, err := exec.Command("bridge", "-n", e.router.Name, "fdb", "show", "dev", plan.SVDBridge).CombinedOutput(); err != nil || strings.Contains(string(fdb), plan.GatewayMAC(110)+" vlan") {
+		t.Errorf("the gateway's FDB entry outlived it (%v):\n%s", err, fdb)
 	}
 }

@@ -97,8 +97,8 @@ func startAgent(bin string, s *State, n *Node, extra ...string) (int, error) {
 		"--vtysh", s.frr().Vtysh,
 		"--frr-reload-script", s.frr().ReloadScript,
 	)
-	if s.SingleVXLAN {
-		args = append(args, "--single-vxlan")
+	if s.KernelLayout != "" {
+		args = append(args, "--kernel-layout", s.KernelLayout)
 	}
 	cmd := exec.Command("ip", append(args, extra...)...)
 	if s.Kubernetes {

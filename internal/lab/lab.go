@@ -20,6 +20,7 @@ import (
 	"github.com/weftnet/weft/internal/frrinstall"
 	"github.com/weftnet/weft/internal/frrproc"
 	"github.com/weftnet/weft/internal/hostnet"
+	"github.com/weftnet/weft/internal/plan"
 )
 
 // StateRoot holds one directory per running lab: its state file, agent configs and logs.
@@ -70,10 +71,10 @@ type Options struct {
 	// Kubernetes mode: its own API server and controller), numbers its nodes from index 0
 	// and takes its VTEPs from a network of its own.
 	Clusters int
-	// SingleVXLAN runs the agents with --single-vxlan: the single-VXLAN-device layout. It
-	// needs FRR 10 and a kernel with bridge VLAN filtering (hostnet.HasSingleVXLAN), and has
-	// no routed parts yet.
-	SingleVXLAN bool
+	// KernelLayout is the agents' --kernel-layout (plan.LayoutAuto when empty: the
+	// single-VXLAN-device layout where the kernel can build it, as in user-mode-linux; this
+	// machine's kernel cannot). plan.LayoutSingleVXLAN needs FRR 10 and such a kernel.
+	KernelLayout string
 	// GoBGP adds GoBGP to the fabric once it has converged (StartGoBGP): a second EVPN
 	// implementation, as a leaf of another vendor would be.
 	GoBGP bool
@@ -103,8 +104,10 @@ type State struct {
 	WithoutBFD bool   `json:"withoutBFD,omitempty"`
 	// GoBGP says whether GoBGP is in the fabric (Options.GoBGP, StartGoBGP).
 	GoBGP bool `json:"gobgp,omitempty"`
-	// SingleVXLAN says whether the agents run the single-VXLAN-device layout (Options.SingleVXLAN).
-	SingleVXLAN bool `json:"singleVXLAN,omitempty"`
+	// KernelLayout is the agents' --kernel-layout (Options.KernelLayout); SingleVXLAN says
+	// whether they run the single-VXLAN-device layout.
+	KernelLayout string `json:"kernelLayout,omitempty"`
+	SingleVXLAN  bool   `json:"singleVXLAN,omitempty"`
 }
 
 // Cluster is one set of the lab's nodes under one control plane.
@@ -292,15 +295,12 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 			return nil, err
 		}
 	}
-	if o.SingleVXLAN {
-		switch {
-		case o.L3:
-			return nil, errors.New("--single-vxlan has no routed parts yet: run it without --l3")
-		case inst.Major < 10:
-			return nil, fmt.Errorf("--single-vxlan needs FRR 10 (zebra's single-VXLAN-device support); the lab runs %s", inst)
-		case !hostnet.HasSingleVXLAN():
-			return nil, errors.New("--single-vxlan needs bridge VLAN filtering and VXLAN VNI filtering, which this kernel lacks (TestSingleVXLANLab runs it inside user-mode-linux)")
-		}
+	single, err := plan.WantsSingleVXLAN(o.KernelLayout, hostnet.HasSingleVXLAN())
+	if err != nil {
+		return nil, fmt.Errorf("--kernel-layout %w", err)
+	}
+	if o.KernelLayout == plan.LayoutSingleVXLAN && inst.Major < 9 {
+		return nil, fmt.Errorf("--kernel-layout %s needs FRR 9 or later (zebra's single-VXLAN-device support); the lab runs %s", o.KernelLayout, inst)
 	}
 	if o.L3 && !hostnet.HasVRF() {
 		return nil, errors.New("the L3 lab needs VRF devices, which this kernel lacks; `weft lab demo` runs the L3 part inside user-mode-linux")
@@ -309,6 +309,7 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 		return nil, err
 	}
 	st = newState(o, inst)
+	st.SingleVXLAN = single && inst.Major >= 9
 	defer func() {
 		if err != nil {
 			// The logs go with the lab's directory: keep their ends in the error.

@@ -192,7 +192,7 @@ func (s *State) plannedClusters(n, clusters int) []Cluster {
 // newState is the state of lab o before anything of it exists: buildFabric adds the leaves
 // and nodes as it creates them.
 func newState(o Options, inst frrinstall.Install) *State {
-	return &State{Name: o.Name, Spine: o.Name + "-" + spineName, L3: o.L3, FRR: inst, Fabric: o.Fabric, WithoutBFD: o.WithoutBFD, SingleVXLAN: o.SingleVXLAN}
+	return &State{Name: o.Name, Spine: o.Name + "-" + spineName, L3: o.L3, FRR: inst, Fabric: o.Fabric, WithoutBFD: o.WithoutBFD, KernelLayout: o.KernelLayout}
 }
 
 // plannedLeaves are the lab's leaves in order, leaf1 first.

@@ -29,10 +29,15 @@ const (
 	routerVethPrefix = "pe-"    // router end of a VNI's veth
 	hostVethPrefix   = "host-"  // host end of a VNI's veth
 	hostBridgePrefix = "br-hs-" // default name of a Managed host bridge
+	sviPrefix        = "svi-"   // a VNI's VLAN device on the single-VXLAN-device bridge
 )
 
 // BridgeName is the router-namespace bridge of a VNI.
 func BridgeName(vni uint32) string { return bridgePrefix + strconv.FormatUint(uint64(vni), 10) }
+
+// SVIName is the VLAN device of a VNI on the bridge of the single-VXLAN-device layout: the
+// VNI's layer-3 interface there, as the bridge br-pe-<vni> is in the per-VNI layout.
+func SVIName(vni uint32) string { return sviPrefix + strconv.FormatUint(uint64(vni), 10) }
 
 // VXLANName is the VXLAN device of a VNI.
 func VXLANName(vni uint32) string { return vxlanPrefix + strconv.FormatUint(uint64(vni), 10) }
@@ -57,7 +62,7 @@ func IsRouterDeviceName(name string) bool {
 	if name == PassthroughRouterVeth || name == SVDBridge || name == SVDVXLAN {
 		return true
 	}
-	for _, p := range [...]string{bridgePrefix, vxlanPrefix, routerVethPrefix} {
+	for _, p := range [...]string{bridgePrefix, vxlanPrefix, routerVethPrefix, sviPrefix} {
 		if rest, ok := strings.CutPrefix(name, p); ok && isVNI(rest) {
 			return true
 		}
@@ -113,7 +118,7 @@ func namesOf(vni uint32) vniNames {
 
 // reservedPrefixes are the beginnings of names weft generates; VRF names must not start with
 // them, so a user's VRF can never collide with a generated device.
-var reservedPrefixes = []string{bridgePrefix, hostBridgePrefix, vxlanPrefix, routerVethPrefix, hostVethPrefix}
+var reservedPrefixes = []string{bridgePrefix, hostBridgePrefix, vxlanPrefix, routerVethPrefix, hostVethPrefix, sviPrefix}
 
 // RouterMAC is the node's EVPN router MAC, derived from its VTEP address, the one thing that
 // is unique across the whole fabric: locally administered (06: and 0a:, apart from the
@@ -143,12 +148,18 @@ func (k KernelPlan) names() []string {
 	var out []string
 	for _, l := range k.L3VNIs {
 		out = append(out, l.VRF, l.Bridge, l.VXLAN)
+		if l.SVI != "" {
+			out = append(out, l.SVI)
+		}
 		if l.HostVeth != nil {
 			out = append(out, l.HostVeth.RouterName, l.HostVeth.HostName)
 		}
 	}
 	for _, l := range k.L2VNIs {
 		out = append(out, l.Bridge, l.VXLAN, l.Veth.RouterName, l.Veth.HostName, l.HostMaster.Name)
+		if l.SVI != "" {
+			out = append(out, l.SVI)
+		}
 	}
 	if k.Passthrough != nil {
 		out = append(out, k.Passthrough.Veth.RouterName, k.Passthrough.Veth.HostName)

@@ -217,6 +217,9 @@ type L3VNI struct {
 	Bridge    string `json:"bridge"`
 	VXLAN     string `json:"vxlan"`
 	VXLANPort uint16 `json:"vxlanPort"`
+	// SVI is the VNI's VLAN device on the bridge in the single-VXLAN-device layout (SVIName),
+	// in the VRF with the router MAC; empty in the per-VNI layout, where Bridge is in the VRF.
+	SVI string `json:"svi,omitempty"`
 	// HostVeth is set when the L3VNI has a host session.
 	HostVeth *Veth `json:"hostVeth,omitempty"`
 }
@@ -229,6 +232,10 @@ type L2VNI struct {
 	Bridge    string `json:"bridge"`
 	VXLAN     string `json:"vxlan"`
 	VXLANPort uint16 `json:"vxlanPort"`
+	// SVI is the VNI's VLAN device on the bridge in the single-VXLAN-device layout (SVIName):
+	// its layer-3 interface, where zebra learns MAC+IP pairs and, with a VRF, the anycast
+	// gateway; empty in the per-VNI layout, where Bridge is that interface.
+	SVI string `json:"svi,omitempty"`
 	// MTU of the bridge, VXLAN and veth; 0 keeps the kernel default (underlay MTU − 50).
 	MTU int `json:"mtu,omitempty"`
 	// VRF is the L3VNI VRF the bridge is enslaved to; empty for a pure layer-2 segment.

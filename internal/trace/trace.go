@@ -128,20 +128,25 @@ func judge(m MAC) []Finding {
 		var f Finding
 		switch em.Type {
 		case "remote":
-			vx := plan.VXLANName(em.VNI)
+			// The per-VNI layout's devices, or the single-VXLAN-device layout's when the
+			// kernel has its entry there.
+			vx, br := plan.VXLANName(em.VNI), plan.BridgeName(em.VNI)
+			if slices.ContainsFunc(m.Kernel, func(k hostnet.FDBEntry) bool { return k.Device == plan.SVDVXLAN }) {
+				vx, br = plan.SVDVXLAN, plan.SVDBridge
+			}
 			self := slices.ContainsFunc(m.Kernel, func(k hostnet.FDBEntry) bool {
 				return k.Device == vx && k.Master == "" && k.VTEP.String() == em.RemoteVTEP
 			})
-			bridged := slices.ContainsFunc(m.Kernel, func(k hostnet.FDBEntry) bool { return k.Device == vx && k.Master == plan.BridgeName(em.VNI) })
+			bridged := slices.ContainsFunc(m.Kernel, func(k hostnet.FDBEntry) bool { return k.Device == vx && k.Master == br })
 			f.Message = fmt.Sprintf("VNI %d: remote, behind VTEP %s (sequence %d)", em.VNI, em.RemoteVTEP, em.RemoteSequence)
 			switch {
 			case self && bridged:
 				f.OK = true
-				f.Message += fmt.Sprintf("; programmed: %s → %s in %s", vx, em.RemoteVTEP, plan.BridgeName(em.VNI))
+				f.Message += fmt.Sprintf("; programmed: %s → %s in %s", vx, em.RemoteVTEP, br)
 			case !self:
 				f.Message += fmt.Sprintf("; NOT programmed: %s has no entry towards %s", vx, em.RemoteVTEP)
 			default:
-				f.Message += fmt.Sprintf("; NOT programmed: %s does not point %s at %s", plan.BridgeName(em.VNI), m.MAC, vx)
+				f.Message += fmt.Sprintf("; NOT programmed: %s does not point %s at %s", br, m.MAC, vx)
 			}
 		case "local":
 			f.Message = fmt.Sprintf("VNI %d: local, on %s (sequence %d)", em.VNI, em.Interface, em.LocalSequence)

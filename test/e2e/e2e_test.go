@@ -20,6 +20,7 @@ import (
 	"github.com/weftnet/weft/internal/frrinstall"
 	"github.com/weftnet/weft/internal/hostnet"
 	"github.com/weftnet/weft/internal/lab"
+	"github.com/weftnet/weft/internal/plan"
 	"github.com/weftnet/weft/internal/umltest"
 )
 
@@ -97,7 +98,7 @@ func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	// A lab left by a killed earlier run would make Up refuse; it is ours to remove.
-	for _, name := range []string{labName, l3LabName, cliLabName, kubeLabName} {
+	for _, name := range []string{labName, l3LabName, svdLabName, cliLabName, kubeLabName} {
 		_ = lab.Down(ctx, name)
 	}
 	t0 := time.Now()
@@ -127,7 +128,7 @@ func leftovers() string {
 	var left []string
 	out, _ := exec.Command("ip", "netns", "list").Output()
 	for _, l := range strings.Split(string(out), "\n") {
-		for _, name := range []string{labName, l3LabName, cliLabName, kubeLabName} {
+		for _, name := range []string{labName, l3LabName, svdLabName, cliLabName, kubeLabName} {
 			if strings.HasPrefix(l, name+"-") {
 				left = append(left, strings.Fields(l)[0])
 			}
@@ -384,23 +385,29 @@ func TestMigration(t *testing.T) {
 	})
 }
 
-// TestL3 runs the routed scenarios in a lab with tenant VRFs: natively when this kernel has
-// VRF devices, else inside user-mode-linux.
+// TestL3 runs the routed scenarios in a lab with tenant VRFs and the per-VNI kernel layout:
+// natively when this kernel has VRF devices, else inside user-mode-linux.
 func TestL3(t *testing.T) {
 	if !umltest.Need(t, hostnet.HasVRF, "vrf", "bridge", "vxlan", "veth") {
 		return
 	}
+	testL3(t, l3LabName, plan.LayoutPerVNI, nil)
+}
+
+// testL3 runs the routed scenarios in a lab called name whose agents run --kernel-layout
+// layout; first, when not nil, runs before them (as subtest "Layout").
+func testL3(t *testing.T, name, layout string, first func(*testing.T, *lab.State)) {
 	ctx := context.Background()
-	_ = lab.Down(ctx, l3LabName)
-	l3, err := lab.Up(ctx, lab.Options{Name: l3LabName, Nodes: 2, AgentBinary: agentBin, L3: true})
+	_ = lab.Down(ctx, name)
+	l3, err := lab.Up(ctx, lab.Options{Name: name, Nodes: 2, AgentBinary: agentBin, L3: true, KernelLayout: layout})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Log(lab.LogTails(l3LabName, 30))
+			t.Log(lab.LogTails(name, 30))
 		}
-		if err := lab.Down(context.Background(), l3LabName); err != nil {
+		if err := lab.Down(context.Background(), name); err != nil {
 			t.Errorf("lab down: %v", err)
 		}
 	})
@@ -413,6 +420,9 @@ func TestL3(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if first != nil && !t.Run("Layout", func(t *testing.T) { first(t, l3) }) {
+		return
+	}
 	t.Run("ExternalHostReachesWorkloadByItsOwnIP", func(t *testing.T) {
 		if err := lab.CheckPing(ctx, l3, "ext-red", addr(web1.IP)); err != nil {
 			t.Fatal(err)
@@ -460,7 +470,11 @@ func TestL3(t *testing.T) {
 		want := fmt.Sprintf("%s: VNI %d: MAC %s (remote, behind VTEP %s", addr(db2.IP), db2.VNI, db2.MAC, n2.VTEP)
 		poll(t, 30*time.Second, "weft trace "+addr(db2.IP)+" on "+n1.Name, func() error {
 			out, err := exec.Command(weftBin, "trace", addr(db2.IP), "--router-netns", n1.RouterNetns, "--vtysh", l3.FRRInstall().Vtysh).CombinedOutput()
-			if err != nil || !strings.Contains(string(out), want) || !strings.Contains(string(out), fmt.Sprintf("programmed: vni%d → %s", db2.VNI, n2.VTEP)) {
+			vx := plan.VXLANName(uint32(db2.VNI))
+			if l3.SingleVXLAN {
+				vx = plan.SVDVXLAN
+			}
+			if err != nil || !strings.Contains(string(out), want) || !strings.Contains(string(out), fmt.Sprintf("programmed: %s → %s", vx, n2.VTEP)) {
 				return fmt.Errorf("%v, want %q and programmed:\n%s", err, want, out)
 			}
 			return nil

@@ -14,53 +14,75 @@ import (
 	"github.com/weftnet/weft/internal/umltest"
 )
 
-// svdLabName is the lab of TestSingleVXLANLab.
+// svdLabName is the lab of TestL3SingleVXLAN.
 const svdLabName = "e2esvd"
 
-// TestSingleVXLANLab: with agents in the single-VXLAN-device layout (--single-vxlan) on FRR 10,
-// each node's router namespace has one VLAN-aware bridge and one VXLAN device and no per-VNI
-// device; zebra takes the VNIs from it (show evpn vni names that device), the segment works
-// across the racks, and the remote MAC is programmed on the one device, on the VNI's VLAN,
-// towards the originating VTEP. This machine's kernel has no bridge VLAN filtering: the test
-// runs inside user-mode-linux.
-func TestSingleVXLANLab(t *testing.T) {
-	if !umltest.Need(t, hostnet.HasSingleVXLAN, "bridge", "vxlan", "veth") {
+// TestL3SingleVXLAN runs the routed scenarios (testL3) with the agents' default layout, auto,
+// on a kernel that can build the single VXLAN device (user-mode-linux here) and FRR 10: so
+// every VNI, L2 and L3, is on one VLAN-aware bridge and one VXLAN device. First it checks
+// the layout itself: no per-VNI device on any node, an SVI per VNI, zebra takes each VNI
+// from the one device (show evpn vni names it, its bridge and the SVI), and a remote MAC
+// is programmed on it with its VNI towards the originating VTEP.
+func TestL3SingleVXLAN(t *testing.T) {
+	if !umltest.Need(t, hostnet.HasSingleVXLAN, "vrf", "bridge", "vxlan", "veth", "8021q") {
 		return
 	}
+	testL3(t, svdLabName, plan.LayoutAuto, checkSingleVXLAN)
+}
+
+func checkSingleVXLAN(t *testing.T, s *lab.State) {
 	ctx := context.Background()
-	s := upLab(t, lab.Options{Name: svdLabName, Nodes: 3, SingleVXLAN: true, AgentBinary: agentBin})
-	n1, n3 := node2(t, s, "node1"), node2(t, s, "node3")
-	if n1.Leaf == n3.Leaf {
-		t.Fatalf("node1 and node3 must be in different racks")
+	if !s.SingleVXLAN || s.FRRInstall().Major < 10 {
+		t.Fatalf("lab %s: layout auto with %s on a kernel that can: want the single VXLAN device, the lab says %v", s.Name, s.FRRInstall(), s.SingleVXLAN)
 	}
-	w1, w3 := workload2(t, s, "web1"), workload2(t, s, "web3")
-	poll(t, 60*time.Second, "web3 → web1 across the racks", func() error { return ping(ctx, w3, addr(w1.IP)) })
-	for _, n := range []*lab.Node{n1, n3} {
+	web1, db2 := workload2(t, s, "web1"), workload2(t, s, "db2")
+	n1, n2 := node2(t, s, web1.Node), node2(t, s, db2.Node)
+	for _, n := range []*lab.Node{n1, n2} {
 		out, err := exec.Command("ip", "-n", n.RouterNetns, "-br", "link", "show").CombinedOutput()
 		if err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
-		for _, dev := range []string{plan.BridgeName(uint32(w1.VNI)), plan.VXLANName(uint32(w1.VNI))} {
-			if strings.Contains(string(out), dev+" ") || strings.Contains(string(out), dev+"@") {
-				t.Errorf("%s has the per-VNI device %s:\n%s", n.Name, dev, out)
+		devs := map[string]bool{}
+		for _, l := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(l); len(f) > 0 {
+				devs[strings.SplitN(f[0], "@", 2)[0]] = true
 			}
 		}
-		if !strings.Contains(string(out), plan.SVDVXLAN) || !strings.Contains(string(out), plan.SVDBridge) {
-			t.Errorf("%s lacks %s or %s:\n%s", n.Name, plan.SVDBridge, plan.SVDVXLAN, out)
+		for d := range devs {
+			if strings.HasPrefix(d, "vni") && d != plan.SVDVXLAN || strings.HasPrefix(d, "br-pe-") && d != plan.SVDBridge {
+				t.Errorf("%s has the per-VNI device %s", n.Name, d)
+			}
+		}
+		for _, d := range []string{plan.SVDBridge, plan.SVDVXLAN, plan.SVIName(uint32(web1.VNI)), plan.SVIName(uint32(db2.VNI))} {
+			if !devs[d] {
+				t.Errorf("%s lacks %s:\n%s", n.Name, d, out)
+			}
 		}
 	}
-	poll(t, 30*time.Second, "zebra on node3 has web1's VNI on the single VXLAN device", func() error {
-		out, err := lab.Vtysh(ctx, s, "node3", fmt.Sprintf("show evpn vni %d", w1.VNI))
-		if err == nil && (!strings.Contains(out, "VxLAN interface: "+plan.SVDVXLAN) || !strings.Contains(out, "Bridge: "+plan.SVDBridge)) {
-			err = fmt.Errorf("VNI %d not on %s:\n%s", w1.VNI, plan.SVDVXLAN, out)
+	poll(t, 30*time.Second, "zebra on "+n1.Name+" has the VNIs on the single VXLAN device", func() error {
+		out, err := lab.Vtysh(ctx, s, n1.Name, "show evpn vni detail")
+		if err != nil {
+			return err
 		}
-		return err
+		want := []string{
+			fmt.Sprintf("VNI: %d", db2.VNI), "VxLAN interface: " + plan.SVDVXLAN, "Bridge: " + plan.SVDBridge,
+			"SVI interface: " + plan.SVIName(uint32(db2.VNI)), "Type: L3",
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				return fmt.Errorf("no %q:\n%s", w, out)
+			}
+		}
+		if strings.Contains(out, "VxLAN interface: vni1") {
+			return fmt.Errorf("a per-VNI VXLAN device:\n%s", out)
+		}
+		return nil
 	})
-	poll(t, 30*time.Second, "node3 forwards web1's MAC over the single VXLAN device to node1's VTEP", func() error {
-		out, err := exec.Command("bridge", "-n", n3.RouterNetns, "fdb", "show", "dev", plan.SVDVXLAN).CombinedOutput()
-		s := string(out)
-		if err != nil || !strings.Contains(s, fmt.Sprintf("%s dst %s src_vni %d ", w1.MAC, n1.VTEP, w1.VNI)) {
-			return fmt.Errorf("%v: no entry for %s at %s with VNI %d:\n%s", err, w1.MAC, n1.VTEP, w1.VNI, s)
+	poll(t, 60*time.Second, web1.Name+" → "+db2.Name, func() error { return ping(ctx, web1, addr(db2.IP)) })
+	poll(t, 30*time.Second, n1.Name+" forwards "+db2.Name+"'s MAC over the single VXLAN device to "+n2.Name+"'s VTEP", func() error {
+		out, err := exec.Command("bridge", "-n", n1.RouterNetns, "fdb", "show", "dev", plan.SVDVXLAN).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), fmt.Sprintf("%s dst %s src_vni %d ", db2.MAC, n2.VTEP, db2.VNI)) {
+			return fmt.Errorf("%v: no entry for %s at %s with VNI %d:\n%s", err, db2.MAC, n2.VTEP, db2.VNI, out)
 		}
 		return nil
 	})
