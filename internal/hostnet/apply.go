@@ -86,6 +86,10 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 	if err := r.ensureUnderlay(ctx); err != nil {
 		r.fail(r.kp.Underlay.Owner, err)
 	}
+	carried, err := r.neighboursToCarry()
+	if err != nil {
+		r.res.Warnings = append(r.res.Warnings, err.Error())
+	}
 	if err := r.cleanup(); err != nil {
 		// Removing what no resource asks for any more fails no resource: a node-level error.
 		r.fail(plan.Ref{}, fmt.Errorf("remove stale devices: %w", err))
@@ -131,6 +135,7 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 			r.fail(v.Owner, err)
 		}
 	}
+	r.carryNeighbours(carried)
 	r.disableIPv6()
 	r.reportHostBridges()
 	if pt := r.kp.Passthrough; pt != nil && ctx.Err() == nil {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 
@@ -403,5 +404,86 @@ func TestSVDL3VNI(t *testing.T) {
 	noLink(t, e.rh, plan.SVIName(110))
 	if fdb, err := exec.Command("bridge", "-n", e.router.Name, "fdb", "show", "dev", plan.SVDBridge).CombinedOutput(); err != nil || strings.Contains(string(fdb), plan.GatewayMAC(110)+" vlan") {
 		t.Errorf("the gateway's FDB entry outlived it (%v):\n%s", err, fdb)
+	}
+}
+
+// TestLayoutMigrationKeepsNeighbours: a workload the router knew on its segment's interface
+// before a move between layouts is known on the new interface after it, without a frame of
+// its own: the pass has the new interface resolve it (a silent workload keeps its MAC+IP
+// route).
+func TestLayoutMigrationKeepsNeighbours(t *testing.T) {
+	if !needSVD(t) {
+		return
+	}
+	e := newEnv(t)
+	gw := netip.MustParsePrefix("192.170.1.1/24")
+	routed := func(kp plan.KernelPlan, svd bool) plan.KernelPlan {
+		l3 := l3vni(100, "red", false)
+		if svd {
+			l3.Bridge, l3.VXLAN, l3.SVI = plan.SVDBridge, plan.SVDVXLAN, plan.SVIName(100)
+		}
+		kp.L3VNIs = []plan.L3VNI{l3}
+		kp.L2VNIs[0].VRF, kp.L2VNIs[0].GatewayIPs, kp.L2VNIs[0].GatewayMAC = "red", []netip.Prefix{gw}, plan.GatewayMAC(110)
+		return kp
+	}
+	per := routed(plan.KernelPlan{Underlay: underlay(), L2VNIs: []plan.L2VNI{l2vni(110)}}, false)
+	svd := routed(svdPlan(110), true)
+	e.apply(t, per)
+
+	// A workload on the segment, known to the router once it has spoken.
+	wl := testNS(t, "wl", true)
+	wh := handle(t, wl)
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "wl0"}, PeerName: "wl0p", PeerNamespace: netlink.NsFd(int(nsHandle(t, wl)))}
+	if err := e.hh.LinkAdd(veth); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.hh.LinkSetMaster(mustLink(t, e.hh, "wl0"), mustLink(t, e.hh, plan.ManagedHostBridgeName(110))); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.hh.LinkSetUp(mustLink(t, e.hh, "wl0")); err != nil {
+		t.Fatal(err)
+	}
+	wlIP := netip.MustParsePrefix("192.170.1.10/24")
+	if err := wh.AddrAdd(mustLink(t, wh, "wl0p"), &netlink.Addr{IPNet: ipNet(wlIP)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wh.LinkSetUp(mustLink(t, wh, "wl0p")); err != nil {
+		t.Fatal(err)
+	}
+	wlMAC := mustLink(t, wh, "wl0p").Attrs().HardwareAddr.String()
+	known := func(dev string) error {
+		out, err := exec.Command("ip", "-n", e.router.Name, "neigh", "show", "dev", dev).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), wlIP.Addr().String()+" lladdr "+wlMAC) {
+			return fmt.Errorf("%s does not know %s at %s (%v):\n%s", dev, wlIP.Addr(), wlMAC, err, out)
+		}
+		return nil
+	}
+	pollFor(t, 10*time.Second, func() error {
+		if out, err := exec.Command("ip", "netns", "exec", wl.Name, "ping", "-c", "1", "-W", "1", gw.Addr().String()).CombinedOutput(); err != nil {
+			return fmt.Errorf("workload → gateway: %v: %s", err, out)
+		}
+		return known(plan.BridgeName(110))
+	})
+
+	// The workload stays silent from here on.
+	e.apply(t, svd)
+	pollFor(t, 10*time.Second, func() error { return known(plan.SVIName(110)) })
+	e.apply(t, per)
+	pollFor(t, 10*time.Second, func() error { return known(plan.BridgeName(110)) })
+}
+
+// pollFor polls check until it returns nil or the deadline passes (then fails with its error).
+func pollFor(t *testing.T, d time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %v", d, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -39,6 +39,18 @@ func BridgeName(vni uint32) string { return bridgePrefix + strconv.FormatUint(ui
 // VNI's layer-3 interface there, as the bridge br-pe-<vni> is in the per-VNI layout.
 func SVIName(vni uint32) string { return sviPrefix + strconv.FormatUint(uint64(vni), 10) }
 
+// SegmentVNI returns the VNI of a VNI's layer-3 interface in the router namespace, its bridge
+// (BridgeName) or its SVI (SVIName); false for any other name.
+func SegmentVNI(name string) (uint32, bool) {
+	for _, p := range [...]string{bridgePrefix, sviPrefix} {
+		if rest, ok := strings.CutPrefix(name, p); ok && isVNI(rest) {
+			v, _ := strconv.ParseUint(rest, 10, 32)
+			return uint32(v), true
+		}
+	}
+	return 0, false
+}
+
 // VXLANName is the VXLAN device of a VNI.
 func VXLANName(vni uint32) string { return vxlanPrefix + strconv.FormatUint(uint64(vni), 10) }
 

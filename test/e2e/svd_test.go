@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
@@ -22,7 +23,10 @@ const svdLabName = "e2esvd"
 // every VNI, L2 and L3, is on one VLAN-aware bridge and one VXLAN device. First it checks
 // the layout itself: no per-VNI device on any node, an SVI per VNI, zebra takes each VNI
 // from the one device (show evpn vni names it, its bridge and the SVI), and a remote MAC
-// is programmed on it with its VNI towards the originating VTEP.
+// is programmed on it with its VNI towards the originating VTEP. Then node1's agent moves the
+// node to the per-VNI layout and back (a downgrade and an upgrade, restarts with another
+// --kernel-layout) while web1 probes db2 on node2: each move is one pass, traffic comes back,
+// and the two layouts interoperate across nodes in between.
 func TestL3SingleVXLAN(t *testing.T) {
 	if !umltest.Need(t, hostnet.HasSingleVXLAN, "vrf", "bridge", "vxlan", "veth", "8021q") {
 		return
@@ -86,4 +90,41 @@ func checkSingleVXLAN(t *testing.T, s *lab.State) {
 		}
 		return nil
 	})
+
+	for _, layout := range []string{plan.LayoutPerVNI, plan.LayoutAuto} {
+		moveLayout(t, s, n1, layout, web1, db2)
+		single := layout == plan.LayoutAuto
+		out, err := exec.Command("ip", "-n", n1.RouterNetns, "-br", "link", "show").CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		has := func(dev string) bool { return strings.Contains(string(out), dev+" ") || strings.Contains(string(out), dev+"@") }
+		if has(plan.SVDVXLAN) != single || has(plan.VXLANName(uint32(web1.VNI))) == single || has(plan.BridgeName(uint32(web1.VNI))) == single {
+			t.Errorf("%s after the move to %s: want only the devices of that layout:\n%s", n1.Name, layout, out)
+		}
+	}
+}
+
+// moveLayout restarts node n's agent with --kernel-layout layout while from probes to (on
+// another node) every 10 ms; traffic must come back, and the outage is logged.
+func moveLayout(t *testing.T, s *lab.State, n *lab.Node, layout string, from, to *lab.Workload) {
+	t.Helper()
+	ctx := context.Background()
+	var res lab.ProbeResult
+	var perr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		res, perr = lab.Probe(ctx, from.Netns, netip.MustParseAddr(addr(to.IP)), 10*time.Millisecond, 30*time.Second)
+	}()
+	err := lab.RestartAgent(ctx, s, n.Name, agentBin, "--kernel-layout", layout)
+	<-done
+	if err != nil {
+		t.Fatalf("restart %s's agent with --kernel-layout %s: %v", n.Name, layout, err)
+	}
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	poll(t, 60*time.Second, fmt.Sprintf("%s → %s after %s moved to %s", from.Name, to.Name, n.Name, layout), func() error { return ping(ctx, from, addr(to.IP)) })
+	t.Logf("%s moved to --kernel-layout %s: %s → %s %s", n.Name, layout, from.Name, to.Name, res)
 }
