@@ -98,7 +98,9 @@ func checkSingleVXLAN(t *testing.T, s *lab.State) {
 		if err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
-		has := func(dev string) bool { return strings.Contains(string(out), dev+" ") || strings.Contains(string(out), dev+"@") }
+		has := func(dev string) bool {
+			return strings.Contains(string(out), dev+" ") || strings.Contains(string(out), dev+"@")
+		}
 		if has(plan.SVDVXLAN) != single || has(plan.VXLANName(uint32(web1.VNI))) == single || has(plan.BridgeName(uint32(web1.VNI))) == single {
 			t.Errorf("%s after the move to %s: want only the devices of that layout:\n%s", n1.Name, layout, out)
 		}
