@@ -229,18 +229,7 @@ func (r *run) ensureVXLAN(name string, vni uint32, port uint16, bridge string, m
 		idx, err := r.create(r.rc, func(idx int) *nl.NetlinkRequest {
 			req, _ := r.rc.newLinkMsg(idx, name, mtu) // down until addrgenmode is none
 			req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, u32(uint32(masterIdx))))
-			li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
-			li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vxlan"))
-			data := li.AddRtAttr(nl.IFLA_INFO_DATA, nil)
-			data.AddRtAttr(nl.IFLA_VXLAN_ID, u32(vni))
-			if local.Is4() {
-				data.AddRtAttr(nl.IFLA_VXLAN_LOCAL, local.AsSlice())
-			} else {
-				data.AddRtAttr(nl.IFLA_VXLAN_LOCAL6, local.AsSlice())
-			}
-			data.AddRtAttr(nl.IFLA_VXLAN_PORT, nl.Uint16Attr(htons(port)))
-			data.AddRtAttr(nl.IFLA_VXLAN_LEARNING, []byte{0})
-			req.AddData(li)
+			req.AddData(vxlanAttr(vxlanSpec{vni: vni, port: port}, local))
 			return req
 		})
 		if err != nil {
@@ -252,6 +241,28 @@ func (r *run) ensureVXLAN(name string, vni uint32, port uint16, bridge string, m
 		r.rs.add(l)
 	}
 	return r.converge(r.rc, r.rs, l, linkWant{up: true, mtu: mtu, master: masterIdx, genModeNone: true, bridgePort: true})
+}
+
+// vxlanAttr is the IFLA_LINKINFO of a VXLAN device created from local with v's VNI, or
+// external with VNI filtering (the single VXLAN device), and learning off.
+func vxlanAttr(v vxlanSpec, local netip.Addr) *nl.RtAttr {
+	li := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+	li.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vxlan"))
+	data := li.AddRtAttr(nl.IFLA_INFO_DATA, nil)
+	if v.external {
+		data.AddRtAttr(unix.IFLA_VXLAN_COLLECT_METADATA, []byte{1})
+		data.AddRtAttr(unix.IFLA_VXLAN_VNIFILTER, []byte{1})
+	} else {
+		data.AddRtAttr(nl.IFLA_VXLAN_ID, u32(v.vni))
+	}
+	if local.Is4() {
+		data.AddRtAttr(nl.IFLA_VXLAN_LOCAL, local.AsSlice())
+	} else if local.IsValid() {
+		data.AddRtAttr(nl.IFLA_VXLAN_LOCAL6, local.AsSlice())
+	}
+	data.AddRtAttr(nl.IFLA_VXLAN_PORT, nl.Uint16Attr(htons(v.port)))
+	data.AddRtAttr(nl.IFLA_VXLAN_LEARNING, []byte{0})
+	return li
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }

@@ -56,21 +56,7 @@ func BenchmarkLayouts(b *testing.B) {
 			benchChange(b, e, kp, l.more(kp))
 			benchApply(b, e, underlayPlan())
 		})
-		b.Run(l.name+"/noop", func(b *testing.B) {
-			e := newEnv(b)
-			benchApply(b, e, kp)
-			writes := 0
-			b.ResetTimer()
-			for range b.N {
-				writes += benchApply(b, e, kp).Writes
-			}
-			b.StopTimer()
-			reportWrites(b, writes)
-			if writes != 0 {
-				b.Errorf("no-op apply wrote %d times", writes)
-			}
-			benchApply(b, e, underlayPlan())
-		})
+		b.Run(l.name+"/noop", func(b *testing.B) { benchNoop(b, newEnv(b), kp) })
 		b.Run(l.name+"/remove", func(b *testing.B) {
 			benchChange(b, newEnv(b), kp, underlayPlan())
 		})
