@@ -65,9 +65,9 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 	hdone := make(chan struct{})
 	go func() {
 		defer close(hdone)
-		r.hs, hfresh, herr = readNS(hw, r.hc)
+		r.hs, hfresh, herr = readNS(hw, hns, r.hc)
 	}()
-	r.rs, rfresh, err = readNS(rw, r.rc)
+	r.rs, rfresh, err = readNS(rw, rns, r.rc)
 	<-hdone
 	if err != nil {
 		return res, fmt.Errorf("read router netns: %w", err)
@@ -156,14 +156,13 @@ func (a *Applier) Apply(ctx context.Context, kp plan.KernelPlan, router, host Na
 
 // readNS returns a namespace's state: the watch's cached one when it could be kept current,
 // else a full read (then fresh is true).
-func readNS(w *nsWatch, c *conn) (st *nsState, fresh bool, err error) {
+func readNS(w *nsWatch, ns netns.NsHandle, c *conn) (st *nsState, fresh bool, err error) {
 	if w != nil && w.state != nil && time.Since(w.at) < cacheMaxAge && w.sync() {
 		return w.state.clone(), false, nil
 	}
 	if w != nil {
 		// Events queued so far are covered by the read below; later ones are folded next time.
-		w.state = nil
-		w.drain()
+		w.reset(ns)
 	}
 	at := time.Now()
 	if st, err = read(c); err != nil {
@@ -259,10 +258,11 @@ func checkName(name string) error {
 
 // want records which device names the plan uses in each namespace.
 func (r *run) want() {
-	r.wantRouter = map[string]string{}
-	r.wantHost = map[string]string{}
+	n := len(r.kp.L2VNIs) + len(r.kp.L3VNIs)
+	r.wantRouter = make(map[string]string, 3*n)
+	r.wantHost = make(map[string]string, 2*n)
 	r.externalHost = map[string]bool{}
-	r.vxlans = map[string]vxlanSpec{}
+	r.vxlans = make(map[string]vxlanSpec, n)
 	veth := func(v plan.Veth) {
 		r.wantRouter[v.RouterName] = "veth"
 		r.wantHost[v.HostName] = "veth"
@@ -476,8 +476,12 @@ func (r *run) reportHostBridges() {
 		return
 	}
 	r.res.HostMasters = make(map[string]int, len(r.hs.byName))
+	ports := map[int][]string{} // master → its ports, so the pass stays linear in links
 	for name, l := range r.hs.byName {
 		r.res.HostMasters[name] = l.master
+		if l.master != 0 {
+			ports[l.master] = append(ports[l.master], name)
+		}
 	}
 	r.res.HostBridges = make(map[string]BridgePorts, len(r.kp.L2VNIs))
 	for i := range r.kp.L2VNIs {
@@ -487,8 +491,8 @@ func (r *run) reportHostBridges() {
 			continue
 		}
 		bp := BridgePorts{Index: br.index}
-		for name, l := range r.hs.byName {
-			if l.master == br.index && name != v.Veth.HostName {
+		for _, name := range ports[br.index] {
+			if name != v.Veth.HostName {
 				bp.Ports = append(bp.Ports, name)
 			}
 		}

@@ -313,20 +313,26 @@ func parseLinkInfo(l *link, b []byte) {
 		})
 	}
 	if l.slaveKind == "bridge" {
-		attrs(slaveData, func(t uint16, v []byte) {
-			if len(v) == 0 {
-				return
-			}
-			switch t {
-			case nl.IFLA_BRPORT_LEARNING:
-				l.learning = int(v[0])
-			case nl.IFLA_BRPORT_NEIGH_SUPPRESS:
-				l.neighSuppress = int(v[0])
-			case unix.IFLA_BRPORT_VLAN_TUNNEL:
-				l.vlanTunnel = int(v[0])
-			}
-		})
+		parseBridgePort(l, slaveData)
 	}
+}
+
+// parseBridgePort reads the bridge-port flags weft sets from IFLA_BRPORT_* attributes: a
+// link's slave data, or the IFLA_PROTINFO of a bridge notification.
+func parseBridgePort(l *link, b []byte) {
+	attrs(b, func(t uint16, v []byte) {
+		if len(v) == 0 {
+			return
+		}
+		switch t {
+		case nl.IFLA_BRPORT_LEARNING:
+			l.learning = int(v[0])
+		case nl.IFLA_BRPORT_NEIGH_SUPPRESS:
+			l.neighSuppress = int(v[0])
+		case unix.IFLA_BRPORT_VLAN_TUNNEL:
+			l.vlanTunnel = int(v[0])
+		}
+	})
 }
 
 func parseAddr(b []byte) (int, netip.Prefix, bool) {

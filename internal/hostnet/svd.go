@@ -472,7 +472,13 @@ func (r *run) ensureL2VNIOnSVD(v *plan.L2VNI) error {
 func (r *run) removeGatewayMACs(s *svdRun) (map[macVLAN]bool, error) {
 	have := map[macVLAN]bool{}
 	req := r.rc.request(unix.RTM_GETNEIGH, unix.NLM_F_DUMP)
-	req.AddRawData(ndmsg(unix.AF_BRIDGE, 0, 0, 0))
+	// Only the bridge's own entries, not every port's local and remote MACs. Without strict
+	// checking the kernel reads a filtered FDB dump as an ifinfomsg naming the port, here
+	// the bridge itself, with IFLA_MASTER naming the bridge (what iproute2 sends too).
+	ifm := nl.NewIfInfomsg(unix.AF_BRIDGE)
+	ifm.Index = int32(s.bridge.index)
+	req.AddData(ifm)
+	req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, u32(uint32(s.bridge.index))))
 	err := r.rc.dump(req, unix.RTM_NEWNEIGH, func(b []byte) error {
 		n, ok := parseNeigh(b)
 		if ok && n.index == s.bridge.index && n.vlan != 0 && n.state&unix.NUD_PERMANENT != 0 &&

@@ -34,6 +34,15 @@ type nsWatch struct {
 }
 
 func newWatch(ns netns.NsHandle) (*nsWatch, error) {
+	fd, err := eventSocket(ns)
+	if err != nil {
+		return nil, err
+	}
+	return &nsWatch{id: ns.UniqueId(), fd: fd, buf: make([]byte, 64<<10)}, nil
+}
+
+// eventSocket opens a socket in ns subscribed to its link and address events.
+func eventSocket(ns netns.NsHandle) (int, error) {
 	var fd int
 	err := netnamespace.DoHandle(ns, func() error {
 		var err error
@@ -41,43 +50,56 @@ func newWatch(ns netns.NsHandle) (*nsWatch, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open event socket: %w", err)
+		return -1, fmt.Errorf("open event socket: %w", err)
 	}
 	// A large queue makes overruns rare; an overrun only costs a full read.
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
 	groups := uint32(unix.RTMGRP_LINK | unix.RTMGRP_IPV4_IFADDR | unix.RTMGRP_IPV6_IFADDR)
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: groups}); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("subscribe to link events: %w", err)
+		return -1, fmt.Errorf("subscribe to link events: %w", err)
 	}
-	return &nsWatch{id: ns.UniqueId(), fd: fd, buf: make([]byte, 64<<10)}, nil
+	return fd, nil
 }
 
 func (w *nsWatch) close() { unix.Close(w.fd) }
 
+// reset forgets the cached state and the queued events before a full read: the read covers
+// them. It replaces the socket rather than reading the queue to empty it: after a long pass
+// (a cold apply of a thousand VNIs) that queue holds megabytes of events, one receive each.
+// Events after the new socket's bind are folded next time. When no new socket can be opened,
+// the old one is drained.
+func (w *nsWatch) reset(ns netns.NsHandle) {
+	w.state = nil
+	if fd, err := eventSocket(ns); err == nil {
+		unix.Close(w.fd)
+		w.fd = fd
+		return
+	}
+	for i := 0; i < 1<<16 && !w.sync(); i++ { // each call consumes at least one message
+	}
+}
+
 // sync folds the queued events into the cached state, so it stays what a fresh read would
-// return. It returns false when it cannot: events were lost, or one cannot be folded exactly
-// (bridge-port notifications carry only part of a link); the caller then reads in full.
+// return. It returns false, leaving the rest of the queue, when it cannot: events were lost,
+// or one cannot be folded exactly; the caller then drops the state and reads in full.
 func (w *nsWatch) sync() bool {
-	ok := true
 	for {
 		n, _, err := unix.Recvfrom(w.fd, w.buf, unix.MSG_DONTWAIT)
 		if errors.Is(err, unix.EAGAIN) {
-			return ok
+			return true
 		}
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil { // ENOBUFS: events were lost
-			ok = false
-			continue
+			return false
 		}
 		b := w.buf[:n]
 		for len(b) >= unix.NLMSG_HDRLEN {
 			l := int(nativeU32(b[0:4]))
 			if l < unix.NLMSG_HDRLEN || l > len(b) {
-				ok = false
-				break
+				return false
 			}
 			typ, payload := nativeU16(b[4:6]), b[unix.NLMSG_HDRLEN:l]
 			if w.track != nil && (typ == unix.RTM_NEWADDR || typ == unix.RTM_DELADDR) {
@@ -85,8 +107,8 @@ func (w *nsWatch) sync() bool {
 					w.seen = true
 				}
 			}
-			if ok && w.state != nil {
-				ok = fold(w.state, typ, payload)
+			if w.state != nil && !fold(w.state, typ, payload) {
+				return false // the rest of the queue goes with the state (reset)
 			}
 			b = b[min(len(b), (l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1)):]
 		}
@@ -155,14 +177,6 @@ func (w *nsWatch) expect(a linkAddr) {
 	}
 }
 
-// drain discards the queued events.
-func (w *nsWatch) drain() {
-	st := w.state
-	w.state = nil
-	w.sync()
-	w.state = st
-}
-
 // fold applies one event to st. Every event carries the full value of what it describes (a
 // link's attributes, an address's presence), so replaying events that a read already saw
 // is harmless: the last one wins, as in the kernel.
@@ -176,8 +190,9 @@ func fold(st *nsState, typ uint16, b []byte) bool {
 		case unix.AF_UNSPEC:
 		case unix.AF_INET6:
 			return true // IPv6 router-solicitation state: nothing weft reads
+		case unix.AF_BRIDGE:
+			return foldBridgePort(st, typ, b)
 		default:
-			// Bridge-port notifications (AF_BRIDGE) carry port flags but not the whole link.
 			return false
 		}
 		l, err := parseLink(b)
@@ -218,6 +233,40 @@ func fold(st *nsState, typ uint16, b []byte) bool {
 		return true
 	}
 	return false
+}
+
+// foldBridgePort applies a bridge notification (AF_BRIDGE). It carries a port's flags
+// (IFLA_PROTINFO) but not the whole link: what else changes with it (a port joining or
+// leaving, a device going) comes as the link's own AF_UNSPEC event, which the kernel sends
+// first when a port joins. So a port's flags are folded into the link the cache already has
+// as a port of that bridge; a notification about the bridge itself (its VLANs, which Apply
+// reads afresh) and a port's removal need nothing; anything else makes the next read full.
+func foldBridgePort(st *nsState, typ uint16, b []byte) bool {
+	if typ == unix.RTM_DELLINK {
+		return true
+	}
+	l := st.byIndex[int(int32(nativeU32(b[4:8])))]
+	if l == nil {
+		return false
+	}
+	var master uint32
+	var protinfo []byte
+	attrs(b[unix.SizeofIfInfomsg:], func(t uint16, v []byte) {
+		switch t {
+		case unix.IFLA_MASTER:
+			master = nu32(v)
+		case unix.IFLA_PROTINFO:
+			protinfo = v
+		}
+	})
+	if protinfo == nil {
+		return l.kind == "bridge" // the bridge's own: nothing weft caches
+	}
+	if l.slaveKind != "bridge" || master == 0 || int(master) != l.master {
+		return false
+	}
+	parseBridgePort(l, protinfo)
+	return true
 }
 
 // clone copies a state deeply enough for Apply to change it.

@@ -1,7 +1,9 @@
 package hostnet
 
 import (
+	"fmt"
 	"net/netip"
+	"os/exec"
 	"slices"
 	"testing"
 
@@ -70,4 +72,72 @@ func sorted(ps []netip.Prefix) []netip.Prefix {
 	ps = slices.Clone(ps)
 	slices.SortFunc(ps, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
 	return ps
+}
+
+// TestWatchFoldsBridgePorts checks that the cache follows bridge ports without a full read:
+// a port joining, its flags changed by a bridge notification alone (`bridge link set`, which
+// the kernel reports as AF_BRIDGE only) or by its slave data, a port leaving and a port
+// deleted. After each, the events fold and the cache is what a fresh read returns.
+func TestWatchFoldsBridgePorts(t *testing.T) {
+	ns, h := rootNS(t, "w")
+	nsh := nsHandle(t, ns)
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0"}}
+	must(t, h.LinkAdd(br))
+	for _, p := range []string{"a0", "a1"} {
+		must(t, h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: p}, PeerName: "p" + p}))
+	}
+	must(t, h.LinkSetMaster(mustLink(t, h, "a0"), br))
+
+	w, err := newWatch(nsh)
+	must(t, err)
+	defer w.close()
+	var writes int
+	c, err := dial(nsh, &writes)
+	must(t, err)
+	defer c.close()
+	if w.state, err = read(c); err != nil {
+		t.Fatal(err)
+	}
+	port := func(l *link) string {
+		return fmt.Sprintf("%s master=%d slave=%q learning=%d neigh_suppress=%d", l.name, l.master, l.slaveKind, l.learning, l.neighSuppress)
+	}
+	check := func(step string) {
+		t.Helper()
+		if !w.sync() {
+			t.Fatalf("%s: the events could not be folded (the next pass would read in full)", step)
+		}
+		fresh, err := read(c)
+		must(t, err)
+		for idx, f := range fresh.byIndex {
+			cl := w.state.byIndex[idx]
+			if cl == nil {
+				t.Fatalf("%s: %s is missing from the cache", step, f.name)
+			}
+			if got, want := port(cl), port(f); got != want {
+				t.Fatalf("%s: cache has %s, a fresh read %s", step, got, want)
+			}
+		}
+		if len(fresh.byIndex) != len(w.state.byIndex) {
+			t.Fatalf("%s: cache has %d links, a fresh read %d", step, len(w.state.byIndex), len(fresh.byIndex))
+		}
+	}
+	bridge := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("bridge", append([]string{"-n", ns.Name}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("bridge %v: %v: %s", args, err, out)
+		}
+	}
+
+	must(t, h.LinkSetMaster(mustLink(t, h, "a1"), br))
+	check("a port joins")
+	bridge("link", "set", "dev", "a1", "learning", "off")
+	check("bridge link set learning off")
+	bridge("link", "set", "dev", "a1", "neigh_suppress", "on")
+	check("bridge link set neigh_suppress on")
+	must(t, h.LinkSetLearning(mustLink(t, h, "a1"), true))
+	check("learning on again")
+	must(t, h.LinkSetNoMaster(mustLink(t, h, "a1")))
+	check("a port leaves")
+	must(t, h.LinkDel(mustLink(t, h, "a0")))
+	check("a port is deleted")
 }
