@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -36,6 +37,17 @@ func testIdleWorkloadStaysReachable(t *testing.T, l3 *lab.State, w *lab.Workload
 	// The workload speaks once (it answers the external host), then is silent.
 	if err := lab.CheckPing(ctx, l3, "ext-red", ip); err != nil {
 		t.Fatal(err)
+	}
+	// The workload's neighbour entry is on the interface whose timers SetAgeing shortened
+	// (br-pe-<vni>, or svi-<vni> on the single VXLAN device): else it stays REACHABLE for
+	// up to 45 s and the bridge, ageing after 30 s, may forget the workload before the
+	// refresher is asked to confirm it.
+	dev, reach, err := lab.ReachableTime(ctx, l3, w.Node, netip.MustParseAddr(ip))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reach != idleAgeing/6 {
+		t.Fatalf("%s's neighbour entry is on %s, whose base reachable time is %v, not %v", w.Name, dev, reach, idleAgeing/6)
 	}
 	poll(t, 30*time.Second, "the MAC+IP route of "+w.Name+" on the border", func() error {
 		if !onBorder() {
