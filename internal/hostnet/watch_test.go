@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 )
 
 // TestWatchExpect checks nsWatch.expect, which Apply calls after each address it adds: an
@@ -20,16 +21,7 @@ func TestWatchExpect(t *testing.T) {
 	lo := mustLink(t, h, "lo")
 	must(t, h.LinkSetUp(lo))
 
-	w, err := newWatch(nsh)
-	must(t, err)
-	defer w.close()
-	var writes int
-	c, err := dial(nsh, &writes)
-	must(t, err)
-	defer c.close()
-	if w.state, err = read(c); err != nil {
-		t.Fatal(err)
-	}
+	w, c := watchWithState(t, nsh)
 	idx := lo.Attrs().Index
 	cached := func(p netip.Prefix) bool {
 		t.Helper()
@@ -68,6 +60,23 @@ func TestWatchExpect(t *testing.T) {
 	}
 }
 
+// watchWithState opens a watch of ns whose state is a fresh read, and the connection that
+// read it; both are closed when the test ends.
+func watchWithState(t *testing.T, ns netns.NsHandle) (*nsWatch, *conn) {
+	t.Helper()
+	w, err := newWatch(ns)
+	must(t, err)
+	t.Cleanup(w.close)
+	var writes int
+	c, err := dial(ns, &writes)
+	must(t, err)
+	t.Cleanup(c.close)
+	if w.state, err = read(c); err != nil {
+		t.Fatal(err)
+	}
+	return w, c
+}
+
 func sorted(ps []netip.Prefix) []netip.Prefix {
 	ps = slices.Clone(ps)
 	slices.SortFunc(ps, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
@@ -88,16 +97,7 @@ func TestWatchFoldsBridgePorts(t *testing.T) {
 	}
 	must(t, h.LinkSetMaster(mustLink(t, h, "a0"), br))
 
-	w, err := newWatch(nsh)
-	must(t, err)
-	defer w.close()
-	var writes int
-	c, err := dial(nsh, &writes)
-	must(t, err)
-	defer c.close()
-	if w.state, err = read(c); err != nil {
-		t.Fatal(err)
-	}
+	w, c := watchWithState(t, nsh)
 	port := func(l *link) string {
 		return fmt.Sprintf("%s master=%d slave=%q learning=%d neigh_suppress=%d", l.name, l.master, l.slaveKind, l.learning, l.neighSuppress)
 	}
