@@ -20,8 +20,10 @@ const cacheMaxAge = time.Minute
 // nsWatch keeps an Applier's last read of one namespace current by folding the kernel's link
 // and address events into it. A reconcile then reads nothing in full: the link dump of a
 // namespace with thousands of devices costs tens of milliseconds of kernel time, while
-// folding a few events costs microseconds. Anything it cannot fold exactly (lost events,
-// bridge-port notifications) and a minute's age fall back to a full read.
+// folding a few events costs microseconds. Anything it cannot fold exactly (lost events, a
+// bridge notification about a link it does not know as that bridge's port) and a minute's
+// age fall back to a full read. Sysctl writes make no event: a change by someone else is
+// found by that full read.
 type nsWatch struct {
 	id    string // the namespace's identity (device and inode): a recreated namespace is another
 	fd    int
